@@ -1,0 +1,1 @@
+"""The GreenNet energy-monitoring smart plug integration."""

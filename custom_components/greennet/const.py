@@ -1,0 +1,5 @@
+"""Constants for the GreenNet integration."""
+
+from typing import Final
+
+DOMAIN: Final = "greennet"

@@ -1,0 +1,23 @@
+"""Shared fixtures. The HA test plugin puts its own `custom_components` first on the
+path; importing ours here makes HA find the GreenNet integration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import custom_components.greennet  # noqa: F401
+
+from .broker import Mosquitto
+
+
+@pytest.fixture
+def mosquitto(socket_enabled: None) -> Iterator[Mosquitto]:
+    """A fresh real broker per test, torn down after."""
+    broker = Mosquitto()
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.cleanup()

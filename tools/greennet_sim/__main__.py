@@ -1,0 +1,5 @@
+"""`python -m greennet_sim`."""
+
+from .cli import main
+
+main()
