@@ -1,0 +1,23 @@
+"""Blueprint fixtures: our blueprints copied where HA's blueprint integration looks."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from homeassistant.core import HomeAssistant
+
+BLUEPRINT_SRC = Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "greennet"
+BLUEPRINTS = sorted(p.name for p in BLUEPRINT_SRC.glob("*.yaml"))
+
+
+@pytest.fixture
+def blueprint_dir(hass: HomeAssistant) -> Path:
+    """Install the repository's blueprints into the test HA config dir."""
+    target = Path(hass.config.path("blueprints", "automation", "greennet"))
+    target.mkdir(parents=True, exist_ok=True)
+    for name in BLUEPRINTS:
+        shutil.copy(BLUEPRINT_SRC / name, target / name)
+    yield target
+    shutil.rmtree(target)
