@@ -1,0 +1,1 @@
+"""`scripts/demo`: the whole GreenNet system on loopback, for people and for tests."""

@@ -1,0 +1,5 @@
+"""`python -m greennet_demo`."""
+
+from .cli import main
+
+main()

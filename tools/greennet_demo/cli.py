@@ -1,0 +1,211 @@
+"""Start broker, GreenNet Cloud, simulated plugs and a real Home Assistant; print where."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+from greennet_sim import Simulator, SimulatorConfig
+
+from .cloud import authenticated_get, demo_login
+from .home_assistant import DASHBOARD_PATH, HomeAssistantClient
+from .services import (
+    REPO,
+    Process,
+    free_port,
+    port_open,
+    prepare_ha_config,
+    start_cloud,
+    start_home_assistant,
+    start_mosquitto,
+    wait_http,
+)
+
+MQTT_USER, MQTT_PASSWORD = "greennet", "greennet-demo-mqtt"
+HA_USER, HA_PASSWORD = "demo", "greennet-demo"
+CLOUD_EMAIL, CLOUD_PASSWORD = "demo@greennet.example", "greennet-demo-2026"
+PLUGS = 5
+
+
+def step(number: int, text: str) -> None:
+    """Progress line."""
+    print(f"[{number}/6] {text}", flush=True)
+
+
+async def wait_for_entities(ha: HomeAssistantClient, plugs: int, timeout: float) -> None:
+    """Until every plug has a numeric power reading in HA."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = await ha.states()
+        powers = [
+            s
+            for s in states.values()
+            if s["entity_id"].startswith("sensor.")
+            and s["attributes"].get("device_class") == "power"
+            and s["state"] not in ("unknown", "unavailable")
+        ]
+        entities = {e["entity_id"] for e in await ha.greennet_entities()}
+        if len([s for s in powers if s["entity_id"] in entities]) >= plugs:
+            return
+        await asyncio.sleep(1)
+    raise RuntimeError("GreenNet entities did not appear in Home Assistant")
+
+
+async def headless_checks(
+    ha: HomeAssistantClient, sim: Simulator, cloud_base: str, cloud_token: str
+) -> None:
+    """Prove the system works end to end; raise on the first thing that does not."""
+    entities = await ha.greennet_entities()
+    devices = await ha.greennet_devices()
+    power_ids = [e["entity_id"] for e in entities if e.get("translation_key") == "power"]
+    before = {k: v["state"] for k, v in (await ha.states()).items() if k in power_ids}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        await asyncio.sleep(1)
+        now = {k: v["state"] for k, v in (await ha.states()).items() if k in power_ids}
+        if any(now[k] != before[k] for k in before):
+            print("  ok: live power values change in Home Assistant")
+            break
+    else:
+        raise RuntimeError(f"power values never changed: {before}")
+
+    switch = next(e for e in entities if e["entity_id"].startswith("switch."))
+    plug = sim.plug(devices[switch["device_id"]])
+    target = "turn_off" if plug.state.relay else "turn_on"
+    want = not plug.state.relay
+    await ha.call("switch", target, {"entity_id": switch["entity_id"]})
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        state = (await ha.states())[switch["entity_id"]]["state"]
+        if plug.state.relay == want and state == ("on" if want else "off"):
+            print(f"  ok: {switch['entity_id']} {target} reached plug {plug.id} and came back")
+            break
+        await asyncio.sleep(0.3)
+    else:
+        raise RuntimeError(f"relay command did not round-trip (plug relay {plug.state.relay})")
+
+    await authenticated_get(cloud_base, cloud_token, "/api/v1/homes")
+    print("  ok: GreenNet Cloud answers the demo account")
+
+
+async def run(args: argparse.Namespace) -> int:
+    """The demo; returns the process exit code."""
+    workdir: Path = args.dir
+    headless: bool = args.headless
+    ports = {
+        "mqtt": args.mqtt_port or (free_port() if headless else 1883),
+        "cloud": args.cloud_port or (free_port() if headless else 8100),
+        "ha": args.ha_port or (free_port() if headless else 8123),
+    }
+    for name, port in ports.items():
+        if port_open(port):
+            print(f"port {port} ({name}) is taken: pass --{name}-port", file=sys.stderr)
+            return 2
+    processes: list[Process] = []
+    sim: Simulator | None = None
+    try:
+        step(1, f"MQTT broker on 127.0.0.1:{ports['mqtt']}")
+        processes.append(start_mosquitto(workdir / "mqtt", ports["mqtt"], MQTT_USER, MQTT_PASSWORD))
+
+        step(2, f"GreenNet Cloud on http://127.0.0.1:{ports['cloud']}")
+        cloud_base = f"http://127.0.0.1:{ports['cloud']}"
+        processes.append(start_cloud(workdir, ports["cloud"]))
+        await wait_http(processes[-1], cloud_base + "/healthz", 60)
+        cloud_token = await demo_login(cloud_base, CLOUD_EMAIL, CLOUD_PASSWORD)
+
+        step(3, f"{PLUGS} simulated plugs")
+        sim = Simulator(
+            SimulatorConfig(
+                port=ports["mqtt"],
+                username=MQTT_USER,
+                password=MQTT_PASSWORD,
+                count=PLUGS,
+                interval=1 if headless else 2,
+                state_file=workdir / "sim-state.json",
+            )
+        )
+        await sim.start()
+        await sim.wait_online(20)
+
+        step(4, f"Home Assistant on http://127.0.0.1:{ports['ha']} (first start takes a while)")
+        ha_dir = workdir / "ha"
+        prepare_ha_config(ha_dir, ports["ha"])
+        processes.append(start_home_assistant(ha_dir, workdir / "logs"))
+        ha_base = f"http://127.0.0.1:{ports['ha']}"
+        await wait_http(processes[-1], ha_base + "/api/onboarding", 240)
+
+        async with aiohttp.ClientSession() as session:
+            ha = HomeAssistantClient(ha_base, session)
+            step(5, "onboarding Home Assistant and adding GreenNet")
+            await ha.onboard_or_login(HA_USER, HA_PASSWORD)
+            await ha.ensure_greennet_entry(
+                {
+                    "host": "127.0.0.1",
+                    "port": ports["mqtt"],
+                    "username": MQTT_USER,
+                    "password": MQTT_PASSWORD,
+                    "prefix": "greennet",
+                    "tls": False,
+                }
+            )
+            await wait_for_entities(ha, PLUGS, 60)
+            await ha.ensure_dashboard()
+
+            step(6, "ready")
+            print(
+                f"""
+  Home Assistant   {ha_base}/{DASHBOARD_PATH}   login: {HA_USER} / {HA_PASSWORD}
+  GreenNet Cloud   {cloud_base}/   login: {CLOUD_EMAIL} / {CLOUD_PASSWORD}
+  MQTT broker      127.0.0.1:{ports["mqtt"]}   user: {MQTT_USER} / {MQTT_PASSWORD}
+  Watch the plugs: mosquitto_sub -h 127.0.0.1 -p {ports["mqtt"]} -v -t 'greennet/#' \\
+                   -u {MQTT_USER} -P {MQTT_PASSWORD}
+  Logs in {workdir / "logs"}. Ctrl-C stops everything.
+""",
+                flush=True,
+            )
+            if headless:
+                await headless_checks(ha, sim, cloud_base, cloud_token)
+                print("demo: all checks passed")
+                return 0
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            return 0
+    except Exception as err:  # any failure ends the demo with its reason
+        print(f"demo failed: {err}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping…", flush=True)
+        if sim is not None:
+            with contextlib.suppress(Exception):
+                await sim.stop()
+        for process in reversed(processes):
+            process.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `scripts/demo`."""
+    parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__)
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="check the running system end to end, then exit (0 = all good)",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=REPO / "demo",
+        help="where the demo keeps its state (git-ignored)",
+    )
+    parser.add_argument("--mqtt-port", type=int)
+    parser.add_argument("--cloud-port", type=int)
+    parser.add_argument("--ha-port", type=int)
+    sys.exit(asyncio.run(run(parser.parse_args(argv))))

@@ -1,0 +1,187 @@
+"""Start and stop the demo's processes: Mosquitto, GreenNet Cloud and Home Assistant."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    """Whether something already listens on 127.0.0.1:`port`."""
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Process:
+    """A child process with its log file; stopped with SIGTERM, then SIGKILL."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def alive(self) -> bool:
+        """Still running?"""
+        return self.proc.poll() is None
+
+    def tail(self, lines: int = 20) -> str:
+        """Last lines of the log, for error messages."""
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def stop(self, grace: float = 15.0) -> None:
+        """Terminate and wait."""
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def spawn(name: str, args: list[str], logdir: Path, env: dict[str, str] | None = None) -> Process:
+    """Start `args` with output to `<logdir>/<name>.log`."""
+    logdir.mkdir(parents=True, exist_ok=True)
+    log = logdir / f"{name}.log"
+    handle = log.open("ab")
+    proc = subprocess.Popen(
+        args, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
+    return Process(name, proc, log)
+
+
+def mosquitto_binary() -> str | None:
+    """Mosquitto if installed (scripts/setup installs it when run as root)."""
+    for path in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto"):
+        if Path(path).exists():
+            return path
+    return shutil.which("mosquitto")
+
+
+def start_mosquitto(workdir: Path, port: int, username: str, password: str) -> Process:
+    """Mosquitto on loopback with one user (password file made by mosquitto_passwd)."""
+    binary = mosquitto_binary()
+    if binary is None:
+        raise RuntimeError(
+            "Mosquitto is not installed: run scripts/setup as root, or "
+            "apt-get install mosquitto mosquitto-clients"
+        )
+    workdir.mkdir(parents=True, exist_ok=True)
+    passwd = workdir / "mosquitto.passwd"
+    passwd.unlink(missing_ok=True)
+    subprocess.run(
+        ["mosquitto_passwd", "-b", "-c", str(passwd), username, password],
+        check=True,
+        capture_output=True,
+    )
+    passwd.chmod(0o600)
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(
+        f"user root\nlistener {port} 127.0.0.1\nallow_anonymous false\n"
+        f"password_file {passwd}\npersistence false\nlog_dest stderr\n"
+        "log_type error\nlog_type warning\n"
+    )
+    if os.geteuid() != 0:
+        conf.write_text(conf.read_text().replace("user root\n", ""))
+    return spawn("mosquitto", [binary, "-c", str(conf)], workdir / "logs")
+
+
+def start_cloud(workdir: Path, port: int) -> Process:
+    """GreenNet Cloud on SQLite in the demo dir."""
+    return spawn(
+        "cloud",
+        [
+            str(BIN / "greennet-cloud"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(workdir / "cloud"),
+        ],
+        workdir / "logs",
+    )
+
+
+HA_CONFIGURATION = """\
+# Written by scripts/demo. A minimal Home Assistant with the GreenNet integration.
+homeassistant:
+  name: GreenNet demo
+  unit_system: metric
+  time_zone: UTC
+  latitude: 52.52
+  longitude: 13.40
+  elevation: 34
+  currency: EUR
+  country: DE
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+frontend:
+config:
+logger:
+  default: warning
+  logs:
+    custom_components.greennet: info
+"""
+
+
+def prepare_ha_config(confdir: Path, port: int) -> None:
+    """Config dir with our integration linked in (re-runs keep .storage: users, entries)."""
+    confdir.mkdir(parents=True, exist_ok=True)
+    (confdir / "configuration.yaml").write_text(HA_CONFIGURATION.format(port=port))
+    components = confdir / "custom_components"
+    components.mkdir(exist_ok=True)
+    link = components / "greennet"
+    if not link.is_symlink():
+        if link.exists():
+            shutil.rmtree(link)
+        link.symlink_to(REPO / "custom_components" / "greennet")
+
+
+def start_home_assistant(confdir: Path, logdir: Path) -> Process:
+    """`hass -c <confdir>` with pip disabled (the venv already has everything)."""
+    return spawn("home-assistant", [str(BIN / "hass"), "-c", str(confdir), "--skip-pip"], logdir)
+
+
+async def wait_http(
+    process: Process, url: str, timeout: float, ok: tuple[int, ...] = (200,)
+) -> None:
+    """Poll `url` until it answers with one of `ok` or the process dies."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if not process.alive():
+                raise RuntimeError(f"{process.name} exited:\n{process.tail()}")
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                    if resp.status in ok:
+                        return
+            await asyncio.sleep(0.5)
+    raise RuntimeError(
+        f"{process.name} did not answer {url} within {timeout:.0f} s:\n{process.tail()}"
+    )
