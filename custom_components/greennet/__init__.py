@@ -1,1 +1,97 @@
-"""The GreenNet energy-monitoring smart plug integration."""
+"""The GreenNet energy-monitoring smart plug integration: set up and unload entries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
+from homeassistant.util.ssl import get_default_context
+
+from . import const
+from .const import CONF_IGNORED_PLUGS, CONF_PREFIX, CONF_TLS, DOMAIN, PLATFORMS
+from .hub import GreenNetHub
+from .models import GreenNetConfigEntry, GreenNetRuntime
+from .protocol import DEFAULT_PREFIX
+from .transport import AiomqttTransport, BrokerSettings, InvalidAuth, TransportError
+
+__all__ = ["GreenNetConfigEntry"]
+
+
+def broker_settings(data: Mapping[str, Any]) -> BrokerSettings:
+    """Broker settings from config entry data (or config flow input)."""
+    tls = bool(data.get(CONF_TLS, False))
+    return BrokerSettings(
+        host=data[CONF_HOST],
+        port=int(data[CONF_PORT]),
+        username=data.get(CONF_USERNAME) or None,
+        password=data.get(CONF_PASSWORD) or None,
+        tls=tls,
+        tls_context=get_default_context() if tls else None,
+    )
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> bool:
+    """Connect to the broker, then let the platforms follow the plugs."""
+    hub = GreenNetHub(hass, entry, entry.data.get(CONF_PREFIX, DEFAULT_PREFIX))
+    # Backoff read at setup time so tests can shorten it.
+    transport = AiomqttTransport(
+        broker_settings(entry.data),
+        hub.on_message,
+        hub.on_connection,
+        hub.on_auth_failed,
+        backoff=(const.BACKOFF_INITIAL, const.BACKOFF_MAX),
+    )
+    hub.attach(transport)
+    try:
+        await transport.async_connect()
+    except InvalidAuth as err:
+        await transport.async_close()
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from err
+    except TransportError as err:
+        await transport.async_close()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    entry.runtime_data = GreenNetRuntime(hub)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await hub.async_start()
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> bool:
+    """Unload the platforms and close the broker connection."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.hub.async_stop()
+    return unloaded
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: GreenNetConfigEntry) -> None:
+    """New defaults go to the plugs at once; a changed ignore list needs a reload."""
+    hub = entry.runtime_data.hub
+    if set(entry.options.get(CONF_IGNORED_PLUGS, ())) != hub.ignored:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
+    await hub.async_send_defaults()
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: GreenNetConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Allow removing a plug that is offline (or gone); clear its retained topics."""
+    hub = entry.runtime_data.hub
+    plug_ids = [ident for domain, ident in device.identifiers if domain == DOMAIN]
+    if any(hub.plug_online(plug_id) for plug_id in plug_ids):
+        return False
+    for plug_id in plug_ids:
+        await hub.async_forget_plug(plug_id)
+    return True

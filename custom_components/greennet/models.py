@@ -1,0 +1,83 @@
+"""Typed state the hub keeps per plug, and what it tells listeners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
+
+from .const import DOMAIN, ENERGY_DIP_TOLERANCE, MANUFACTURER
+from .protocol import Channel, PlugConfig, PlugEvent, PlugInfo, Protection, Telemetry
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
+    from .hub import GreenNetHub
+
+
+@dataclass(slots=True)
+class PlugState:
+    """Everything known about one plug, updated from its MQTT messages."""
+
+    id: str
+    info: PlugInfo | None = None
+    online: bool | None = None
+    telemetry: Telemetry | None = None
+    relay: bool | None = None
+    protection: Protection | None = None
+    config: PlugConfig | None = None
+    last_event: PlugEvent | None = None
+    # Lifetime energy as shown to HA: rounding dips in the plug are ignored.
+    energy: float | None = None
+
+    @property
+    def supported(self) -> bool:
+        """Whether the plug speaks a protocol version this integration understands."""
+        return self.info is not None and self.info.supported
+
+    def apply_telemetry(self, telemetry: Telemetry) -> None:
+        """Take a report; keep energy monotonic across small rounding dips."""
+        self.telemetry = telemetry
+        new = telemetry.energy
+        if self.energy is None or not (self.energy - ENERGY_DIP_TOLERANCE <= new < self.energy):
+            self.energy = new
+
+
+@dataclass(frozen=True, slots=True)
+class PlugUpdate:
+    """One parsed message: which plug, which channel, and the plug's state after it."""
+
+    plug_id: str
+    channel: Channel
+    state: PlugState
+    event: PlugEvent | None = field(default=None)
+
+
+@dataclass(slots=True)
+class GreenNetRuntime:
+    """What a loaded config entry holds (`entry.runtime_data`)."""
+
+    hub: GreenNetHub
+
+
+type GreenNetConfigEntry = ConfigEntry[GreenNetRuntime]
+
+
+def plug_device_info(info: PlugInfo) -> DeviceInfo:
+    """Device registry data for a plug (its web UI is on port 80 of its address)."""
+    device = DeviceInfo(
+        identifiers={(DOMAIN, info.id)},
+        connections={(CONNECTION_NETWORK_MAC, info.mac.lower())},
+        manufacturer=MANUFACTURER,
+        model=info.model,
+        name=info.name,
+        serial_number=info.id,
+        sw_version=info.sw_version,
+    )
+    if info.hw_version:
+        device["hw_version"] = info.hw_version
+    if info.ip:
+        host = f"[{info.ip}]" if ":" in info.ip else info.ip
+        device["configuration_url"] = f"http://{host}/"
+    return device

@@ -1,0 +1,219 @@
+"""How the hub reaches the MQTT broker.
+
+`Transport` is the small interface the hub depends on (connect, subscribe, publish,
+connection state). `AiomqttTransport` is the integration's own client; a second
+implementation on top of Home Assistant's MQTT integration can be added later
+without touching the hub or the entities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
+
+from .const import BACKOFF_INITIAL, BACKOFF_MAX, CONNECT_TIMEOUT, KEEPALIVE, LOGGER
+
+type MessageCallback = Callable[[str, bytes, bool], None]
+"""Called with (topic, payload, retained) for every message received."""
+type ConnectionCallback = Callable[[bool], None]
+"""Called with True when the connection is (re)established, False when it drops."""
+
+# CONNACK codes meaning "credentials rejected": MQTT 3.1.1 (4, 5) and MQTT 5 (134, 135).
+_AUTH_CODES = frozenset({4, 5, 134, 135})
+
+
+class TransportError(Exception):
+    """The broker cannot be reached or refused the operation."""
+
+
+class InvalidAuth(TransportError):
+    """The broker rejected the credentials."""
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSettings:
+    """Where the broker is and how to log in."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    tls_context: ssl.SSLContext | None = None
+
+
+class Transport(ABC):
+    """What the hub needs from an MQTT connection."""
+
+    @property
+    @abstractmethod
+    def connected(self) -> bool:
+        """Whether messages can flow right now."""
+
+    @abstractmethod
+    async def async_connect(self) -> None:
+        """Open the first connection; raise InvalidAuth or TransportError."""
+
+    @abstractmethod
+    async def async_subscribe(self, topic_filter: str, qos: int) -> None:
+        """Receive messages matching `topic_filter`, now and after every reconnect."""
+
+    @abstractmethod
+    async def async_publish(self, topic: str, payload: str, qos: int, retain: bool) -> None:
+        """Publish one message; raise TransportError when not connected."""
+
+    @abstractmethod
+    async def async_run(self) -> None:
+        """Deliver messages and keep the connection up until cancelled."""
+
+    @abstractmethod
+    async def async_close(self) -> None:
+        """Disconnect cleanly."""
+
+
+def _is_auth_error(err: aiomqtt.MqttError) -> bool:
+    code = getattr(err, "rc", None)
+    value = getattr(code, "value", code)
+    return isinstance(err, MqttConnectError) and value in _AUTH_CODES
+
+
+async def async_check_broker(settings: BrokerSettings) -> None:
+    """Connect once and disconnect: raise InvalidAuth or TransportError on failure."""
+    transport = AiomqttTransport(settings, lambda *_: None, lambda _: None)
+    try:
+        await transport.async_connect()
+    finally:
+        await transport.async_close()
+
+
+class AiomqttTransport(Transport):
+    """The integration's own aiomqtt client, reconnecting with exponential backoff."""
+
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        on_message: MessageCallback,
+        on_connection: ConnectionCallback,
+        on_auth_failed: Callable[[], None] | None = None,
+        backoff: tuple[float, float] = (BACKOFF_INITIAL, BACKOFF_MAX),
+    ) -> None:
+        """Prepare a client; nothing is opened until `async_connect`."""
+        self._settings = settings
+        self._on_message = on_message
+        self._on_connection = on_connection
+        self._on_auth_failed = on_auth_failed
+        self._backoff = backoff
+        self._subscriptions: dict[str, int] = {}
+        self._client: aiomqtt.Client | None = None
+        self._connected = False
+
+    @property
+    def connected(self) -> bool:
+        """Whether the client holds a live session."""
+        return self._connected
+
+    def _new_client(self) -> aiomqtt.Client:
+        s = self._settings
+        return aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username or None,
+            password=s.password or None,
+            keepalive=KEEPALIVE,
+            timeout=CONNECT_TIMEOUT,
+            tls_context=s.tls_context if s.tls else None,
+        )
+
+    async def async_connect(self) -> None:
+        """Open a session (raises InvalidAuth / TransportError)."""
+        client = self._new_client()
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await client.__aenter__()
+        except aiomqtt.MqttError as err:
+            if _is_auth_error(err):
+                raise InvalidAuth(str(err)) from err
+            raise TransportError(str(err)) from err
+        except (TimeoutError, OSError) as err:
+            raise TransportError(str(err) or "timeout") from err
+        self._client = client
+        for topic_filter, qos in self._subscriptions.items():
+            await self._subscribe(topic_filter, qos)
+        self._set_connected(True)
+
+    async def _subscribe(self, topic_filter: str, qos: int) -> None:
+        assert self._client is not None
+        try:
+            await self._client.subscribe(topic_filter, qos=qos)
+        except aiomqtt.MqttError as err:
+            raise TransportError(str(err)) from err
+
+    async def async_subscribe(self, topic_filter: str, qos: int) -> None:
+        """Subscribe now if connected, and again after every reconnect."""
+        self._subscriptions[topic_filter] = qos
+        if self._client is not None and self._connected:
+            await self._subscribe(topic_filter, qos)
+
+    async def async_publish(self, topic: str, payload: str, qos: int, retain: bool) -> None:
+        """Publish one message through the live session."""
+        if self._client is None or not self._connected:
+            raise TransportError("not connected to the broker")
+        try:
+            await self._client.publish(topic, payload, qos=qos, retain=retain)
+        except aiomqtt.MqttError as err:
+            raise TransportError(str(err)) from err
+
+    def _set_connected(self, connected: bool) -> None:
+        if connected != self._connected:
+            self._connected = connected
+            self._on_connection(connected)
+
+    async def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        self._set_connected(False)
+        if client is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.__aexit__(None, None, None)
+
+    async def _read(self) -> None:
+        assert self._client is not None
+        async for message in self._client.messages:
+            payload = message.payload
+            if not isinstance(payload, bytes | bytearray):
+                payload = str(payload).encode() if payload is not None else b""
+            self._on_message(str(message.topic), bytes(payload), bool(message.retain))
+
+    async def async_run(self) -> None:
+        """Read messages; on loss, reconnect with exponential backoff until cancelled."""
+        delay = self._backoff[0]
+        while True:
+            if self._client is not None:
+                try:
+                    await self._read()
+                except aiomqtt.MqttError as err:
+                    LOGGER.debug("MQTT session ended: %s", err)
+                await self._drop_client()
+            await asyncio.sleep(delay)
+            try:
+                await self.async_connect()
+            except InvalidAuth as err:
+                LOGGER.debug("broker rejected the credentials: %s", err)
+                if self._on_auth_failed is not None:
+                    self._on_auth_failed()
+                delay = self._backoff[1]
+            except TransportError as err:
+                LOGGER.debug("reconnect failed, next try in %.1f s: %s", delay, err)
+                delay = min(delay * 2, self._backoff[1])
+            else:
+                delay = self._backoff[0]
+
+    async def async_close(self) -> None:
+        """Disconnect; safe to call more than once."""
+        await self._drop_client()
