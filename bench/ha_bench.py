@@ -1,0 +1,320 @@
+"""Home Assistant side by side: GreenNet vs HA's own MQTT integration, in real `hass` processes.
+
+For each plug count, the same simulated plugs (1 Hz telemetry) go through the same
+Mosquitto into (a) the GreenNet integration and (b) HA's MQTT integration configured
+with equivalent MQTT sensors and switches (what a user would write without GreenNet).
+Measured: HA process CPU seconds per 1000 telemetry messages, publish→state latency,
+relay round trip (service call → broker → plug → confirmed state) and RSS growth.
+
+    .venv/bin/python -m bench.ha_bench [--quick] [--counts 50 200] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+from greennet_sim import Simulator, SimulatorConfig
+
+from bench.harness import (
+    MQTT_PASSWORD,
+    MQTT_USER,
+    Rig,
+    cpu_seconds,
+    git_rev,
+    machine_info,
+    rss_mib,
+    state_changes,
+    summary,
+)
+
+SENSORS = (
+    ("power", "W", "power"),
+    ("voltage", "V", "voltage"),
+    ("current", "A", "current"),
+    ("energy", "kWh", "energy"),
+)
+
+
+def mqtt_yaml(plug_ids: list[str]) -> str:
+    """HA MQTT entities equivalent to GreenNet's core entities, per plug."""
+    lines = ["mqtt:", "  sensor:"]
+    for pid in plug_ids:
+        for key, unit, device_class in SENSORS:
+            state_class = "total_increasing" if key == "energy" else "measurement"
+            lines += [
+                f"    - name: {key}",
+                f"      unique_id: bench_{pid}_{key}",
+                f"      state_topic: greennet/{pid}/telemetry",
+                f"      value_template: '{{{{ value_json.{key} }}}}'",
+                f"      unit_of_measurement: {unit}",
+                f"      device_class: {device_class}",
+                f"      state_class: {state_class}",
+                f"      availability_topic: greennet/{pid}/status",
+                "      payload_available: online",
+                "      payload_not_available: offline",
+                f"      device: {{identifiers: [{pid}], name: {pid}}}",
+            ]
+    lines.append("  switch:")
+    for pid in plug_ids:
+        lines += [
+            "    - name: relay",
+            f"      unique_id: bench_{pid}_relay",
+            f"      command_topic: greennet/{pid}/relay/set",
+            f"      state_topic: greennet/{pid}/relay",
+            "      payload_on: 'ON'",
+            "      payload_off: 'OFF'",
+            f"      availability_topic: greennet/{pid}/status",
+            "      payload_available: online",
+            "      payload_not_available: offline",
+            "      qos: 1",
+            f"      device: {{identifiers: [{pid}], name: {pid}}}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+async def setup_integration(rig: Rig, mode: str) -> None:
+    """Add GreenNet, or HA's MQTT integration, through its config flow."""
+    assert rig.ha is not None
+    broker = {
+        "host": "127.0.0.1",
+        "port": rig.mqtt_port,
+        "username": MQTT_USER,
+        "password": MQTT_PASSWORD,
+        "prefix": "greennet",
+        "tls": False,
+    }
+    if mode == "greennet":
+        await rig.ha.ensure_greennet_entry(broker)
+        return
+    step = await rig.ha.request(
+        "POST",
+        "/api/config/config_entries/flow",
+        json={"handler": "mqtt", "show_advanced_options": False},
+    )
+    while step["type"] == "form":
+        answer = {
+            "broker": "127.0.0.1",
+            "port": rig.mqtt_port,
+            "username": MQTT_USER,
+            "password": MQTT_PASSWORD,
+        }
+        fields = {f["name"] for f in step.get("data_schema", [])}
+        step = await rig.ha.request(
+            "POST",
+            f"/api/config/config_entries/flow/{step['flow_id']}",
+            json={k: v for k, v in answer.items() if k in fields},
+        )
+        if step.get("errors"):
+            raise RuntimeError(f"mqtt setup: {step['errors']}")
+
+
+async def entity_map(rig: Rig, mode: str, plug_ids: list[str]) -> dict[str, dict[str, str]]:
+    """plug id -> {'power': entity_id, 'switch': entity_id} once all exist."""
+    assert rig.ha is not None
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        (entities, devices) = await rig.ha.ws(
+            {"type": "config/entity_registry/list"}, {"type": "config/device_registry/list"}
+        )
+        device_plug = {d["id"]: i[1] for d in devices for i in d["identifiers"] if i[1] in plug_ids}
+        found: dict[str, dict[str, str]] = {}
+        for e in entities:
+            pid = device_plug.get(e.get("device_id") or "")
+            if pid is None or e["platform"] != mode:
+                continue
+            domain = e["entity_id"].split(".")[0]
+            key = (
+                e.get("translation_key") if mode == "greennet" else e["unique_id"].rsplit("_", 1)[1]
+            )
+            if domain == "switch":
+                found.setdefault(pid, {})["switch"] = e["entity_id"]
+            elif domain == "sensor" and key == "power":
+                found.setdefault(pid, {})["power"] = e["entity_id"]
+        states = await rig.ha.states()
+        ready = [
+            p
+            for p, ents in found.items()
+            if len(ents) == 2
+            and states.get(ents["power"], {}).get("state") not in (None, "unknown", "unavailable")
+        ]
+        if len(ready) == len(plug_ids):
+            return found
+        await asyncio.sleep(1)
+    raise RuntimeError(f"{mode}: entities for {len(plug_ids)} plugs did not appear")
+
+
+async def count_telemetry(rig: Rig, seconds: float) -> int:
+    """Telemetry messages the broker delivered in a window (what HA had to ingest)."""
+    n = 0
+    async with aiomqtt.Client(
+        "127.0.0.1", rig.mqtt_port, username=MQTT_USER, password=MQTT_PASSWORD
+    ) as client:
+        await client.subscribe("greennet/+/telemetry")
+        with_timeout = asyncio.timeout(seconds)
+        try:
+            async with with_timeout:
+                async for _ in client.messages:
+                    n += 1
+        except TimeoutError:
+            pass
+    return n
+
+
+async def latency_probe(
+    rig: Rig, sim: Simulator, plug_id: str, entity: str, samples: int
+) -> list[float]:
+    """publish → state_changed, in ms, with distinct power values from one plug."""
+    assert rig.ha is not None
+    plug = sim.plug(plug_id)
+    out: list[float] = []
+    async with state_changes(rig.ha) as queue:
+        for i in range(samples):
+            value = 500.0 + i + (samples * (time.monotonic_ns() % 7))
+            plug.set_load(value)
+            t0 = time.monotonic()
+            await sim.report(plug_id)
+            while True:
+                ev = await asyncio.wait_for(queue.get(), 10)
+                new = ev.get("new_state") or {}
+                if ev["entity_id"] == entity and _float(new.get("state")) == round(value, 1):
+                    out.append((ev["t"] - t0) * 1000)
+                    break
+            await asyncio.sleep(0.2)
+    plug.set_load(None)
+    return out
+
+
+def _float(text: Any) -> float | None:
+    try:
+        return round(float(text), 1)
+    except (TypeError, ValueError):
+        return None
+
+
+async def relay_round_trip(rig: Rig, entity: str, samples: int) -> list[float]:
+    """HA service call → broker → plug → confirmed switch state, in ms."""
+    assert rig.ha is not None
+    out: list[float] = []
+    async with state_changes(rig.ha) as queue:
+        for _ in range(samples):
+            t0 = time.monotonic()
+            await rig.ha.call("switch", "toggle", {"entity_id": entity})
+            while True:
+                ev = await asyncio.wait_for(queue.get(), 10)
+                if (
+                    ev["entity_id"] == entity
+                    and (ev.get("new_state") or {}).get("state") in ("on", "off")
+                    and (ev.get("old_state") or {}).get("state")
+                    != (ev.get("new_state") or {}).get("state")
+                ):
+                    out.append((ev["t"] - t0) * 1000)
+                    break
+            await asyncio.sleep(0.1)
+    return out
+
+
+async def run_one(mode: str, count: int, window: float, samples: int) -> dict[str, Any]:
+    """One mode at one plug count; returns the figures."""
+    cfg_plugs = Simulator(SimulatorConfig(count=count)).plugs
+    plug_ids = [p.id for p in cfg_plugs]
+    with tempfile.TemporaryDirectory(prefix=f"greennet-bench-{mode}-") as tmp:
+        rig = Rig(Path(tmp), extra_yaml=mqtt_yaml(plug_ids) if mode == "mqtt" else "")
+        sim: Simulator | None = None
+        try:
+            await rig.start()
+            await asyncio.sleep(5)
+            rss_before = rss_mib(rig.ha_pid)
+            sim = Simulator(
+                SimulatorConfig(
+                    port=rig.mqtt_port,
+                    username=MQTT_USER,
+                    password=MQTT_PASSWORD,
+                    count=count,
+                    interval=1,
+                )
+            )
+            await sim.start()
+            await sim.wait_online(60)
+            await setup_integration(rig, mode)
+            entities = await entity_map(rig, mode, plug_ids)
+            await asyncio.sleep(5)
+            rss_after = rss_mib(rig.ha_pid)
+            cpu0 = cpu_seconds(rig.ha_pid)
+            t0 = time.monotonic()
+            messages = await count_telemetry(rig, window)
+            cpu = cpu_seconds(rig.ha_pid) - cpu0
+            elapsed = time.monotonic() - t0
+            probe = plug_ids[0]
+            lat = await latency_probe(rig, sim, probe, entities[probe]["power"], samples)
+            relay = await relay_round_trip(rig, entities[plug_ids[1]]["switch"], samples)
+            return {
+                "mode": mode,
+                "count": count,
+                "messages": messages,
+                "seconds": elapsed,
+                "cpu": cpu,
+                "cpu_per_1000": cpu / messages * 1000 if messages else 0.0,
+                "latency": summary(lat),
+                "relay": summary(relay),
+                "rss_before": rss_before,
+                "rss_after": rss_after,
+            }
+        finally:
+            if sim is not None:
+                await sim.stop()
+            await rig.stop()
+
+
+def report(results: list[dict[str, Any]], command: str) -> str:
+    """Markdown section for bench/RESULTS.md."""
+    rows = [
+        "| plugs | integration | msgs | HA CPU s / 1000 msgs | ratio vs MQTT | "
+        "publish→state p50 / p99 ms | relay round trip p50 / p99 ms | RSS +MiB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    base = {r["count"]: r for r in results if r["mode"] == "mqtt"}
+    for r in results:
+        ref = base.get(r["count"])
+        ratio = r["cpu_per_1000"] / ref["cpu_per_1000"] if ref and ref["cpu_per_1000"] else 0
+        rows.append(
+            f"| {r['count']} | {r['mode']} | {r['messages']} | {r['cpu_per_1000']:.3f} | "
+            f"{ratio:.2f} | {r['latency']['p50']:.1f} / {r['latency']['p99']:.1f} | "
+            f"{r['relay']['p50']:.1f} / {r['relay']['p99']:.1f} | "
+            f"{r['rss_after'] - r['rss_before']:.1f} |"
+        )
+    return (
+        f"### Home Assistant: GreenNet vs HA MQTT ({time.strftime('%Y-%m-%d')}, "
+        f"commit {git_rev()})\n\n{machine_info()}\n\n`{command}`\n\n" + "\n".join(rows) + "\n"
+    )
+
+
+async def main() -> None:
+    """Run the matrix and print (and optionally record) the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small counts, short windows")
+    parser.add_argument("--counts", type=int, nargs="*")
+    parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
+    args = parser.parse_args()
+    counts = args.counts or ([10, 50] if args.quick else [50, 200])
+    window, samples = (15.0, 20) if args.quick else (60.0, 100)
+    results = []
+    for count in counts:
+        for mode in ("mqtt", "greennet"):
+            print(f"… {mode} with {count} plugs", flush=True)
+            results.append(await run_one(mode, count, window, samples))
+    text = report(results, "python -m bench.ha_bench " + " ".join(sys.argv[1:]))
+    print(text)
+    if args.write:
+        with (Path(__file__).parent / "RESULTS.md").open("a") as handle:
+            handle.write("\n" + text)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
