@@ -315,6 +315,12 @@ class GreenNetHub:
                 translation_key="unknown_plug",
                 translation_placeholders={"plug_id": plug_id},
             )
+        if plug.online is not True:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="plug_offline",
+                translation_placeholders={"plug_id": plug_id},
+            )
         return plug
 
     async def _publish(self, plug_id: str, channel: p.Channel, payload: str) -> None:

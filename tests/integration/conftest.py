@@ -101,8 +101,20 @@ async def entry(hass: HomeAssistant, mosquitto: Mosquitto) -> AsyncIterator[Mock
 
 
 @pytest.fixture
-async def sim(mosquitto: Mosquitto) -> AsyncIterator[Simulator]:
+async def fleet(mosquitto: Mosquitto) -> AsyncIterator[Simulator]:
     """Two simulated plugs on the test broker, online."""
     async with Simulator(sim_config(mosquitto, count=2)) as simulator:
         await simulator.wait_online()
         yield simulator
+
+
+@pytest.fixture
+async def sim(hass: HomeAssistant, entry: MockConfigEntry, fleet: Simulator) -> Simulator:
+    """The two plugs, loaded into the entry: every plug's relay switch is available."""
+    await wait_until(
+        hass,
+        lambda: all(
+            state_of(hass, "switch", plug.id, "relay") in ("on", "off") for plug in fleet.plugs
+        ),
+    )
+    return fleet
