@@ -1,0 +1,5 @@
+"""`python -m greennet_cloud`."""
+
+from .cli import main
+
+main()

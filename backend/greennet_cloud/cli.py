@@ -1,0 +1,138 @@
+"""`greennet-cloud`: serve, migrate, create-admin. Flags override `GREENNET_*` variables."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from .clock import utcnow
+from .config import Config, config_from_env
+from .db.engine import create_engine
+from .db.migrate import migrate
+from .errors import DomainError
+from .security.passwords import PasswordHasher
+from .services.admin import create_admin
+from .services.base import Service
+from .web.app import create_app
+from .web.middleware import AccessLogger, RequestIdFilter
+
+_LOGGER = logging.getLogger("greennet_cloud")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="greennet-cloud", description=__doc__)
+    parser.add_argument("--log-level", default=os.environ.get("GREENNET_LOG_LEVEL", "INFO"))
+    commands = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, help="data directory (default ./greennet-data)")
+    common.add_argument("--database-url", help="sqlite+aiosqlite:///… or postgresql+asyncpg://…")
+    serve = commands.add_parser("serve", parents=[common], help="run the HTTP service")
+    serve.add_argument("--host", help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default 8080)")
+    commands.add_parser("migrate", parents=[common], help="apply database migrations")
+    admin = commands.add_parser("create-admin", parents=[common], help="create an administrator")
+    admin.add_argument("--email", required=True)
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    return parser
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Defaults, then environment, then flags."""
+    config = config_from_env(os.environ)
+    flags = {
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        "data_dir": args.data_dir,
+        "database_url": args.database_url,
+    }
+    return dataclasses.replace(config, **{k: v for k, v in flags.items() if v is not None})
+
+
+def setup_logging(level: str) -> None:
+    """Plain log lines, each with the request id of the request that caused it."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        config = load_config(args).resolve()
+    except (ValueError, OSError) as err:
+        sys.exit(f"greennet-cloud: configuration error: {err}")
+    if args.command == "serve":
+        serve(config)
+    elif args.command == "migrate":
+        asyncio.run(_migrate(config))
+    else:
+        password = _read_password(args.password_stdin)
+        sys.exit(asyncio.run(_create_admin(config, args.email, password)))
+
+
+def serve(config: Config) -> None:
+    """Run until SIGINT/SIGTERM, then finish in-flight requests and close the database."""
+    app = create_app(config)
+    web.run_app(
+        app,
+        host=config.host,
+        port=config.port,
+        access_log_class=AccessLogger,
+        shutdown_timeout=10,
+        print=lambda _: _LOGGER.info(
+            "GreenNet Cloud listening on http://%s:%s (database: %s)",
+            config.host,
+            config.port,
+            config.resolved_database_url.split("://", 1)[0],
+        ),
+    )
+
+
+async def _migrate(config: Config) -> None:
+    engine = create_engine(config.resolved_database_url)
+    try:
+        applied = await migrate(engine)
+    finally:
+        await engine.dispose()
+    _LOGGER.info("applied migrations: %s", applied or "none (up to date)")
+
+
+async def _create_admin(config: Config, email: str, password: str) -> int:
+    engine = create_engine(config.resolved_database_url)
+    try:
+        await migrate(engine)
+        hasher = PasswordHasher(config.password_hashing)
+        user, created = await create_admin(Service(engine, utcnow), hasher, email, password)
+    except DomainError as err:
+        print(f"greennet-cloud: {err.message}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"{'created' if created else 'promoted'} administrator {user.email} ({user.id})")
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if env := os.environ.get("GREENNET_ADMIN_PASSWORD"):
+        return env
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat: ") != first:
+        sys.exit("greennet-cloud: passwords do not match")
+    return first

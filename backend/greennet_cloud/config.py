@@ -1,0 +1,154 @@
+"""Service configuration: defaults, `GREENNET_*` environment variables, the signing secret."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SECRET_FILE = "signing.key"  # noqa: S105 (a file name, not a secret)  # noqa: S105 (a file name, not a secret)
+DB_FILE = "greennet.db"
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordHashing:
+    """argon2id cost. Defaults follow OWASP (19 MiB, 2 passes, 1 lane)."""
+
+    time_cost: int = 2
+    memory_cost_kib: int = 19_456
+    parallelism: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LoginThrottle:
+    """Failed logins allowed per sliding window, per account and per client address."""
+
+    window_seconds: int = 900
+    per_account: int = 5
+    per_address: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the service needs; `resolve()` fills in the data dir derived values."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("greennet-data")
+    database_url: str | None = None
+    secret: str | None = None
+    issuer: str = "greennet-cloud"
+    audience: str = "greennet-api"
+    access_ttl_seconds: int = 900
+    refresh_ttl_seconds: int = 30 * 24 * 3600
+    pairing_ttl_seconds: int = 600
+    max_body_bytes: int = 1024 * 1024
+    auto_migrate: bool = True
+    # proxies in front of us that append to X-Forwarded-For (0: use the peer address)
+    proxy_hops: int = 0
+    password_hashing: PasswordHashing = field(default_factory=PasswordHashing)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, SQLite in the data dir when none is configured."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / DB_FILE).resolve()}"
+
+    def resolve(self) -> Config:
+        """Return a copy with the signing secret loaded (or generated) from the data dir."""
+        if self.secret is not None:
+            if len(self.secret) < MIN_SECRET_LENGTH:
+                raise ValueError(f"the signing secret must be at least {MIN_SECRET_LENGTH} chars")
+            return self
+        return dataclasses.replace(self, secret=load_or_create_secret(self.data_dir))
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """Read the persisted signing secret, creating it (mode 0600) on first use."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = data_dir / SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text(encoding="ascii").strip()
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"{path} holds no usable secret; delete it to regenerate") from None
+        return secret
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
+# name of the environment variable → (Config field, converter)
+ENV_FIELDS: dict[str, tuple[str, type]] = {
+    "GREENNET_HOST": ("host", str),
+    "GREENNET_PORT": ("port", int),
+    "GREENNET_DATA_DIR": ("data_dir", Path),
+    "GREENNET_DATABASE_URL": ("database_url", str),
+    "GREENNET_SECRET": ("secret", str),
+    "GREENNET_ISSUER": ("issuer", str),
+    "GREENNET_AUDIENCE": ("audience", str),
+    "GREENNET_ACCESS_TTL": ("access_ttl_seconds", int),
+    "GREENNET_REFRESH_TTL": ("refresh_ttl_seconds", int),
+    "GREENNET_PAIRING_TTL": ("pairing_ttl_seconds", int),
+    "GREENNET_MAX_BODY": ("max_body_bytes", int),
+    "GREENNET_PROXY_HOPS": ("proxy_hops", int),
+}
+
+
+def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Config:
+    """Overlay `GREENNET_*` variables on `base`; unknown variables are ignored."""
+    config = base or Config()
+    changes: dict[str, Any] = {}
+    for name, (attr, convert) in ENV_FIELDS.items():
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            changes[attr] = convert(raw)
+        except ValueError:
+            raise ValueError(f"{name}={raw!r} is not a valid {convert.__name__}") from None
+    if (secret_file := env.get("GREENNET_SECRET_FILE")) and "secret" not in changes:
+        changes["secret"] = Path(secret_file).read_text(encoding="utf-8").strip()
+    if auto := env.get("GREENNET_AUTO_MIGRATE"):
+        changes["auto_migrate"] = auto.lower() not in {"0", "false", "no", "off"}
+    hashing = _overlay(
+        config.password_hashing,
+        env,
+        {
+            "GREENNET_ARGON2_TIME_COST": "time_cost",
+            "GREENNET_ARGON2_MEMORY_KIB": "memory_cost_kib",
+            "GREENNET_ARGON2_PARALLELISM": "parallelism",
+        },
+    )
+    throttle = _overlay(
+        config.login_throttle,
+        env,
+        {
+            "GREENNET_LOGIN_WINDOW": "window_seconds",
+            "GREENNET_LOGIN_PER_ACCOUNT": "per_account",
+            "GREENNET_LOGIN_PER_ADDRESS": "per_address",
+        },
+    )
+    return dataclasses.replace(config, password_hashing=hashing, login_throttle=throttle, **changes)
+
+
+def _overlay[T: (PasswordHashing, LoginThrottle)](
+    value: T, env: Mapping[str, str], names: dict[str, str]
+) -> T:
+    changes: dict[str, int] = {}
+    for name, attr in names.items():
+        if raw := env.get(name):
+            try:
+                changes[attr] = int(raw)
+            except ValueError:
+                raise ValueError(f"{name}={raw!r} is not an integer") from None
+    return dataclasses.replace(value, **changes)

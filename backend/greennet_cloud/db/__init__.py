@@ -1,0 +1,1 @@
+"""Database access: engine, schema (current shape) and the migration runner."""

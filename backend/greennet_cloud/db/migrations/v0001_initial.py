@@ -1,0 +1,155 @@
+"""Migration 1: accounts, sessions, homes, devices, credentials, pairing, shares, link tokens.
+
+Frozen copy of the schema as first released; later changes go in new migrations.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..types import UtcDateTime
+
+VERSION = 1
+NAME = "initial"
+
+metadata = MetaData()
+
+ID = 36  # uuid4 text
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("display_name", String(100), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("totp_secret", String(64)),
+    Column("totp_enabled", Boolean, nullable=False),
+    Column("totp_last_step", BigInteger),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# one row per login; refresh tokens rotate inside it ("family")
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("revoked_reason", String(32)),
+    Index("ix_sessions_user", "user_id"),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("session_id", String(ID), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Index("ix_refresh_tokens_session", "session_id"),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(300), nullable=False),
+    Column("failed_at", UtcDateTime, nullable=False),
+    Index("ix_login_failures_key_time", "key", "failed_at"),
+)
+
+homes = Table(
+    "homes",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("owner_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_homes_owner", "owner_id"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", String(32), primary_key=True),  # protocol plug id, greennet-xxxxxx
+    Column("home_id", String(ID), ForeignKey("homes.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("location", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime),
+    Index("ix_devices_home", "home_id"),
+)
+
+# the ingest secret is derived from the server key and `nonce`; only its id is ever listed
+device_credentials = Table(
+    "device_credentials",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("device_id", String(32), ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Index("ix_device_credentials_device", "device_id"),
+)
+
+pairing_codes = Table(
+    "pairing_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("home_id", String(ID), ForeignKey("homes.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+)
+
+shares = Table(
+    "shares",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("grantee_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("home_id", String(ID), ForeignKey("homes.id", ondelete="CASCADE")),
+    Column("device_id", String(32), ForeignKey("devices.id", ondelete="CASCADE")),
+    Column("permission", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("grantee_id", "home_id", name="uq_shares_grantee_home"),
+    UniqueConstraint("grantee_id", "device_id", name="uq_shares_grantee_device"),
+    Index("ix_shares_home", "home_id"),
+    Index("ix_shares_device", "device_id"),
+)
+
+link_tokens = Table(
+    "link_tokens",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("home_id", String(ID), ForeignKey("homes.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Index("ix_link_tokens_home", "home_id"),
+)
+
+
+async def upgrade(conn: AsyncConnection) -> None:
+    """Create the initial tables."""
+    await conn.run_sync(metadata.create_all)

@@ -1,0 +1,1 @@
+"""Passwords, tokens and secrets: pure functions and small classes, no HTTP, no SQL."""

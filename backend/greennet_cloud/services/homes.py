@@ -1,0 +1,201 @@
+"""Homes: create, list, rename, delete; pairing codes, home shares and HA link tokens."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..clock import Clock
+from ..errors import Forbidden, InvalidInput, NotFound
+from ..models import Access, Home, LinkToken, Permission, Role, Share
+from ..security.tokens import hash_secret, new_secret
+from ..storage import devices as device_store
+from ..storage import homes as home_store
+from ..storage import links as link_store
+from ..storage import shares as share_store
+from ..storage import users as user_store
+from .base import (
+    Principal,
+    Service,
+    clean_name,
+    effective_access,
+    new_id,
+    normalize_email,
+    require_access,
+)
+
+# no 0/O/1/I: codes are read off a screen and typed on a phone
+PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+LINK_PREFIX = "gnl"
+
+
+@dataclass(frozen=True, slots=True)
+class PairingCode:
+    """A short-lived, single-use code that adds a plug to a home."""
+
+    code: str
+    home_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewLinkToken:
+    """A link token and its secret, shown once."""
+
+    link: LinkToken
+    token: str
+
+
+def normalize_pairing_code(code: str) -> str:
+    """Upper case without separators, as stored (hashed)."""
+    return "".join(char for char in code.upper() if char.isalnum())
+
+
+async def visible_home(
+    conn: AsyncConnection, principal: Principal, home_id: str
+) -> tuple[Home, Access]:
+    """The home if the caller may see it (else `NotFound`), with the caller's access."""
+    found = await home_store.get_home(conn, principal.user_id, home_id)
+    if found is None:
+        raise NotFound("no such home", "not_found")
+    home, access = found
+    return home, effective_access(access, principal.user)
+
+
+async def grantee_for(conn: AsyncConnection, principal: Principal, email: str) -> tuple[str, str]:
+    """(id, email) of the account a share goes to; never the caller."""
+    email = normalize_email(email)
+    grantee = await user_store.get_user_by_email(conn, email)
+    if grantee is None:
+        raise NotFound("no account with this email", "user_not_found")
+    if grantee.id == principal.user_id:
+        raise InvalidInput("you cannot share with yourself", "invalid_input")
+    return grantee.id, grantee.email
+
+
+class Homes(Service):
+    """Use cases around homes."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock, pairing_ttl_seconds: int) -> None:
+        super().__init__(engine, clock)
+        self.pairing_ttl = timedelta(seconds=pairing_ttl_seconds)
+
+    async def list_homes(self, principal: Principal) -> list[tuple[Home, Access]]:
+        """Homes the caller owns or has been shared."""
+        async with self.engine.begin() as conn:
+            found = await home_store.list_homes(conn, principal.user_id)
+        return [(home, effective_access(access, principal.user)) for home, access in found]
+
+    async def create_home(self, principal: Principal, name: str) -> Home:
+        """A new home owned by the caller (guests cannot own homes)."""
+        if principal.user.role is Role.GUEST:
+            raise Forbidden("guests cannot create homes", "forbidden")
+        name = clean_name(name, "home name")
+        async with self.engine.begin() as conn:
+            return await home_store.insert_home(
+                conn, owner_id=principal.user_id, home_id=new_id(), name=name, now=self.now()
+            )
+
+    async def get_home(self, principal: Principal, home_id: str) -> tuple[Home, Access]:
+        """One home the caller may see."""
+        async with self.engine.begin() as conn:
+            return await visible_home(conn, principal, home_id)
+
+    async def rename_home(self, principal: Principal, home_id: str, name: str) -> Home:
+        """Rename a home the caller owns."""
+        name = clean_name(name, "home name")
+        async with self.engine.begin() as conn:
+            home, access = await visible_home(conn, principal, home_id)
+            require_access(access, Access.OWNER, "rename this home")
+            await home_store.rename_home(conn, principal.user_id, home_id, name)
+        return Home(id=home.id, owner_id=home.owner_id, name=name, created_at=home.created_at)
+
+    async def delete_home(self, principal: Principal, home_id: str) -> None:
+        """Delete a home the caller owns, with everything in it."""
+        async with self.engine.begin() as conn:
+            _home, access = await visible_home(conn, principal, home_id)
+            require_access(access, Access.OWNER, "delete this home")
+            await home_store.delete_home(conn, principal.user_id, home_id)
+
+    async def create_pairing_code(self, principal: Principal, home_id: str) -> PairingCode:
+        """A fresh single-use pairing code for a home the caller owns."""
+        raw = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(8))
+        now = self.now()
+        expires_at = now + self.pairing_ttl
+        async with self.engine.begin() as conn:
+            _home, access = await visible_home(conn, principal, home_id)
+            require_access(access, Access.OWNER, "pair plugs into this home")
+            await device_store.insert_pairing_code(
+                conn, home_id=home_id, code_hash=hash_secret(raw), now=now, expires_at=expires_at
+            )
+        return PairingCode(code=f"{raw[:4]}-{raw[4:]}", home_id=home_id, expires_at=expires_at)
+
+    async def list_shares(self, principal: Principal, home_id: str) -> list[Share]:
+        """Who a home the caller owns is shared with."""
+        async with self.engine.begin() as conn:
+            _home, access = await visible_home(conn, principal, home_id)
+            require_access(access, Access.OWNER, "see who this home is shared with")
+            return await share_store.list_home_shares(conn, home_id)
+
+    async def share(
+        self, principal: Principal, home_id: str, email: str, permission: Permission
+    ) -> Share:
+        """Share a home the caller owns with another account."""
+        async with self.engine.begin() as conn:
+            _home, access = await visible_home(conn, principal, home_id)
+            require_access(access, Access.OWNER, "share this home")
+            grantee_id, grantee_email = await grantee_for(conn, principal, email)
+            return await share_store.insert_share(
+                conn,
+                share_id=new_id(),
+                grantee_id=grantee_id,
+                grantee_email=grantee_email,
+                permission=permission,
+                now=self.now(),
+                home_id=home_id,
+            )
+
+    async def unshare(self, principal: Principal, home_id: str, share_id: str) -> None:
+        """Revoke a share of a home the caller owns."""
+        async with self.engine.begin() as conn:
+            _home, access = await visible_home(conn, principal, home_id)
+            require_access(access, Access.OWNER, "change who this home is shared with")
+            if not await share_store.delete_share(conn, share_id, home_id=home_id):
+                raise NotFound("no such share", "not_found")
+
+    async def list_link_tokens(self, principal: Principal, home_id: str) -> list[LinkToken]:
+        """Active HA link tokens of a home the caller owns."""
+        async with self.engine.begin() as conn:
+            _home, access = await visible_home(conn, principal, home_id)
+            require_access(access, Access.OWNER, "see this home's link tokens")
+            return await link_store.list_link_tokens(conn, home_id)
+
+    async def create_link_token(
+        self, principal: Principal, home_id: str, name: str
+    ) -> NewLinkToken:
+        """A new link token for a HA hub; the secret is returned once and stored hashed."""
+        name = clean_name(name or "Home Assistant", "link token name")
+        token = new_secret(LINK_PREFIX)
+        async with self.engine.begin() as conn:
+            _home, access = await visible_home(conn, principal, home_id)
+            require_access(access, Access.OWNER, "link hubs to this home")
+            link = await link_store.insert_link_token(
+                conn,
+                home_id=home_id,
+                token_id=new_id(),
+                name=name,
+                token_hash=hash_secret(token),
+                now=self.now(),
+            )
+        return NewLinkToken(link=link, token=token)
+
+    async def revoke_link_token(self, principal: Principal, home_id: str, token_id: str) -> None:
+        """Revoke a link token of a home the caller owns."""
+        async with self.engine.begin() as conn:
+            _home, access = await visible_home(conn, principal, home_id)
+            require_access(access, Access.OWNER, "revoke this home's link tokens")
+            if not await link_store.revoke_link_token(conn, home_id, token_id, self.now()):
+                raise NotFound("no such link token", "not_found")

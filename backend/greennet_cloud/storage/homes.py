@@ -1,0 +1,69 @@
+"""Homes, and what a given user may do with each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..db.schema import homes, shares
+from ..models import Access, Home
+
+
+def _home(row: Row[Any]) -> Home:
+    return Home(id=row.id, owner_id=row.owner_id, name=row.name, created_at=row.created_at)
+
+
+def _access(row: Row[Any], user_id: str) -> Access:
+    if row.owner_id == user_id:
+        return Access.OWNER
+    return Access(row.permission)
+
+
+_with_share = select(homes, shares.c.permission)
+
+
+async def insert_home(
+    conn: AsyncConnection, *, owner_id: str, home_id: str, name: str, now: datetime
+) -> Home:
+    """Create a home owned by `owner_id`."""
+    await conn.execute(
+        homes.insert().values(id=home_id, owner_id=owner_id, name=name, created_at=now)
+    )
+    return Home(id=home_id, owner_id=owner_id, name=name, created_at=now)
+
+
+def _visible_to(user_id: str) -> Any:
+    return _with_share.outerjoin(
+        shares, (shares.c.home_id == homes.c.id) & (shares.c.grantee_id == user_id)
+    ).where(or_(homes.c.owner_id == user_id, shares.c.id.is_not(None)))
+
+
+async def list_homes(conn: AsyncConnection, user_id: str) -> list[tuple[Home, Access]]:
+    """Homes `user_id` owns or has been shared, with the access each grants."""
+    rows = await conn.execute(_visible_to(user_id).order_by(homes.c.created_at, homes.c.id))
+    return [(_home(row), _access(row, user_id)) for row in rows]
+
+
+async def get_home(conn: AsyncConnection, user_id: str, home_id: str) -> tuple[Home, Access] | None:
+    """Home `home_id` if `user_id` may see it, with the access it grants."""
+    row = (await conn.execute(_visible_to(user_id).where(homes.c.id == home_id))).first()
+    return (_home(row), _access(row, user_id)) if row else None
+
+
+async def rename_home(conn: AsyncConnection, owner_id: str, home_id: str, name: str) -> bool:
+    """Rename a home `owner_id` owns."""
+    result = await conn.execute(
+        update(homes).where(homes.c.id == home_id, homes.c.owner_id == owner_id).values(name=name)
+    )
+    return result.rowcount > 0
+
+
+async def delete_home(conn: AsyncConnection, owner_id: str, home_id: str) -> bool:
+    """Delete a home `owner_id` owns, with its devices, shares and link tokens."""
+    result = await conn.execute(
+        delete(homes).where(homes.c.id == home_id, homes.c.owner_id == owner_id)
+    )
+    return result.rowcount > 0

@@ -1,0 +1,108 @@
+"""Accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..db.schema import users
+from ..errors import Conflict
+from ..models import Role, User
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        email=row.email,
+        password_hash=row.password_hash,
+        role=Role(row.role),
+        display_name=row.display_name,
+        disabled=bool(row.disabled),
+        totp_secret=row.totp_secret,
+        totp_enabled=bool(row.totp_enabled),
+        totp_last_step=row.totp_last_step,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def insert_user(
+    conn: AsyncConnection,
+    *,
+    user_id: str,
+    email: str,
+    password_hash: str,
+    role: Role,
+    display_name: str,
+    now: datetime,
+) -> User:
+    """Create an account; `Conflict` when the email is taken."""
+    values = {
+        "id": user_id,
+        "email": email,
+        "password_hash": password_hash,
+        "role": role.value,
+        "display_name": display_name,
+        "disabled": False,
+        "totp_secret": None,
+        "totp_enabled": False,
+        "totp_last_step": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if await get_user_by_email(conn, email) is not None:
+        raise Conflict("an account with this email exists", "email_taken")
+    try:
+        # a savepoint keeps the outer transaction usable on PostgreSQL after a race
+        async with conn.begin_nested():
+            await conn.execute(users.insert().values(values))
+    except IntegrityError:
+        raise Conflict("an account with this email exists", "email_taken") from None
+    return User(**{**values, "role": role})  # type: ignore[arg-type]
+
+
+async def get_user(conn: AsyncConnection, user_id: str) -> User | None:
+    """The account `user_id`, if it exists."""
+    row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
+    return _user(row) if row else None
+
+
+async def get_user_by_email(conn: AsyncConnection, email: str) -> User | None:
+    """The account with this (normalized) email, if any."""
+    row = (await conn.execute(select(users).where(users.c.email == email))).first()
+    return _user(row) if row else None
+
+
+async def update_user(conn: AsyncConnection, user_id: str, now: datetime, **values: Any) -> None:
+    """Change columns of account `user_id`; `Conflict` on a taken email."""
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                update(users).where(users.c.id == user_id).values(updated_at=now, **values)
+            )
+    except IntegrityError:
+        raise Conflict("an account with this email exists", "email_taken") from None
+
+
+async def list_all_users(conn: AsyncConnection) -> list[User]:
+    """Every account, oldest first (administrators only: the caller checks the role)."""
+    rows = await conn.execute(select(users).order_by(users.c.created_at, users.c.id))
+    return [_user(row) for row in rows]
+
+
+async def delete_user(conn: AsyncConnection, user_id: str) -> bool:
+    """Delete an account and (by cascade) everything it owns."""
+    result = await conn.execute(delete(users).where(users.c.id == user_id))
+    return result.rowcount > 0
+
+
+async def count_active_admins(conn: AsyncConnection) -> int:
+    """Enabled administrators."""
+    query = select(func.count()).where(
+        users.c.role == Role.ADMIN.value, users.c.disabled.is_(False)
+    )
+    return int((await conn.execute(query)).scalar_one())

@@ -1,0 +1,1 @@
+"""HTTP layer: app factory, middleware, endpoint table, routes per resource, OpenAPI."""

@@ -1,0 +1,84 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from ..clock import Clock, utcnow
+from ..config import Config
+from ..db.engine import create_engine
+from ..db.migrate import migrate
+from ..security.passwords import PasswordHasher
+from ..security.tokens import AccessTokens
+from ..services.accounts import Accounts
+from ..services.admin import Administration
+from ..services.devices import Devices
+from ..services.homes import Homes
+from ..services.totp import TwoFactor
+from . import routes_auth, routes_devices, routes_homes, routes_meta, routes_users
+from .endpoints import Endpoint, add_endpoints
+from .keys import (
+    ACCOUNTS,
+    ADMINISTRATION,
+    CLOCK,
+    CONFIG,
+    DEVICES,
+    ENGINE,
+    HOMES,
+    OPENAPI,
+    TWO_FACTOR,
+)
+from .middleware import error_middleware, request_id_middleware
+from .openapi import build_openapi
+
+_LOGGER = logging.getLogger(__name__)
+
+# order matters: literal paths (/users/me, /devices/pair) before their {id} siblings
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *routes_meta.ENDPOINTS,
+    *routes_auth.ENDPOINTS,
+    *routes_users.ENDPOINTS,
+    *routes_homes.ENDPOINTS,
+    *routes_devices.ENDPOINTS,
+)
+
+
+def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
+    """Build the GreenNet Cloud app. The database opens on startup and closes on cleanup."""
+    config = config.resolve()
+    assert config.secret is not None
+    app = web.Application(
+        client_max_size=config.max_body_bytes,
+        middlewares=[request_id_middleware, error_middleware],
+    )
+    engine = create_engine(config.resolved_database_url)
+    hasher = PasswordHasher(config.password_hashing)
+    tokens = AccessTokens(config.secret, config.issuer, config.audience, config.access_ttl_seconds)
+    app[CONFIG] = config
+    app[CLOCK] = clock
+    app[ENGINE] = engine
+    app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens)
+    app[TWO_FACTOR] = TwoFactor(engine, clock)
+    app[ADMINISTRATION] = Administration(engine, clock)
+    app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
+    app[DEVICES] = Devices(engine, clock, config)
+    app[OPENAPI] = build_openapi(ENDPOINTS)
+    add_endpoints(app, ENDPOINTS)
+    app.cleanup_ctx.append(_database)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    """Migrate on startup (when enabled); dispose the connection pool on cleanup."""
+    engine = app[ENGINE]
+    try:
+        if app[CONFIG].auto_migrate:
+            applied = await migrate(engine)
+            if applied:
+                _LOGGER.info("database migrated to version %s", applied[-1])
+        yield
+    finally:
+        await engine.dispose()

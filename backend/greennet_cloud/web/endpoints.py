@@ -1,0 +1,83 @@
+"""The endpoint table: one `Endpoint` per route feeds both the router and the OpenAPI doc,
+so the two cannot drift apart."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from ..errors import Unauthenticated
+from ..services.base import Principal
+from .keys import ACCOUNTS
+
+type RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_PATH_PARAM = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A route and what the OpenAPI document says about it."""
+
+    method: str
+    path: str
+    handler: RouteHandler
+    operation_id: str
+    summary: str
+    tag: str
+    auth: bool = True
+    request: str | None = None  # component schema name of the JSON body
+    responses: Mapping[int, str | None] = field(default_factory=dict)  # status → schema
+    errors: tuple[int, ...] = ()  # error statuses beyond those implied below
+
+    @property
+    def path_params(self) -> list[str]:
+        """Names of the `{placeholders}` in the path."""
+        return _PATH_PARAM.findall(self.path)
+
+    def error_statuses(self) -> list[int]:
+        """Every error status this endpoint may answer with."""
+        implied: set[int] = set(self.errors)
+        if self.auth:
+            implied.add(401)
+        if self.request:
+            implied.update({400, 413})
+        if self.path_params:
+            implied.add(404)
+        return sorted(implied)
+
+
+def principal_of(request: web.Request) -> Principal:
+    """The authenticated caller of an `auth=True` endpoint."""
+    principal = request.get("principal")
+    if not isinstance(principal, Principal):
+        raise Unauthenticated("authentication required", "unauthenticated")
+    return principal
+
+
+def bearer_token(request: web.Request) -> str:
+    """The token of an `Authorization: Bearer` header, or `Unauthenticated`."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("a bearer access token is required", "unauthenticated")
+    return token.strip()
+
+
+def _authenticated(handler: RouteHandler) -> RouteHandler:
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        request["principal"] = await request.app[ACCOUNTS].authenticate(bearer_token(request))
+        return await handler(request)
+
+    wrapper.__name__ = getattr(handler, "__name__", "handler")
+    return wrapper
+
+
+def add_endpoints(app: web.Application, endpoints: Iterable[Endpoint]) -> None:
+    """Register every endpoint on the app's router (authenticating where required)."""
+    for endpoint in endpoints:
+        handler = _authenticated(endpoint.handler) if endpoint.auth else endpoint.handler
+        app.router.add_route(endpoint.method, endpoint.path, handler, name=endpoint.operation_id)

@@ -1,0 +1,24 @@
+"""Typed application keys."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..clock import Clock
+from ..config import Config
+from ..services.accounts import Accounts
+from ..services.admin import Administration
+from ..services.devices import Devices
+from ..services.homes import Homes
+from ..services.totp import TwoFactor
+
+CONFIG = web.AppKey("config", Config)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+ENGINE = web.AppKey("engine", AsyncEngine)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+TWO_FACTOR = web.AppKey("two_factor", TwoFactor)
+ADMINISTRATION = web.AppKey("administration", Administration)
+HOMES = web.AppKey("homes", Homes)
+DEVICES = web.AppKey("devices", Devices)
+OPENAPI = web.AppKey("openapi", dict)

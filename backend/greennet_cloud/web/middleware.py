@@ -1,0 +1,115 @@
+"""Request ids and the one error shape: `{"error": code, "message": text}`, never a traceback."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import uuid
+from typing import Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.typedefs import Handler
+
+from ..errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Throttled,
+    Unauthenticated,
+)
+
+_LOGGER = logging.getLogger(__name__)
+REQUEST_ID_HEADER = "X-Request-Id"
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Throttled: 429,
+}
+HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A JSON error in the one shape every failure uses."""
+    return web.json_response({"error": code, "message": message}, status=status, headers=headers)
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Tag the request (and every log line it causes) with an id, echoed in the response."""
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
+    request["request_id"] = request_id
+    request_id_var.set(request_id)
+    response = await handler(request)
+    response.headers[REQUEST_ID_HEADER] = request_id
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map domain errors and HTTP exceptions to the error shape; log anything unexpected."""
+    try:
+        return await handler(request)
+    except DomainError as err:
+        headers: dict[str, str] = {}
+        status = next(s for kind, s in STATUS_OF.items() if isinstance(err, kind))
+        if isinstance(err, Throttled):
+            headers["Retry-After"] = str(err.retry_after)
+        elif isinstance(err, Unauthenticated):
+            headers["WWW-Authenticate"] = 'Bearer realm="greennet"'
+        return error_response(status, err.code, err.message, headers)
+    except web.HTTPException as err:
+        if err.status < 400:
+            raise
+        headers = {key: value for key, value in err.headers.items() if key in {"Allow"}}
+        code = HTTP_CODES.get(err.status, "http_error")
+        message = (
+            err.reason if err.text is None or err.text.startswith(str(err.status)) else err.text
+        )
+        return error_response(err.status, code, message, headers)
+    except Exception:
+        _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "internal server error")
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds `request_id` to every log record (`-` outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One access line per request, with its request id (never headers or bodies)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        request_id: Any = request.get("request_id", "-")
+        self.logger.info(
+            '%s "%s %s" %s %.1fms',
+            request.remote,
+            request.method,
+            request.path,
+            response.status,
+            time * 1000,
+            extra={"request_id": request_id},
+        )

@@ -1,0 +1,95 @@
+"""The OpenAPI 3.1 document, built from the same endpoint table the router is built from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .endpoints import Endpoint
+from .schemas import SCHEMAS, ref
+
+TITLE = "GreenNet Cloud API"
+VERSION = "1.0.0"
+ERROR_TEXT = {
+    400: "Invalid input or malformed JSON",
+    401: "Missing, invalid or revoked credentials",
+    403: "Not allowed to do this",
+    404: "No such object (or not visible to you)",
+    409: "Conflicts with the current state",
+    413: "Request body too large",
+    429: "Too many failed attempts",
+    503: "Service unavailable",
+}
+
+
+def build_openapi(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
+    """The document for `endpoints`; every referenced schema must exist in `SCHEMAS`."""
+    paths: dict[str, dict[str, Any]] = {}
+    used: set[str] = {"Error"}
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, used)
+    missing = used - SCHEMAS.keys()
+    if missing:
+        raise ValueError(f"schemas referenced but not defined: {sorted(missing)}")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": TITLE,
+            "version": VERSION,
+            "description": "Accounts, homes, devices and sharing for GreenNet plugs.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+    }
+
+
+def _operation(endpoint: Endpoint, used: set[str]) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": endpoint.operation_id,
+        "summary": endpoint.summary,
+        "tags": [endpoint.tag],
+        "security": [{"bearerAuth": []}] if endpoint.auth else [],
+        "responses": {},
+    }
+    if endpoint.path_params:
+        operation["parameters"] = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+            }
+            for name in endpoint.path_params
+        ]
+    if endpoint.request:
+        used.add(endpoint.request)
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": ref(endpoint.request)}},
+        }
+    for status, schema in endpoint.responses.items():
+        answer: dict[str, Any] = {"description": "Success"}
+        if schema is not None:
+            used.add(schema)
+            answer["content"] = {"application/json": {"schema": ref(schema)}}
+        operation["responses"][str(status)] = answer
+    for status in endpoint.error_statuses():
+        error: dict[str, Any] = {
+            "description": ERROR_TEXT.get(status, "Error"),
+            "content": {"application/json": {"schema": ref("Error")}},
+        }
+        if status == 429:
+            error["headers"] = {
+                "Retry-After": {
+                    "description": "Seconds until another attempt is allowed",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            }
+        operation["responses"][str(status)] = error
+    return operation

@@ -1,0 +1,139 @@
+"""`/api/v1/auth/*` and `/api/v1/users/me`: the caller's own account."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .body import optional_string, read_object, string
+from .endpoints import Endpoint, principal_of
+from .keys import ACCOUNTS, TWO_FACTOR
+from .params import client_address
+from .serialize import tokens_json, user_json
+
+PASSWORD_MAX = 1000  # longer than the policy allows, so the policy answers, not the parser
+
+
+async def register(request: web.Request) -> web.Response:
+    """Create an account."""
+    body = await read_object(request)
+    user = await request.app[ACCOUNTS].register(
+        string(body, "email", max_length=254), string(body, "password", max_length=PASSWORD_MAX)
+    )
+    return web.json_response(user_json(user), status=201)
+
+
+async def login(request: web.Request) -> web.Response:
+    """Email + password (+ TOTP) → access and refresh tokens."""
+    body = await read_object(request)
+    pair = await request.app[ACCOUNTS].login(
+        string(body, "email", max_length=1000),
+        string(body, "password", max_length=PASSWORD_MAX),
+        optional_string(body, "totp", max_length=16),
+        client_address(request),
+    )
+    return web.json_response(tokens_json(pair))
+
+
+async def refresh(request: web.Request) -> web.Response:
+    """Rotate a refresh token."""
+    body = await read_object(request)
+    pair = await request.app[ACCOUNTS].refresh(string(body, "refresh_token"))
+    return web.json_response(tokens_json(pair))
+
+
+async def logout(request: web.Request) -> web.Response:
+    """End the session of a refresh token."""
+    body = await read_object(request)
+    await request.app[ACCOUNTS].logout(string(body, "refresh_token"))
+    return web.Response(status=204)
+
+
+async def logout_all(request: web.Request) -> web.Response:
+    """End every session of the caller."""
+    await request.app[ACCOUNTS].logout_all(principal_of(request))
+    return web.Response(status=204)
+
+
+async def change_password(request: web.Request) -> web.Response:
+    """Change the caller's password; other sessions end."""
+    body = await read_object(request)
+    await request.app[ACCOUNTS].change_password(
+        principal_of(request),
+        string(body, "current_password", max_length=PASSWORD_MAX),
+        string(body, "new_password", max_length=PASSWORD_MAX),
+    )
+    return web.Response(status=204)
+
+
+async def totp_enroll(request: web.Request) -> web.Response:
+    """Start two-factor enrollment."""
+    enrollment = await request.app[TWO_FACTOR].enroll(principal_of(request))
+    return web.json_response(
+        {"secret": enrollment.secret, "otpauth_uri": enrollment.otpauth_uri}, status=201
+    )
+
+
+async def totp_confirm(request: web.Request) -> web.Response:
+    """Finish two-factor enrollment with a code."""
+    body = await read_object(request)
+    await request.app[TWO_FACTOR].confirm(
+        principal_of(request), string(body, "code", max_length=16)
+    )
+    return web.Response(status=204)
+
+
+async def totp_disable(request: web.Request) -> web.Response:
+    """Turn two-factor off with a current code."""
+    body = await read_object(request)
+    await request.app[TWO_FACTOR].disable(
+        principal_of(request), string(body, "code", max_length=16)
+    )
+    return web.Response(status=204)
+
+
+async def get_me(request: web.Request) -> web.Response:
+    """The caller's profile."""
+    return web.json_response(user_json(principal_of(request).user))
+
+
+async def update_me(request: web.Request) -> web.Response:
+    """Change the caller's display name or email."""
+    body = await read_object(request)
+    user = await request.app[ACCOUNTS].update_profile(
+        principal_of(request),
+        optional_string(body, "display_name", max_length=1000),
+        optional_string(body, "email", max_length=1000),
+    )
+    return web.json_response(user_json(user))
+
+
+P = "/api/v1"
+# fmt: off
+ENDPOINTS = (
+    Endpoint("POST", f"{P}/auth/register", register, "register", "Create an account", "auth",
+             auth=False, request="Credentials", responses={201: "User"}, errors=(409,)),
+    Endpoint("POST", f"{P}/auth/login", login, "login", "Log in", "auth", auth=False,
+             request="Login", responses={200: "TokenPair"}, errors=(401, 403, 429)),
+    Endpoint("POST", f"{P}/auth/refresh", refresh, "refresh", "Rotate a refresh token", "auth",
+             auth=False, request="RefreshRequest", responses={200: "TokenPair"}, errors=(401,)),
+    Endpoint("POST", f"{P}/auth/logout", logout, "logout", "End a session", "auth", auth=False,
+             request="RefreshRequest", responses={204: None}),
+    Endpoint("POST", f"{P}/auth/logout-all", logout_all, "logoutAll", "End every session",
+             "auth", responses={204: None}),
+    Endpoint("POST", f"{P}/auth/password", change_password, "changePassword",
+             "Change the password (ends other sessions)", "auth", request="PasswordChange",
+             responses={204: None}, errors=(429,)),
+    Endpoint("POST", f"{P}/auth/totp", totp_enroll, "enrollTotp", "Start TOTP enrollment",
+             "auth", responses={201: "TotpEnrollment"}, errors=(409,)),
+    Endpoint("POST", f"{P}/auth/totp/confirm", totp_confirm, "confirmTotp",
+             "Enable TOTP with a code", "auth", request="TotpCode", responses={204: None},
+             errors=(409,)),
+    Endpoint("POST", f"{P}/auth/totp/disable", totp_disable, "disableTotp",
+             "Disable TOTP with a code", "auth", request="TotpCode", responses={204: None},
+             errors=(409,)),
+    Endpoint("GET", f"{P}/users/me", get_me, "getMe", "Your profile", "users",
+             responses={200: "User"}),
+    Endpoint("PATCH", f"{P}/users/me", update_me, "updateMe", "Change your profile", "users",
+             request="ProfileUpdate", responses={200: "User"}, errors=(409,)),
+)
+# fmt: on

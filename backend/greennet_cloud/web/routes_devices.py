@@ -1,0 +1,138 @@
+"""`/api/v1/devices`: devices you may see, pairing, ingest credentials, device shares."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..models import Access
+from .body import read_object, string
+from .endpoints import Endpoint, principal_of
+from .keys import DEVICES
+from .params import client_address, details_from, permission_of
+from .serialize import credential_json, device_json, share_json
+
+
+async def list_devices(request: web.Request) -> web.Response:
+    """Every device the caller may see."""
+    found = await request.app[DEVICES].list_devices(principal_of(request))
+    return web.json_response([device_json(device, access) for device, access in found])
+
+
+async def pair_device(request: web.Request) -> web.Response:
+    """Pair a plug with a pairing code (the code authorizes; no bearer token)."""
+    body = await read_object(request)
+    device, issued = await request.app[DEVICES].pair(
+        string(body, "code", max_length=32),
+        string(body, "device_id", max_length=64),
+        details_from(body),
+        client_address(request),
+    )
+    return web.json_response(
+        {
+            "device": device_json(device, Access.OWNER),
+            "credential": credential_json(issued.credential, issued.secret),
+        },
+        status=201,
+    )
+
+
+async def get_device(request: web.Request) -> web.Response:
+    """One device."""
+    device, access = await request.app[DEVICES].get_device(principal_of(request), _id(request))
+    return web.json_response(device_json(device, access))
+
+
+async def update_device(request: web.Request) -> web.Response:
+    """Rename or relocate a device."""
+    body = await read_object(request)
+    device, access = await request.app[DEVICES].update_device(
+        principal_of(request), _id(request), details_from(body)
+    )
+    return web.json_response(device_json(device, access))
+
+
+async def delete_device(request: web.Request) -> web.Response:
+    """Remove a device."""
+    await request.app[DEVICES].delete_device(principal_of(request), _id(request))
+    return web.Response(status=204)
+
+
+async def list_credentials(request: web.Request) -> web.Response:
+    """Ingest credentials of a device (never the secrets)."""
+    found = await request.app[DEVICES].list_credentials(principal_of(request), _id(request))
+    return web.json_response([credential_json(credential) for credential in found])
+
+
+async def rotate_credential(request: web.Request) -> web.Response:
+    """Issue a new ingest secret (shown once) and revoke the old ones."""
+    issued = await request.app[DEVICES].rotate_credential(principal_of(request), _id(request))
+    return web.json_response(credential_json(issued.credential, issued.secret), status=201)
+
+
+async def revoke_credential(request: web.Request) -> web.Response:
+    """Revoke one ingest credential."""
+    await request.app[DEVICES].revoke_credential(
+        principal_of(request), _id(request), request.match_info["credential_id"]
+    )
+    return web.Response(status=204)
+
+
+async def list_shares(request: web.Request) -> web.Response:
+    """Who this device is shared with."""
+    found = await request.app[DEVICES].list_shares(principal_of(request), _id(request))
+    return web.json_response([share_json(share) for share in found])
+
+
+async def create_share(request: web.Request) -> web.Response:
+    """Share this device with another account."""
+    body = await read_object(request)
+    share = await request.app[DEVICES].share(
+        principal_of(request), _id(request), string(body, "email"), permission_of(body)
+    )
+    return web.json_response(share_json(share), status=201)
+
+
+async def delete_share(request: web.Request) -> web.Response:
+    """Revoke a share of this device."""
+    await request.app[DEVICES].unshare(
+        principal_of(request), _id(request), request.match_info["share_id"]
+    )
+    return web.Response(status=204)
+
+
+def _id(request: web.Request) -> str:
+    return request.match_info["device_id"]
+
+
+D = "/api/v1/devices"
+DI = D + "/{device_id}"
+# fmt: off
+ENDPOINTS = (
+    Endpoint("GET", D, list_devices, "listDevices", "Devices you own or that are shared with you",
+             "devices", responses={200: "DeviceList"}),
+    Endpoint("POST", f"{D}/pair", pair_device, "pairDevice", "Pair a plug with a pairing code",
+             "devices", auth=False, request="PairRequest",
+             responses={201: "DeviceWithCredential"}, errors=(401, 409, 429)),
+    Endpoint("GET", DI, get_device, "getDevice", "One device", "devices",
+             responses={200: "Device"}),
+    Endpoint("PATCH", DI, update_device, "updateDevice", "Rename or relocate (owner)",
+             "devices", request="DeviceUpdate", responses={200: "Device"}, errors=(403,)),
+    Endpoint("DELETE", DI, delete_device, "deleteDevice", "Remove a device (owner)", "devices",
+             responses={204: None}, errors=(403,)),
+    Endpoint("GET", f"{DI}/credentials", list_credentials, "listCredentials",
+             "Ingest credentials (owner)", "devices", responses={200: "CredentialList"},
+             errors=(403,)),
+    Endpoint("POST", f"{DI}/credentials", rotate_credential, "rotateCredential",
+             "Issue a new ingest secret, revoking the old (owner)", "devices",
+             responses={201: "NewCredential"}, errors=(403,)),
+    Endpoint("DELETE", DI + "/credentials/{credential_id}", revoke_credential,
+             "revokeCredential", "Revoke an ingest credential (owner)", "devices",
+             responses={204: None}, errors=(403,)),
+    Endpoint("GET", f"{DI}/shares", list_shares, "listDeviceShares", "Shares of a device (owner)",
+             "devices", responses={200: "ShareList"}, errors=(403,)),
+    Endpoint("POST", f"{DI}/shares", create_share, "shareDevice", "Share a device (owner)",
+             "devices", request="ShareCreate", responses={201: "Share"}, errors=(403, 409)),
+    Endpoint("DELETE", DI + "/shares/{share_id}", delete_share, "unshareDevice",
+             "Revoke a device share (owner)", "devices", responses={204: None}, errors=(403,)),
+)
+# fmt: on

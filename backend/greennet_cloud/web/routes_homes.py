@@ -1,0 +1,167 @@
+"""`/api/v1/homes`: homes, their devices, pairing codes, shares and link tokens."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..models import Access
+from .body import optional_string, read_object, string
+from .endpoints import Endpoint, principal_of
+from .keys import DEVICES, HOMES
+from .params import details_from, permission_of
+from .serialize import credential_json, device_json, home_json, link_json, share_json, timestamp
+
+
+async def list_homes(request: web.Request) -> web.Response:
+    """Homes the caller owns or has been shared."""
+    found = await request.app[HOMES].list_homes(principal_of(request))
+    return web.json_response([home_json(home, access) for home, access in found])
+
+
+async def create_home(request: web.Request) -> web.Response:
+    """Create a home."""
+    body = await read_object(request)
+    home = await request.app[HOMES].create_home(principal_of(request), string(body, "name"))
+    return web.json_response(home_json(home, Access.OWNER), status=201)
+
+
+async def get_home(request: web.Request) -> web.Response:
+    """One home."""
+    home, access = await request.app[HOMES].get_home(principal_of(request), _home_id(request))
+    return web.json_response(home_json(home, access))
+
+
+async def update_home(request: web.Request) -> web.Response:
+    """Rename a home."""
+    body = await read_object(request)
+    home = await request.app[HOMES].rename_home(
+        principal_of(request), _home_id(request), string(body, "name")
+    )
+    return web.json_response(home_json(home, Access.OWNER))
+
+
+async def delete_home(request: web.Request) -> web.Response:
+    """Delete a home and everything in it."""
+    await request.app[HOMES].delete_home(principal_of(request), _home_id(request))
+    return web.Response(status=204)
+
+
+async def list_home_devices(request: web.Request) -> web.Response:
+    """Devices in one home."""
+    found = await request.app[DEVICES].list_devices(principal_of(request), _home_id(request))
+    return web.json_response([device_json(device, access) for device, access in found])
+
+
+async def add_device(request: web.Request) -> web.Response:
+    """Register a plug in a home; answers its first ingest secret (shown once)."""
+    body = await read_object(request)
+    device, issued = await request.app[DEVICES].add_device(
+        principal_of(request), _home_id(request), string(body, "id", max_length=64),
+        details_from(body),
+    )  # fmt: skip
+    return web.json_response(
+        {
+            "device": device_json(device, Access.OWNER),
+            "credential": credential_json(issued.credential, issued.secret),
+        },
+        status=201,
+    )
+
+
+async def create_pairing_code(request: web.Request) -> web.Response:
+    """A short-lived code that pairs a plug into this home."""
+    code = await request.app[HOMES].create_pairing_code(principal_of(request), _home_id(request))
+    return web.json_response(
+        {"code": code.code, "home_id": code.home_id, "expires_at": timestamp(code.expires_at)},
+        status=201,
+    )
+
+
+async def list_shares(request: web.Request) -> web.Response:
+    """Who this home is shared with."""
+    found = await request.app[HOMES].list_shares(principal_of(request), _home_id(request))
+    return web.json_response([share_json(share) for share in found])
+
+
+async def create_share(request: web.Request) -> web.Response:
+    """Share this home with another account."""
+    body = await read_object(request)
+    share = await request.app[HOMES].share(
+        principal_of(request), _home_id(request), string(body, "email"),
+        permission_of(body),
+    )  # fmt: skip
+    return web.json_response(share_json(share), status=201)
+
+
+async def delete_share(request: web.Request) -> web.Response:
+    """Revoke a share of this home."""
+    await request.app[HOMES].unshare(
+        principal_of(request), _home_id(request), request.match_info["share_id"]
+    )
+    return web.Response(status=204)
+
+
+async def list_link_tokens(request: web.Request) -> web.Response:
+    """Active HA link tokens of this home."""
+    found = await request.app[HOMES].list_link_tokens(principal_of(request), _home_id(request))
+    return web.json_response([link_json(link) for link in found])
+
+
+async def create_link_token(request: web.Request) -> web.Response:
+    """A new HA link token (the token is in this answer only)."""
+    body = await read_object(request)
+    issued = await request.app[HOMES].create_link_token(
+        principal_of(request), _home_id(request), optional_string(body, "name") or ""
+    )
+    return web.json_response(link_json(issued.link, issued.token), status=201)
+
+
+async def revoke_link_token(request: web.Request) -> web.Response:
+    """Revoke a link token."""
+    await request.app[HOMES].revoke_link_token(
+        principal_of(request), _home_id(request), request.match_info["token_id"]
+    )
+    return web.Response(status=204)
+
+
+def _home_id(request: web.Request) -> str:
+    return request.match_info["home_id"]
+
+
+H = "/api/v1/homes"
+HI = H + "/{home_id}"
+# fmt: off
+ENDPOINTS = (
+    Endpoint("GET", H, list_homes, "listHomes", "Homes you own or that are shared with you",
+             "homes", responses={200: "HomeList"}),
+    Endpoint("POST", H, create_home, "createHome", "Create a home", "homes",
+             request="HomeCreate", responses={201: "Home"}, errors=(403,)),
+    Endpoint("GET", HI, get_home, "getHome", "One home", "homes", responses={200: "Home"}),
+    Endpoint("PATCH", HI, update_home, "updateHome", "Rename a home (owner)", "homes",
+             request="HomeCreate", responses={200: "Home"}, errors=(403,)),
+    Endpoint("DELETE", HI, delete_home, "deleteHome", "Delete a home (owner)", "homes",
+             responses={204: None}, errors=(403,)),
+    Endpoint("GET", f"{HI}/devices", list_home_devices, "listHomeDevices", "Devices in a home",
+             "homes", responses={200: "DeviceList"}),
+    Endpoint("POST", f"{HI}/devices", add_device, "addDevice",
+             "Register a plug in a home (owner)", "homes", request="DeviceCreate",
+             responses={201: "DeviceWithCredential"}, errors=(403, 409)),
+    Endpoint("POST", f"{HI}/pairing-codes", create_pairing_code, "createPairingCode",
+             "Make a pairing code (owner)", "homes", responses={201: "PairingCode"},
+             errors=(403,)),
+    Endpoint("GET", f"{HI}/shares", list_shares, "listHomeShares", "Shares of a home (owner)",
+             "homes", responses={200: "ShareList"}, errors=(403,)),
+    Endpoint("POST", f"{HI}/shares", create_share, "shareHome", "Share a home (owner)", "homes",
+             request="ShareCreate", responses={201: "Share"}, errors=(403, 409)),
+    Endpoint("DELETE", HI + "/shares/{share_id}", delete_share, "unshareHome",
+             "Revoke a home share (owner)", "homes", responses={204: None}, errors=(403,)),
+    Endpoint("GET", f"{HI}/link-tokens", list_link_tokens, "listLinkTokens",
+             "Active HA link tokens (owner)", "homes", responses={200: "LinkTokenList"},
+             errors=(403,)),
+    Endpoint("POST", f"{HI}/link-tokens", create_link_token, "createLinkToken",
+             "Create a HA link token (owner)", "homes", request="LinkTokenCreate",
+             responses={201: "NewLinkToken"}, errors=(403,)),
+    Endpoint("DELETE", HI + "/link-tokens/{token_id}", revoke_link_token, "revokeLinkToken",
+             "Revoke a HA link token (owner)", "homes", responses={204: None}, errors=(403,)),
+)
+# fmt: on

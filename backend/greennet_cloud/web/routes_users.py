@@ -1,0 +1,61 @@
+"""`/api/v1/users`: account administration (admins only)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..models import Role
+from .body import choice, optional_bool, read_object
+from .endpoints import Endpoint, principal_of
+from .keys import ADMINISTRATION
+from .serialize import user_json
+
+
+async def list_users(request: web.Request) -> web.Response:
+    """Every account."""
+    users = await request.app[ADMINISTRATION].list_users(principal_of(request))
+    return web.json_response([user_json(user) for user in users])
+
+
+async def get_user(request: web.Request) -> web.Response:
+    """One account."""
+    user = await request.app[ADMINISTRATION].get_user(
+        principal_of(request), request.match_info["user_id"]
+    )
+    return web.json_response(user_json(user))
+
+
+async def update_user(request: web.Request) -> web.Response:
+    """Change an account's role or disable it."""
+    body = await read_object(request)
+    user = await request.app[ADMINISTRATION].update_user(
+        principal_of(request),
+        request.match_info["user_id"],
+        choice(body, "role", Role, required=False),
+        optional_bool(body, "disabled"),
+    )
+    return web.json_response(user_json(user))
+
+
+async def delete_user(request: web.Request) -> web.Response:
+    """Delete an account and everything it owns."""
+    await request.app[ADMINISTRATION].delete_user(
+        principal_of(request), request.match_info["user_id"]
+    )
+    return web.Response(status=204)
+
+
+P = "/api/v1"
+# fmt: off
+ENDPOINTS = (
+    Endpoint("GET", f"{P}/users", list_users, "listUsers", "List accounts (admin)", "users",
+             responses={200: "UserList"}, errors=(403,)),
+    Endpoint("GET", f"{P}/users/{{user_id}}", get_user, "getUser", "One account (admin)",
+             "users", responses={200: "User"}, errors=(403,)),
+    Endpoint("PATCH", f"{P}/users/{{user_id}}", update_user, "updateUser",
+             "Change role or disable (admin)", "users", request="UserAdminUpdate",
+             responses={200: "User"}, errors=(403, 409)),
+    Endpoint("DELETE", f"{P}/users/{{user_id}}", delete_user, "deleteUser",
+             "Delete an account (admin)", "users", responses={204: None}, errors=(403, 409)),
+)
+# fmt: on

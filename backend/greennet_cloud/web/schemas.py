@@ -1,0 +1,126 @@
+"""JSON Schemas (OpenAPI 3.1 components) of every request and response body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+STR = {"type": "string"}
+TIME = {"type": "string", "format": "date-time"}
+MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
+ACCESS = {"type": "string", "enum": ["owner", "control", "read"]}
+PERMISSION = {"type": "string", "enum": ["control", "read"]}
+ROLE = {"type": "string", "enum": ["admin", "user", "guest"]}
+NAME = {"type": "string", "minLength": 1, "maxLength": 100}
+OPTIONAL_TEXT = {"type": "string", "maxLength": 100}
+PASSWORD = {"type": "string", "minLength": 8, "maxLength": 128}
+PLUG_ID = {"type": "string", "pattern": "^greennet-[0-9a-f]{6}$", "example": "greennet-1a2b3c"}
+
+
+def ref(name: str) -> dict[str, str]:
+    """A `$ref` to a component schema."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def response(properties: dict[str, Any]) -> dict[str, Any]:
+    """A response object: every listed property present, nothing else."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def request(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A request object (unknown fields are ignored, for forward compatibility)."""
+    return {"type": "object", "properties": properties, "required": list(required)}
+
+
+def array_of(name: str) -> dict[str, Any]:
+    """An array of a component."""
+    return {"type": "array", "items": ref(name)}
+
+
+USER = {
+    "id": STR,
+    "email": STR,
+    "display_name": STR,
+    "role": ROLE,
+    "disabled": {"type": "boolean"},
+    "totp_enabled": {"type": "boolean"},
+    "created_at": TIME,
+}
+DEVICE = {
+    "id": PLUG_ID,
+    "home_id": STR,
+    "name": STR,
+    "model": STR,
+    "location": STR,
+    "access": ACCESS,
+    "created_at": TIME,
+    "last_seen_at": MAYBE_TIME,
+}
+CREDENTIAL = {"id": STR, "device_id": PLUG_ID, "created_at": TIME, "revoked_at": MAYBE_TIME}
+LINK = {"id": STR, "home_id": STR, "name": STR, "created_at": TIME, "last_used_at": MAYBE_TIME}
+DEVICE_FIELDS = {"name": OPTIONAL_TEXT, "model": OPTIONAL_TEXT, "location": OPTIONAL_TEXT}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": response({"error": STR, "message": STR}),
+    "Health": response({"status": {"type": "string", "enum": ["ok"]}}),
+    "OpenApiDocument": {"type": "object"},
+    "Credentials": request({"email": STR, "password": PASSWORD}, ("email", "password")),
+    "Login": request(
+        {"email": STR, "password": STR, "totp": {"type": ["string", "null"]}},
+        ("email", "password"),
+    ),
+    "TokenPair": response(
+        {
+            "access_token": STR,
+            "refresh_token": STR,
+            "token_type": {"type": "string", "enum": ["bearer"]},
+            "expires_in": {"type": "integer", "minimum": 1},
+        }
+    ),
+    "RefreshRequest": request({"refresh_token": STR}, ("refresh_token",)),
+    "PasswordChange": request(
+        {"current_password": STR, "new_password": PASSWORD}, ("current_password", "new_password")
+    ),
+    "TotpEnrollment": response({"secret": STR, "otpauth_uri": STR}),
+    "TotpCode": request({"code": {"type": "string", "pattern": "^[0-9]{6}$"}}, ("code",)),
+    "User": response(USER),
+    "UserList": array_of("User"),
+    "ProfileUpdate": request({"display_name": NAME, "email": STR}),
+    "UserAdminUpdate": request({"role": ROLE, "disabled": {"type": "boolean"}}),
+    "Home": response({"id": STR, "name": STR, "access": ACCESS, "created_at": TIME}),
+    "HomeList": array_of("Home"),
+    "HomeCreate": request({"name": NAME}, ("name",)),
+    "Device": response(DEVICE),
+    "DeviceList": array_of("Device"),
+    "DeviceCreate": request({"id": PLUG_ID, **DEVICE_FIELDS}, ("id",)),
+    "DeviceUpdate": request(DEVICE_FIELDS),
+    "Credential": response(CREDENTIAL),
+    "CredentialList": array_of("Credential"),
+    "NewCredential": response({**CREDENTIAL, "secret": STR}),
+    "DeviceWithCredential": response({"device": ref("Device"), "credential": ref("NewCredential")}),
+    "PairRequest": request(
+        {"code": STR, "device_id": PLUG_ID, **DEVICE_FIELDS}, ("code", "device_id")
+    ),
+    "PairingCode": response({"code": STR, "home_id": STR, "expires_at": TIME}),
+    "Share": response(
+        {
+            "id": STR,
+            "email": STR,
+            "user_id": STR,
+            "home_id": {"type": ["string", "null"]},
+            "device_id": {"type": ["string", "null"]},
+            "permission": PERMISSION,
+            "created_at": TIME,
+        }
+    ),
+    "ShareList": array_of("Share"),
+    "ShareCreate": request({"email": STR, "permission": PERMISSION}, ("email", "permission")),
+    "LinkToken": response(LINK),
+    "LinkTokenList": array_of("LinkToken"),
+    "NewLinkToken": response({**LINK, "token": STR}),
+    "LinkTokenCreate": request({"name": OPTIONAL_TEXT}),
+}

@@ -1,0 +1,103 @@
+"""Domain records → JSON-ready dicts (the shapes the OpenAPI schemas describe)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..models import Access, Device, DeviceCredential, Home, LinkToken, Share, User
+from ..services.accounts import TokenPair
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """ISO 8601 UTC with a `Z`, or None."""
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def user_json(user: User) -> dict[str, Any]:
+    """An account as its owner or an administrator sees it."""
+    return {
+        "id": user.id,
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": user.role.value,
+        "disabled": user.disabled,
+        "totp_enabled": user.totp_enabled,
+        "created_at": timestamp(user.created_at),
+    }
+
+
+def tokens_json(pair: TokenPair) -> dict[str, Any]:
+    """Login/refresh answer."""
+    return {
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "token_type": "bearer",
+        "expires_in": pair.expires_in,
+    }
+
+
+def home_json(home: Home, access: Access) -> dict[str, Any]:
+    """A home and what the caller may do with it."""
+    return {
+        "id": home.id,
+        "name": home.name,
+        "access": access.value,
+        "created_at": timestamp(home.created_at),
+    }
+
+
+def device_json(device: Device, access: Access) -> dict[str, Any]:
+    """A device and what the caller may do with it."""
+    return {
+        "id": device.id,
+        "home_id": device.home_id,
+        "name": device.name,
+        "model": device.model,
+        "location": device.location,
+        "access": access.value,
+        "created_at": timestamp(device.created_at),
+        "last_seen_at": timestamp(device.last_seen_at),
+    }
+
+
+def credential_json(credential: DeviceCredential, secret: str | None = None) -> dict[str, Any]:
+    """An ingest credential; `secret` only in the answer that creates it."""
+    data: dict[str, Any] = {
+        "id": credential.id,
+        "device_id": credential.device_id,
+        "created_at": timestamp(credential.created_at),
+        "revoked_at": timestamp(credential.revoked_at),
+    }
+    if secret is not None:
+        data["secret"] = secret
+    return data
+
+
+def share_json(share: Share) -> dict[str, Any]:
+    """A share of a home or a device."""
+    return {
+        "id": share.id,
+        "email": share.grantee_email,
+        "user_id": share.grantee_id,
+        "home_id": share.home_id,
+        "device_id": share.device_id,
+        "permission": share.permission.value,
+        "created_at": timestamp(share.created_at),
+    }
+
+
+def link_json(link: LinkToken, token: str | None = None) -> dict[str, Any]:
+    """A link token; `token` only in the answer that creates it."""
+    data: dict[str, Any] = {
+        "id": link.id,
+        "home_id": link.home_id,
+        "name": link.name,
+        "created_at": timestamp(link.created_at),
+        "last_used_at": timestamp(link.last_used_at),
+    }
+    if token is not None:
+        data["token"] = token
+    return data
