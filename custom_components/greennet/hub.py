@@ -252,7 +252,7 @@ class GreenNetHub:
 
     def _sync_device(self, info: p.PlugInfo) -> None:
         registry = dr.async_get(self.hass)
-        known = registry.async_get_device(identifiers={(DOMAIN, info.id)}) is not None
+        known = self.device(info.id) is not None
         registry.async_get_or_create(config_entry_id=self.entry.entry_id, **plug_device_info(info))
         if not known and info.supported:
             # A plug new to this installation gets the entry's default reporting settings.
@@ -281,9 +281,17 @@ class GreenNetHub:
             },
         )
 
+    def device(self, plug_id: str) -> dr.DeviceEntry | None:
+        """This entry's device registry entry of a plug."""
+        registry = dr.async_get(self.hass)
+        for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
+            if (DOMAIN, plug_id) in device.identifiers:
+                return device
+        return None
+
     def device_id(self, plug_id: str) -> str | None:
         """Device registry id of a plug."""
-        device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, plug_id)})
+        device = self.device(plug_id)
         return device.id if device else None
 
     def _fire(self, plug_id: str, event_type: str, data: Mapping[str, Any]) -> None:

@@ -10,6 +10,7 @@ import pytest
 from greennet_sim import Simulator, SimulatorConfig
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -80,6 +81,16 @@ def state_of(hass: HomeAssistant, platform: str, plug_id: str, key: str) -> str 
     found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{plug_id}_{key}")
     state = hass.states.get(found) if found else None
     return state.state if state else None
+
+
+def device_of(hass: HomeAssistant, plug_id: str) -> dr.DeviceEntry | None:
+    """The device of a plug (looked up without APIs newer HA deprecates)."""
+    registry = dr.async_get(hass)
+    for config_entry in hass.config_entries.async_entries(DOMAIN):
+        for device in dr.async_entries_for_config_entry(registry, config_entry.entry_id):
+            if (DOMAIN, plug_id) in device.identifiers:
+                return device
+    return None
 
 
 @pytest.fixture

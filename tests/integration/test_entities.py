@@ -28,7 +28,7 @@ from custom_components.greennet.const import DOMAIN, EVENT_GREENNET
 
 from ..broker import Mosquitto
 from ..mqtt_observer import Observer
-from .conftest import entity_id, entry_data, state_of, wait_until
+from .conftest import device_of, entity_id, entry_data, state_of, wait_until
 
 FAKE_INFO = p.PlugInfo(
     id="greennet-abcdef",
@@ -81,7 +81,7 @@ async def test_each_plug_is_a_device_with_its_identity(
 ) -> None:
     plug = sim.plugs[1]
     await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") == STATE_ON)
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, plug.id)})
+    device = device_of(hass, plug.id)
     assert device is not None
     assert device.name == plug.name
     assert device.model == "GreenNet Plug (simulated)"
@@ -89,7 +89,6 @@ async def test_each_plug_is_a_device_with_its_identity(
     assert (device.sw_version, device.hw_version) == ("sim-1.0.0", "sim")
     assert (dr.CONNECTION_NETWORK_MAC, plug.mac.lower()) in device.connections
     assert device.configuration_url == "http://127.0.0.1/"
-    assert entry.entry_id in device.config_entries
     assert len(dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)) == 2
 
 
@@ -277,7 +276,7 @@ async def test_overload_trip_fires_event_entity_bus_event_and_problem_sensor(
     assert state.attributes["power"] == pytest.approx(2600, abs=1)
     trips = [e for e in bus if e.data["type"] == "overload_trip"]
     assert len(trips) == 1
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, plug.id)})
+    device = device_of(hass, plug.id)
     assert device is not None
     assert trips[0].data["device_id"] == device.id
     assert trips[0].data["plug_id"] == plug.id

@@ -1,0 +1,249 @@
+"""Device triggers and conditions fire/hold exactly when the plug says so (real broker)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from greennet_sim import Simulator
+from homeassistant.components.device_automation import DeviceAutomationType
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    async_fire_time_changed,
+    async_get_device_automations,
+    async_mock_service,
+)
+
+from custom_components.greennet import device_condition, device_trigger
+from custom_components.greennet import protocol as p
+from custom_components.greennet.const import DOMAIN
+
+from ..broker import Mosquitto
+from ..mqtt_observer import Observer
+from .conftest import device_of, entity_id, state_of, wait_until
+
+pytestmark = pytest.mark.usefixtures("entry")
+
+
+def trigger(device_id: str, kind: str, **extra: Any) -> dict[str, Any]:
+    return {"platform": "device", "domain": DOMAIN, "device_id": device_id, "type": kind, **extra}
+
+
+async def automate(hass: HomeAssistant, *automations: dict[str, Any]) -> list[ServiceCall]:
+    """Set up automations whose action calls test.automation with the trigger id."""
+    calls = async_mock_service(hass, "test", "automation")
+    config = [
+        {
+            "alias": f"a{i}",
+            "triggers": [a["trigger"]],
+            "conditions": a.get("conditions", []),
+            "actions": [{"action": "test.automation", "data": {"which": a["id"]}}],
+        }
+        for i, a in enumerate(automations)
+    ]
+    assert await async_setup_component(hass, "automation", {"automation": config})
+    await hass.async_block_till_done()
+    return calls
+
+
+def fired(calls: list[ServiceCall]) -> list[str]:
+    return [c.data["which"] for c in calls]
+
+
+async def set_power(hass: HomeAssistant, sim: Simulator, plug_id: str, watts: float) -> None:
+    sim.plug(plug_id).set_load(watts)
+    await sim.report(plug_id)
+    await wait_until(hass, lambda: state_of(hass, "sensor", plug_id, "power") == str(float(watts)))
+
+
+async def test_every_trigger_type_is_offered(hass: HomeAssistant, sim: Simulator) -> None:
+    device = device_of(hass, sim.plugs[0].id)
+    assert device is not None
+    triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
+    assert {t["type"] for t in triggers} == {
+        "power_above",
+        "power_below",
+        "went_offline",
+        "came_online",
+        "overload_tripped",
+        "button_pressed",
+    }
+    conditions = await async_get_device_automations(hass, DeviceAutomationType.CONDITION, device.id)
+    assert {c["type"] for c in conditions} == {
+        "relay_on",
+        "relay_off",
+        "power_above",
+        "power_below",
+    }
+    caps = await device_trigger.async_get_trigger_capabilities(
+        hass, trigger(device.id, "power_above")
+    )
+    assert {str(k) for k in caps["extra_fields"].schema} == {"above", "for"}
+    assert (
+        await device_trigger.async_get_trigger_capabilities(
+            hass, trigger(device.id, "button_pressed")
+        )
+        == {}
+    )
+    caps = await device_condition.async_get_condition_capabilities(
+        hass,
+        {"condition": "device", "domain": DOMAIN, "device_id": device.id, "type": "power_below"},
+    )
+    assert {str(k) for k in caps["extra_fields"].schema} == {"below"}
+
+
+async def test_power_triggers_respect_threshold_and_duration(
+    hass: HomeAssistant, sim: Simulator
+) -> None:
+    plug = sim.plugs[0]
+    device = device_of(hass, plug.id)
+    assert device is not None
+    await set_power(hass, sim, plug.id, 100)
+    calls = await automate(
+        hass,
+        {
+            "id": "above",
+            "trigger": trigger(device.id, "power_above", above=1000, **{"for": {"seconds": 30}}),
+        },
+        {"id": "below", "trigger": trigger(device.id, "power_below", below=50)},
+    )
+    await set_power(hass, sim, plug.id, 900)  # below the threshold: nothing
+    await set_power(hass, sim, plug.id, 1500)
+    assert fired(calls) == []  # above, but not yet for 30 s
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
+    await hass.async_block_till_done()
+    assert fired(calls) == ["above"]
+
+    await set_power(hass, sim, plug.id, 1600)  # still above: no second firing
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=62))
+    await hass.async_block_till_done()
+    assert fired(calls) == ["above"]
+
+    await set_power(hass, sim, plug.id, 20)
+    assert fired(calls) == ["above", "below"]
+
+
+async def test_short_spike_does_not_fire_a_duration_trigger(
+    hass: HomeAssistant, sim: Simulator
+) -> None:
+    plug = sim.plugs[0]
+    device = device_of(hass, plug.id)
+    assert device is not None
+    await set_power(hass, sim, plug.id, 100)
+    calls = await automate(
+        hass,
+        {
+            "id": "above",
+            "trigger": trigger(device.id, "power_above", above=1000, **{"for": {"minutes": 1}}),
+        },
+    )
+    await set_power(hass, sim, plug.id, 1500)
+    await set_power(hass, sim, plug.id, 200)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
+    await hass.async_block_till_done()
+    assert fired(calls) == []
+
+
+async def test_offline_online_trip_and_button_triggers(
+    hass: HomeAssistant, sim: Simulator, mosquitto: Mosquitto
+) -> None:
+    plug, other = sim.plugs
+    device = device_of(hass, plug.id)
+    assert device is not None
+    calls = await automate(
+        hass,
+        *(
+            {"id": kind, "trigger": trigger(device.id, kind)}
+            for kind in ("went_offline", "came_online", "overload_tripped", "button_pressed")
+        ),
+    )
+    await sim.press_button(plug.id)
+    await sim.press_button(other.id)  # another plug's button is not ours
+    await wait_until(hass, lambda: "button_pressed" in fired(calls))
+
+    plug.set_load(5000)
+    await sim.step(plug.id, 1)
+    await wait_until(hass, lambda: "overload_tripped" in fired(calls))
+
+    status = p.topic("greennet", plug.id, p.Channel.STATUS)
+    async with Observer(mosquitto) as obs:
+        await obs.publish(status, "offline", retain=True)  # as the broker's last will would
+        await wait_until(hass, lambda: "went_offline" in fired(calls))
+        await obs.publish(status, "online", retain=True)
+        await wait_until(hass, lambda: "came_online" in fired(calls))
+    assert sorted(fired(calls)) == sorted(
+        ["button_pressed", "overload_tripped", "went_offline", "came_online"]
+    )
+
+
+async def test_device_conditions_hold_exactly_when_expected(
+    hass: HomeAssistant, sim: Simulator
+) -> None:
+    plug = sim.plugs[0]
+    device = device_of(hass, plug.id)
+    assert device is not None
+
+    def cond(kind: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "condition": "device",
+            "domain": DOMAIN,
+            "device_id": device.id,
+            "type": kind,
+            **extra,
+        }
+
+    event = {"trigger": "event", "event_type": "check"}
+    calls = await automate(
+        hass,
+        {"id": "relay_on", "trigger": event, "conditions": [cond("relay_on")]},
+        {"id": "relay_off", "trigger": event, "conditions": [cond("relay_off")]},
+        {"id": "above", "trigger": event, "conditions": [cond("power_above", above=500)]},
+        {"id": "below", "trigger": event, "conditions": [cond("power_below", below=500)]},
+    )
+    await set_power(hass, sim, plug.id, 800)
+    hass.bus.async_fire("check")
+    await hass.async_block_till_done()
+    assert sorted(fired(calls)) == ["above", "relay_on"]
+
+    calls.clear()
+    await hass.services.async_call(
+        "switch",
+        "turn_off",
+        {"entity_id": entity_id(hass, "switch", plug.id, "relay")},
+        blocking=True,
+    )
+    await sim.report(plug.id)
+    await wait_until(hass, lambda: state_of(hass, "sensor", plug.id, "power") == "0.0")
+    await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") == "off")
+    hass.bus.async_fire("check")
+    await hass.async_block_till_done()
+    assert sorted(fired(calls)) == ["below", "relay_off"]
+
+
+async def test_trigger_for_a_removed_device_fails_with_ha_s_normal_error(
+    hass: HomeAssistant, sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    calls = await automate(
+        hass, {"id": "ghost", "trigger": trigger("0123456789abcdef", "button_pressed")}
+    )
+    assert "Unknown device" in caplog.text
+    assert "Traceback" not in caplog.text
+    state = hass.states.get("automation.a0")
+    assert state is not None and state.state == "unavailable"
+    assert fired(calls) == []
+
+
+async def test_power_trigger_without_threshold_is_rejected(
+    hass: HomeAssistant, sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    device = device_of(hass, sim.plugs[0].id)
+    assert device is not None
+    await automate(hass, {"id": "bad", "trigger": trigger(device.id, "power_above")})
+    assert "power_above needs 'above'" in caplog.text
+    state = hass.states.get("automation.a0")
+    assert state is not None and state.state == "unavailable"
