@@ -1,0 +1,83 @@
+"""Every failure has one JSON shape, bodies are bounded, requests carry ids, health works."""
+
+from __future__ import annotations
+
+import pytest
+
+from greennet_cloud.services.homes import Homes
+
+from .api import Api
+
+
+async def test_healthz_reports_ok_with_a_reachable_database(api: Api) -> None:
+    reply = await api.call("GET", "/healthz")
+    assert reply.status == 200
+    assert reply.body == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{", b"not json", b'{"email": "a@example.com",', b"\xff\xfe", b"[1, 2]", b'"text"', b""],
+)
+async def test_malformed_json_is_a_400_in_the_error_shape(api: Api, raw: bytes) -> None:
+    reply = await api.call("POST", "/api/v1/auth/login", data=raw)
+    assert reply.status == 400
+    assert reply.body == {"error": "invalid_json", "message": reply.body["message"]}
+    assert "Traceback" not in reply.body["message"]
+
+
+async def test_wrong_field_types_are_a_400_naming_the_field(api: Api) -> None:
+    reply = await api.call(
+        "POST", "/api/v1/auth/register", json_body={"email": 5, "password": ["x"]}
+    )
+    assert reply.status == 400
+    assert reply.error == "invalid_input"
+    assert "email" in reply.body["message"]
+
+
+async def test_bodies_over_the_limit_are_refused_with_413(api: Api) -> None:
+    big = b'{"email": "' + b"a" * (64 * 1024) + b'"}'
+    reply = await api.call("POST", "/api/v1/auth/login", data=big)
+    assert reply.status == 413
+    assert reply.error == "payload_too_large"
+    just_under = b'{"email": "' + b"a" * 1000 + b'", "password": "x"}'
+    assert (await api.call("POST", "/api/v1/auth/login", data=just_under)).status == 401
+
+
+async def test_unknown_routes_and_methods_use_the_error_shape(api: Api) -> None:
+    missing = await api.call("GET", "/api/v1/nothing-here")
+    assert (missing.status, missing.error) == (404, "not_found")
+    wrong_method = await api.call("PUT", "/healthz")
+    assert (wrong_method.status, wrong_method.error) == (405, "method_not_allowed")
+    assert wrong_method.headers["Allow"] == "GET"
+
+
+async def test_request_ids_are_echoed_or_generated(api: Api) -> None:
+    echoed = await api.call("GET", "/healthz", headers={"X-Request-Id": "abc-123"})
+    assert echoed.headers["X-Request-Id"] == "abc-123"
+    generated = await api.call("GET", "/healthz", headers={"X-Request-Id": "bad id\twith junk"})
+    assert generated.headers["X-Request-Id"] not in {"", "bad id\twith junk"}
+    error = await api.call("GET", "/api/v1/nothing-here")
+    assert len(error.headers["X-Request-Id"]) == 32
+
+
+async def test_an_unexpected_error_is_a_500_without_a_traceback(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = await api.account("boom@example.com")
+
+    async def explode(*_args: object) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(Homes, "list_homes", explode)
+    reply = await api.call("GET", "/api/v1/homes", token=user.access)
+    assert reply.status == 500
+    assert reply.body == {"error": "internal_error", "message": "internal server error"}
+    assert "secret internal detail" in caplog.text  # logged for operators, not sent
+
+
+async def test_missing_or_malformed_authorization_is_401(api: Api) -> None:
+    for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}):
+        reply = await api.call("GET", "/api/v1/users/me", headers=headers)
+        assert (reply.status, reply.error) == (401, "unauthenticated")
+        assert reply.headers["WWW-Authenticate"].startswith("Bearer")
