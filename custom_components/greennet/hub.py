@@ -161,6 +161,9 @@ class GreenNetHub:
         elif self._connection_lost_logged:
             LOGGER.info("Reconnected to MQTT broker of %s", self.entry.title)
             self._connection_lost_logged = False
+            # Status is only known again once the broker (retained) or the plug (birth) says it.
+            for plug in self.plugs.values():
+                plug.online = None
         for plug_id in self._announced:
             self._notify(plug_id, None)
 
