@@ -1,0 +1,285 @@
+"""The real firmware logic, compiled for the host and driven over the native API.
+
+Every contract message the firmware would put on MQTT is checked against the
+contract module (`greennet_sim.protocol`, the same file as the integration's)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import Awaitable, Callable
+
+from greennet_sim import protocol as p
+
+from .host_plug import MAC, HostPlug, Published
+
+StartPlug = Callable[[], Awaitable[HostPlug]]
+
+PARSERS: dict[str, Callable[[str], object]] = {
+    p.Channel.STATUS: p.parse_status,
+    p.Channel.INFO: p.parse_info,
+    p.Channel.TELEMETRY: p.parse_telemetry,
+    p.Channel.RELAY: p.parse_relay,
+    p.Channel.PROTECTION: p.parse_protection,
+    p.Channel.CONFIG: p.parse_config,
+    p.Channel.EVENT: p.parse_event,
+}
+
+
+def conforms(m: Published) -> None:
+    """QoS, retain flag and payload of one published message follow the contract."""
+    channel = p.Channel(m.channel)
+    assert channel in p.PLUG_PUBLISHES, m
+    assert m.retain == p.PLUG_PUBLISHES[channel], m
+    assert m.qos == (p.QOS_TELEMETRY if channel is p.Channel.TELEMETRY else p.QOS_STATE), m
+    PARSERS[channel](m.payload)  # raises ProtocolError on any deviation
+
+
+def telemetry(m: Published) -> p.Telemetry:
+    return p.parse_telemetry(m.payload)
+
+
+async def load(plug: HostPlug, volts: float, amps: float) -> None:
+    """Put a simulated load on the plug's meter."""
+    plug.set_number("Simulated voltage", volts)
+    plug.set_number("Simulated load current", amps)
+    await plug.wait_until(lambda: plug.state("Simulated load current") == amps)
+
+
+async def test_session_is_announced_in_contract_order(start_plug: StartPlug) -> None:
+    plug = await start_plug()
+    await plug.wait_message("telemetry")
+    first = [m.channel for m in plug.messages[:6]]
+    assert first == ["status", "info", "relay", "protection", "config", "telemetry"]
+    assert plug.messages[0].payload == "online"
+    info = p.parse_info(plug.messages[1].payload, expected_id=p.plug_id_from_mac(MAC))
+    assert info.protocol == p.PROTOCOL_VERSION == 1
+    assert info.mac == MAC
+    assert plug.messages[0].topic == p.topic(p.DEFAULT_PREFIX, info.id, p.Channel.STATUS)
+    for m in plug.messages:
+        conforms(m)
+
+    await plug.stop()
+    assert plug.messages[-1].channel == "status"
+    assert plug.messages[-1].payload == "offline"  # clean shutdown says so itself
+
+
+async def test_relay_follows_api_and_relay_set_commands(start_plug: StartPlug) -> None:
+    plug = await start_plug()
+    await plug.wait_message("telemetry")
+
+    mark = plug.mark()
+    plug.switch(True)
+    await plug.wait_message("relay", lambda m: m.payload == "ON", after=mark)
+    report = await plug.wait_message("telemetry", after=mark)  # immediately on a change
+    assert telemetry(report).relay is True
+    await plug.wait_until(lambda: plug.state("Relay") is True)
+
+    for command, expected in (("OFF", False), ("TOGGLE", True), ("TOGGLE", False), ("ON", True)):
+        mark = plug.mark()
+        plug.command("relay/set", command)
+        word = p.encode_relay(expected)
+        await plug.wait_message("relay", lambda m, w=word: m.payload == w, after=mark)
+        await plug.wait_until(lambda e=expected: plug.state("Relay") is e)
+    for m in plug.messages:
+        conforms(m)
+
+
+async def test_overcurrent_trips_within_one_update_and_again_when_switched_on(
+    start_plug: StartPlug,
+) -> None:
+    plug = await start_plug()
+    plug.command("config/set", '{"interval": 1}')
+    await load(plug, 12.0, 1.0)
+    plug.switch(True)
+    ok = await plug.wait_message("telemetry", lambda m: telemetry(m).current == 1.0)
+    assert telemetry(ok).relay is True
+
+    mark = plug.mark()
+    plug.set_number("Simulated load current", 4.5)  # default limit 3 A
+    event = await plug.wait_message("event", after=mark, timeout=1.6)  # one 1 s update + slack
+    trip = p.parse_event(event.payload)
+    assert trip.type == "overload_trip"
+    assert trip.data["reason"] == "current"
+    assert trip.data["current"] == 4.5
+    await plug.wait_message("relay", lambda m: m.payload == "OFF", after=mark)
+    protection = await plug.wait_message("protection", after=mark)
+    assert p.parse_protection(protection.payload).tripped is True
+    await plug.wait_until(lambda: plug.state("Overload tripped") is True)
+    assert plug.state("Relay") is False
+
+    # Switching on into the same load clears the trip and trips again at once.
+    mark = plug.mark()
+    plug.switch(True)
+    cleared = await plug.wait_message("protection", after=mark)
+    assert p.parse_protection(cleared.payload).tripped is False
+    again = await plug.wait_message("event", after=mark, timeout=1.6)
+    assert p.parse_event(again.payload).data["reason"] == "current"
+    await plug.wait_message("relay", lambda m: m.payload == "OFF", after=again.index)
+
+    # With the load back under the limit the relay stays on.
+    plug.set_number("Simulated load current", 2.0)
+    await plug.wait_until(lambda: plug.state("Simulated load current") == 2.0)
+    mark = plug.mark()
+    plug.switch(True)
+    await plug.wait_message("telemetry", lambda m: telemetry(m).current == 2.0, after=mark)
+    assert not [m for m in plug.messages[mark:] if m.channel == "event"]
+    assert plug.state("Relay") is True
+    for m in plug.messages:
+        conforms(m)
+
+
+async def test_overpower_trips_with_reason_power(start_plug: StartPlug) -> None:
+    plug = await start_plug()
+    await load(plug, 24.0, 2.0)  # 48 W, under the 3 A / 75 W defaults
+    plug.switch(True)
+    await plug.wait_until(lambda: plug.state("Power") == 48.0)
+    mark = plug.mark()
+    plug.command("protection/set", '{"max_power": 40}')
+    event = await plug.wait_message("event", after=mark, timeout=2.6)
+    trip = p.parse_event(event.payload)
+    assert (trip.data["reason"], trip.data["power"]) == ("power", 48.0)
+    await plug.wait_until(lambda: plug.state("Relay") is False)
+
+    mark = plug.mark()
+    plug.command("protection/set", '{"reset": true}')
+    reset = await plug.wait_message("protection", after=mark)
+    assert p.parse_protection(reset.payload) == p.Protection(3.0, 40.0, False)
+
+
+async def test_limits_and_settings_persist_across_restart(start_plug: StartPlug) -> None:
+    plug = await start_plug()
+    await plug.wait_message("telemetry")
+    plug.command("protection/set", '{"max_current": 2.5}')
+    plug.set_number("Power limit", 60)  # through the entity, not MQTT
+    plug.command("config/set", '{"interval": 30, "deadband": 12.5, "restore": "on"}')
+    await plug.wait_message(
+        "protection", lambda m: p.parse_protection(m.payload) == p.Protection(2.5, 60.0, False)
+    )
+    await plug.wait_message(
+        "config", lambda m: p.parse_config(m.payload) == p.PlugConfig(30, 12.5, p.RestoreMode.ON)
+    )
+    await plug.stop()
+
+    again = await start_plug()
+    await again.wait_message("telemetry")
+    by_channel = {m.channel: m.payload for m in again.messages}
+    assert p.parse_protection(by_channel["protection"]) == p.Protection(2.5, 60.0, False)
+    assert p.parse_config(by_channel["config"]) == p.PlugConfig(30, 12.5, p.RestoreMode.ON)
+    assert by_channel["relay"] == "ON"  # restore "on" closed the relay at power-on
+    assert again.state("Current limit") == 2.5
+
+
+async def test_restore_last_brings_back_the_relay_state(start_plug: StartPlug) -> None:
+    plug = await start_plug()
+    await plug.wait_message("telemetry")
+    assert plug.messages[2].payload == "OFF"  # default restore "off"
+    plug.command("config/set", '{"restore": "last"}')
+    plug.switch(True)
+    await plug.wait_until(lambda: plug.state("Relay") is True)
+    await asyncio.sleep(6)  # one flash write (every 5 s on host)
+    await plug.stop(signal.SIGKILL)  # power cut
+
+    again = await start_plug()
+    relay = await again.wait_message("relay")
+    assert relay.payload == "ON"
+    again.switch(False)
+    await again.wait_until(lambda: again.state("Relay") is False)
+    await again.stop()  # clean shutdown flushes at once
+
+    third = await start_plug()
+    relay = await third.wait_message("relay")
+    assert relay.payload == "OFF"
+
+
+async def test_lifetime_energy_keeps_increasing_across_restarts(start_plug: StartPlug) -> None:
+    plug = await start_plug()
+    plug.command("protection/set", '{"max_current": 16, "max_power": 4000}')
+    plug.command("config/set", '{"interval": 1}')
+    await load(plug, 230.0, 10.0)  # 2300 W: 0.64 Wh per second, visible at 4 decimals
+    plug.switch(True)
+    await plug.wait_message("telemetry", lambda m: telemetry(m).energy >= 0.003, timeout=10)
+
+    await plug.stop()  # clean restart
+    before = max(telemetry(m).energy for m in plug.messages if m.channel == "telemetry")
+
+    again = await start_plug()
+    first = telemetry(await again.wait_message("telemetry"))
+    assert first.energy >= before  # restored, not reset
+    await load(again, 230.0, 10.0)
+    again.command("relay/set", "ON")
+    grown = await again.wait_message(
+        "telemetry", lambda m: telemetry(m).energy > before + 0.001, timeout=10
+    )
+    reports = [m for m in again.messages[: grown.index + 1] if m.channel == "telemetry"]
+    energies = [telemetry(m).energy for m in reports]
+    assert energies == sorted(energies)  # never decreasing
+
+    # A power cut loses at most the last flash write interval (5 s on host), never more.
+    saved = telemetry(grown).energy
+    await asyncio.sleep(6)  # a flash write happens after `saved` was reported
+    await again.stop(signal.SIGKILL)
+    third = await start_plug()
+    restored = telemetry(await third.wait_message("telemetry")).energy
+    assert restored >= saved
+
+
+async def test_malformed_commands_are_ignored_and_logged(start_plug: StartPlug) -> None:
+    plug = await start_plug()
+    await plug.wait_message("telemetry")
+    bad: list[tuple[str, str]] = [
+        ("relay/set", "on"),
+        ("relay/set", ""),
+        ("relay/set", "ON "),
+        ("protection/set", "{}"),
+        ("protection/set", "[]"),
+        ("protection/set", "not json"),
+        ("protection/set", '{"max_current": "5"}'),
+        ("protection/set", '{"max_current": true}'),
+        ("protection/set", '{"max_current": 0.05}'),
+        ("protection/set", '{"max_current": 1e999}'),
+        ("protection/set", '{"max_current": NaN}'),
+        ("protection/set", '{"max_power": 25001}'),
+        ("protection/set", '{"max_power": 50, "reset": "yes"}'),
+        ("protection/set", '{"reset": null}'),
+        ("protection/set", '{"reset": false}'),
+        ("protection/set", '{"max_power": 50,}'),
+        ("protection/set", '{"max_power": 50} x'),
+        ("protection/set", '{"a":' * 40 + "1" + "}" * 40),
+        ("protection/set", json.dumps({"max_power": 50, "pad": "x" * 5000})),
+        ("config/set", '{"interval": 1.5}'),
+        ("config/set", '{"interval": 0}'),
+        ("config/set", '{"interval": 3601}'),
+        ("config/set", '{"deadband": -1}'),
+        ("config/set", '{"restore": "sometimes"}'),
+        ("config/set", '{"restore": 1}'),
+        ("config/set", '{"unknown": 1}'),
+    ]
+    parsers: dict[str, Callable[[str], object]] = {
+        "relay/set": p.parse_relay_command,
+        "protection/set": p.parse_protection_command,
+        "config/set": p.parse_config_command,
+    }
+    mark = plug.mark()
+    for channel, payload in bad:
+        try:
+            parsers[channel](payload)
+        except p.ProtocolError:
+            pass
+        else:
+            raise AssertionError(f"contract module accepts {payload!r}: not a bad command")
+        plug.command(channel, payload)
+    plug.command("event", '{"type": "button"}')  # not a command channel at all
+
+    # A valid command after the bad ones is applied: the plug is alive and unchanged.
+    plug.command("protection/set", '{"max_power": 50, "future_field": [1, {"x": null}]}')
+    state = await plug.wait_message("protection", after=mark)
+    assert p.parse_protection(state.payload) == p.Protection(3.0, 50.0, False)
+    ignored = [line for line in plug.log if "ignored command" in line]
+    assert len(ignored) == len(bad) + 1
+    changed = [m.channel for m in plug.messages[mark:] if m.channel != "telemetry"]
+    assert changed == ["protection"]  # nothing before the valid command changed state
+    assert plug.state("Relay") is False
+    assert plug.state("Report interval") == 10
+    assert plug.returncode is None
