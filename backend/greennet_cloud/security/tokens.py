@@ -32,7 +32,7 @@ class AccessTokens:
 
     def __init__(self, secret: str, issuer: str, audience: str, ttl_seconds: int) -> None:
         # derive a dedicated key so the signing secret is never used for two purposes
-        self._key = _derive(secret, "greennet access token v1")
+        self._key = access_token_key(secret)
         self.issuer = issuer
         self.audience = audience
         self.ttl_seconds = ttl_seconds
@@ -113,6 +113,11 @@ def ingest_secret(server_secret: str, device_id: str, nonce: str) -> str:
 def expires_at(now: datetime, seconds: int) -> datetime:
     """`now` plus `seconds`."""
     return now + timedelta(seconds=seconds)
+
+
+def access_token_key(secret: str) -> bytes:
+    """The HS256 key access tokens are signed with."""
+    return _derive(secret, "greennet access token v1")
 
 
 def _derive(secret: str, purpose: str) -> bytes:
