@@ -3,8 +3,10 @@ and the app served on loopback with an API client."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -98,3 +100,23 @@ async def api(config: Config, clock: FakeClock) -> AsyncIterator[Api]:
     app = create_app(config, clock=clock)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield Api(client)
+
+
+type ApiFactory = Callable[..., Awaitable[Api]]
+
+
+@pytest.fixture
+async def make_api(config: Config, clock: FakeClock) -> AsyncIterator[ApiFactory]:
+    """Start more apps on the same database, each with its own config changes."""
+    clients: list[TestClient] = []  # type: ignore[type-arg]
+
+    async def make(**changes: Any) -> Api:
+        app = create_app(dataclasses.replace(config, **changes), clock=clock)
+        client = TestClient(TestServer(app, host="127.0.0.1"))
+        await client.start_server()
+        clients.append(client)
+        return Api(client)
+
+    yield make
+    for client in clients:
+        await client.close()

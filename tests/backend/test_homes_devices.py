@@ -1,0 +1,232 @@
+"""Homes and devices: CRUD, pairing codes, ingest credentials, link tokens, sharing rules."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from sqlalchemy import select
+
+from greennet_cloud.db.schema import link_tokens, refresh_tokens
+from greennet_cloud.storage import links as link_store
+from greennet_cloud.storage import devices as device_store
+from greennet_cloud.web.keys import DEVICES, ENGINE
+
+from .api import Account, Api
+from .conftest import FakeClock
+
+
+async def new_home(api: Api, user: Account, name: str = "Flat") -> str:
+    reply = await api.call("POST", "/api/v1/homes", token=user.access, json_body={"name": name})
+    assert reply.status == 201, reply.body
+    return str(reply.body["id"])
+
+
+def engine_of(api: Api):  # type: ignore[no-untyped-def]
+    assert api.client.app is not None
+    return api.client.app[ENGINE]
+
+
+async def test_home_lifecycle_cascades_to_devices(api: Api) -> None:
+    user = await api.account("owner@example.com")
+    home = await new_home(api, user)
+    renamed = await api.call(
+        "PATCH", f"/api/v1/homes/{home}", token=user.access, json_body={"name": "Cottage"}
+    )
+    assert (renamed.status, renamed.body["name"]) == (200, "Cottage")
+    added = await api.call(
+        "POST",
+        f"/api/v1/homes/{home}/devices",
+        token=user.access,
+        json_body={"id": "greennet-0a0b0c", "name": "Fridge", "location": "Kitchen"},
+    )
+    assert added.status == 201
+    assert added.body["device"]["location"] == "Kitchen"
+    assert (await api.call("DELETE", f"/api/v1/homes/{home}", token=user.access)).status == 204
+    assert (await api.call("GET", "/api/v1/devices", token=user.access)).body == []
+    gone = await api.call("GET", "/api/v1/devices/greennet-0a0b0c", token=user.access)
+    assert gone.status == 404
+
+
+async def test_device_ids_follow_the_protocol_and_are_unique(api: Api) -> None:
+    first = await api.account("first@example.com")
+    second = await api.account("second@example.com")
+    home1, home2 = await new_home(api, first), await new_home(api, second)
+    for bad in ("greennet-XYZ", "plug-1", "greennet-0A0B0C", "greennet-0a0b0c0"):
+        reply = await api.call(
+            "POST", f"/api/v1/homes/{home1}/devices", token=first.access, json_body={"id": bad}
+        )
+        assert (reply.status, reply.error) == (400, "invalid_device_id"), bad
+    ok = await api.call(
+        "POST",
+        f"/api/v1/homes/{home1}/devices",
+        token=first.access,
+        json_body={"id": "greennet-123abc"},
+    )
+    assert ok.status == 201
+    assert ok.body["device"]["name"] == "greennet-123abc"
+    taken = await api.call(
+        "POST",
+        f"/api/v1/homes/{home2}/devices",
+        token=second.access,
+        json_body={"id": "greennet-123abc"},
+    )
+    assert (taken.status, taken.error) == (409, "device_exists")
+
+
+async def test_ingest_credentials_are_shown_once_rotated_and_revoked(api: Api) -> None:
+    user = await api.account("creds@example.com")
+    home = await new_home(api, user)
+    added = await api.call(
+        "POST",
+        f"/api/v1/homes/{home}/devices",
+        token=user.access,
+        json_body={"id": "greennet-c0ffee"},
+    )
+    first = added.body["credential"]
+    assert re.fullmatch(r"gnd_[0-9a-f]{64}", first["secret"])
+    path = "/api/v1/devices/greennet-c0ffee/credentials"
+    listed = await api.call("GET", path, token=user.access)
+    assert listed.body[0]["id"] == first["id"]
+    assert "secret" not in listed.body[0]
+    rotated = await api.call("POST", path, token=user.access)
+    assert rotated.status == 201
+    assert rotated.body["secret"] != first["secret"]
+    listed = await api.call("GET", path, token=user.access)
+    state = {c["id"]: c["revoked_at"] is None for c in listed.body}
+    assert state == {first["id"]: False, rotated.body["id"]: True}
+    # the server can re-derive the secret (for HMAC checks) although it never stored it
+    assert api.client.app is not None
+    async with engine_of(api).begin() as conn:
+        stored = await device_store.list_credentials(conn, "greennet-c0ffee")
+    active = next(c for c in stored if c.revoked_at is None)
+    assert api.client.app[DEVICES].ingest_secret(active) == rotated.body["secret"]
+    assert rotated.body["secret"] not in repr(stored)
+    revoke = await api.call("DELETE", f"{path}/{rotated.body['id']}", token=user.access)
+    assert revoke.status == 204
+    again = await api.call("DELETE", f"{path}/{rotated.body['id']}", token=user.access)
+    assert again.status == 404
+
+
+async def test_pairing_codes_are_single_use_and_expire(api: Api, clock: FakeClock) -> None:
+    user = await api.account("pair@example.com")
+    home = await new_home(api, user)
+    made = await api.call("POST", f"/api/v1/homes/{home}/pairing-codes", token=user.access)
+    assert made.status == 201
+    code = made.body["code"]
+    assert re.fullmatch(r"[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}", code)
+    paired = await api.call(
+        "POST",
+        "/api/v1/devices/pair",
+        json_body={"code": code.lower().replace("-", ""), "device_id": "greennet-00aa11"},
+    )
+    assert paired.status == 201, paired.body
+    assert paired.body["device"]["home_id"] == home
+    assert paired.body["credential"]["secret"].startswith("gnd_")
+    reused = await api.call(
+        "POST", "/api/v1/devices/pair", json_body={"code": code, "device_id": "greennet-00aa12"}
+    )
+    assert (reused.status, reused.error) == (401, "invalid_pairing_code")
+    listed = await api.call("GET", f"/api/v1/homes/{home}/devices", token=user.access)
+    assert [d["id"] for d in listed.body] == ["greennet-00aa11"]
+
+    late = await api.call("POST", f"/api/v1/homes/{home}/pairing-codes", token=user.access)
+    clock.advance(601)
+    expired = await api.call(
+        "POST",
+        "/api/v1/devices/pair",
+        json_body={"code": late.body["code"], "device_id": "greennet-00aa13"},
+    )
+    assert (expired.status, expired.error) == (401, "invalid_pairing_code")
+
+
+async def test_a_failed_pairing_does_not_burn_the_code(api: Api) -> None:
+    user = await api.account("pair2@example.com")
+    home = await new_home(api, user)
+    await api.call(
+        "POST", f"/api/v1/homes/{home}/devices", token=user.access, json_body={"id": "greennet-aaaaaa"}
+    )
+    code = (await api.call("POST", f"/api/v1/homes/{home}/pairing-codes", token=user.access)).body
+    clash = await api.call(
+        "POST",
+        "/api/v1/devices/pair",
+        json_body={"code": code["code"], "device_id": "greennet-aaaaaa"},
+    )
+    assert (clash.status, clash.error) == (409, "device_exists")
+    ok = await api.call(
+        "POST",
+        "/api/v1/devices/pair",
+        json_body={"code": code["code"], "device_id": "greennet-bbbbbb"},
+    )
+    assert ok.status == 201
+
+
+async def test_guessing_pairing_codes_is_throttled(api: Api) -> None:
+    statuses = [
+        (
+            await api.call(
+                "POST",
+                "/api/v1/devices/pair",
+                json_body={"code": f"AAAA-AA{index:02d}", "device_id": "greennet-abcdef"},
+            )
+        ).status
+        for index in range(21)
+    ]
+    assert statuses == [401] * 20 + [429]
+
+
+async def test_link_tokens_are_shown_once_and_stored_hashed(
+    api: Api, clock: FakeClock
+) -> None:
+    user = await api.account("hub@example.com")
+    home = await new_home(api, user)
+    made = await api.call(
+        "POST", f"/api/v1/homes/{home}/link-tokens", token=user.access, json_body={"name": "HA"}
+    )
+    assert made.status == 201
+    token = made.body["token"]
+    assert token.startswith("gnl_")
+    listed = await api.call("GET", f"/api/v1/homes/{home}/link-tokens", token=user.access)
+    assert [(t["id"], "token" in t) for t in listed.body] == [(made.body["id"], False)]
+    async with engine_of(api).begin() as conn:
+        hashes = [row.token_hash for row in await conn.execute(select(link_tokens))]
+        assert hashes == [hashlib.sha256(token.encode()).hexdigest()]
+        found = await link_store.find_active_link_token(conn, hashes[0], clock.now)
+        assert found is not None and found.home_id == home
+    revoked = await api.call(
+        "DELETE", f"/api/v1/homes/{home}/link-tokens/{made.body['id']}", token=user.access
+    )
+    assert revoked.status == 204
+    assert (await api.call("GET", f"/api/v1/homes/{home}/link-tokens", token=user.access)).body == []
+    async with engine_of(api).begin() as conn:
+        assert await link_store.find_active_link_token(conn, hashes[0], clock.now) is None
+
+
+async def test_refresh_tokens_are_stored_hashed(api: Api) -> None:
+    user = await api.account("hashes@example.com")
+    async with engine_of(api).begin() as conn:
+        stored = [row.token_hash for row in await conn.execute(select(refresh_tokens))]
+    assert stored == [hashlib.sha256(user.refresh.encode()).hexdigest()]
+
+
+async def test_sharing_rules(api: Api) -> None:
+    owner = await api.account("sharer@example.com")
+    await api.account("friend@example.com")
+    home = await new_home(api, owner)
+    path = f"/api/v1/homes/{home}/shares"
+
+    async def share(email: str, permission: str = "read") -> tuple[int, str | None]:
+        reply = await api.call(
+            "POST", path, token=owner.access, json_body={"email": email, "permission": permission}
+        )
+        return reply.status, reply.error
+
+    assert await share(owner.email) == (400, "invalid_input")
+    assert await share("nobody@example.com") == (404, "user_not_found")
+    assert await share("friend@example.com", "admin") == (400, "invalid_input")
+    assert await share("Friend@Example.com", "control") == (201, None)
+    assert await share("friend@example.com") == (409, "share_exists")
+    listed = await api.call("GET", path, token=owner.access)
+    assert [(s["email"], s["permission"]) for s in listed.body] == [
+        ("friend@example.com", "control")
+    ]

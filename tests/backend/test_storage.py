@@ -1,0 +1,155 @@
+"""Storage on SQLite and PostgreSQL: migrations, schema agreement, scoping, time handling."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from greennet_cloud.db import migrate as migrations
+from greennet_cloud.db.engine import create_engine
+from greennet_cloud.db.schema import metadata
+from greennet_cloud.models import Role
+from greennet_cloud.storage import homes as home_store
+from greennet_cloud.storage import throttle as throttle_store
+from greennet_cloud.storage import users as user_store
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def _columns(sync_conn: object) -> dict[str, set[str]]:
+    inspector = inspect(sync_conn)
+    return {
+        table: {column["name"] for column in inspector.get_columns(table)}
+        for table in inspector.get_table_names()
+    }
+
+
+async def test_migrations_build_exactly_the_current_schema(engine: AsyncEngine) -> None:
+    assert await migrations.migrate(engine) == [1]
+    async with engine.connect() as conn:
+        actual = await conn.run_sync(_columns)
+    expected = {name: {c.name for c in table.columns} for name, table in metadata.tables.items()}
+    expected["schema_version"] = {"version", "name", "applied_at"}
+    assert actual == expected
+
+
+async def test_migrating_again_is_a_no_op(engine: AsyncEngine) -> None:
+    await migrations.migrate(engine)
+    assert await migrations.migrate(engine) == []
+    async with engine.connect() as conn:
+        assert await migrations.current_version(conn) == migrations.LATEST_VERSION
+
+
+async def test_concurrent_migrations_apply_once(engine: AsyncEngine, database_url: str) -> None:
+    """Several processes starting together must not race (advisory lock / write lock)."""
+    others = [create_engine(database_url) for _ in range(3)]
+    try:
+        results = await asyncio.gather(*(migrations.migrate(e) for e in [engine, *others]))
+    finally:
+        for other in others:
+            await other.dispose()
+    assert sorted(results) == [[], [], [], [1]]
+
+
+async def test_a_newer_database_is_refused(engine: AsyncEngine) -> None:
+    await migrations.migrate(engine)
+    async with engine.begin() as conn:
+        await conn.execute(
+            migrations.schema_version.insert().values(
+                version=999, name="future", applied_at=datetime.now(UTC)
+            )
+        )
+    with pytest.raises(RuntimeError, match="newer"):
+        await migrations.migrate(engine)
+
+
+async def test_times_come_back_aware_and_ordered(engine: AsyncEngine) -> None:
+    await migrations.migrate(engine)
+    base = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    async with engine.begin() as conn:
+        await user_store.insert_user(
+            conn,
+            user_id="u1",
+            email="t@example.com",
+            password_hash="x",
+            role=Role.USER,
+            display_name="t",
+            now=base.astimezone(datetime.now().astimezone().tzinfo),
+        )
+        user = await user_store.get_user(conn, "u1")
+        assert user is not None
+        assert user.created_at == base
+        assert user.created_at.tzinfo is not None
+        for offset in (0, 10, 20):
+            await throttle_store.record_failure(conn, "k", base + timedelta(seconds=offset))
+        count, oldest = await throttle_store.recent_failures(conn, "k", base + timedelta(seconds=5))
+        assert (count, oldest) == (2, base + timedelta(seconds=10))
+
+
+async def test_writes_are_scoped_to_the_owner(engine: AsyncEngine) -> None:
+    await migrations.migrate(engine)
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        for user_id in ("alice", "bob"):
+            await user_store.insert_user(
+                conn,
+                user_id=user_id,
+                email=f"{user_id}@example.com",
+                password_hash="x",
+                role=Role.USER,
+                display_name=user_id,
+                now=now,
+            )
+        await home_store.insert_home(conn, owner_id="alice", home_id="h1", name="A", now=now)
+        assert await home_store.get_home(conn, "bob", "h1") is None
+        assert await home_store.rename_home(conn, "bob", "h1", "Mine now") is False
+        assert await home_store.delete_home(conn, "bob", "h1") is False
+        found = await home_store.get_home(conn, "alice", "h1")
+        assert found is not None and found[0].name == "A"
+
+
+async def test_deleting_a_user_cascades(engine: AsyncEngine) -> None:
+    await migrations.migrate(engine)
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await user_store.insert_user(
+            conn,
+            user_id="gone",
+            email="gone@example.com",
+            password_hash="x",
+            role=Role.USER,
+            display_name="g",
+            now=now,
+        )
+        await home_store.insert_home(conn, owner_id="gone", home_id="h", name="H", now=now)
+        assert await user_store.delete_user(conn, "gone")
+        remaining = (await conn.execute(text("SELECT count(*) FROM homes"))).scalar_one()
+    assert remaining == 0
+
+
+async def test_sqlite_runs_in_wal_mode(tmp_path: object) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/wal.db")
+    try:
+        async with engine.connect() as conn:
+            mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
+            keys = (await conn.execute(text("PRAGMA foreign_keys"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert (mode, keys) == ("wal", 1)
+
+
+def test_unsupported_database_urls_are_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        create_engine("mysql://localhost/db")
