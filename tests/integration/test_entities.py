@@ -198,6 +198,14 @@ async def test_relay_action_fails_when_the_plug_does_not_confirm(
         assert err.value.translation_key == "plug_offline"
 
 
+def _numeric(state: str | None) -> float | None:
+    """The state as a number, or None while it is unknown/unavailable."""
+    try:
+        return float(state) if state is not None else None
+    except ValueError:
+        return None
+
+
 @pytest.mark.parametrize(
     ("key", "value", "check"),
     [
@@ -221,16 +229,14 @@ async def test_setting_numbers_reach_the_plug(
             entity_id(hass, "number", plug.id, key), disabled_by=None
         )
         await hass.config_entries.async_reload(entry.entry_id)
-    await wait_until(
-        hass, lambda: state_of(hass, "number", plug.id, key) not in (None, "unavailable")
-    )
+    await wait_until(hass, lambda: _numeric(state_of(hass, "number", plug.id, key)) is not None)
     number = entity_id(hass, "number", plug.id, key)
     await hass.services.async_call(
         "number", "set_value", {ATTR_ENTITY_ID: number, "value": value}, blocking=True
     )
     await wait_until(hass, lambda: check(plug))
     # The entity shows what the plug confirmed on its retained topic.
-    await wait_until(hass, lambda: float(hass.states.get(number).state) == value)  # type: ignore[union-attr]
+    await wait_until(hass, lambda: _numeric(state_of(hass, "number", plug.id, key)) == value)
 
 
 async def test_restore_select_reaches_the_plug(
