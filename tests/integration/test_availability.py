@@ -10,6 +10,7 @@ from greennet_sim import Simulator
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet import protocol as p
@@ -147,3 +148,17 @@ async def test_credentials_revoked_while_running_start_reauth(
         10,
     )
     assert not entry.runtime_data.hub.connected
+
+
+async def test_commands_while_the_broker_is_down_fail_with_a_clear_error(
+    hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator, mosquitto: Mosquitto
+) -> None:
+    hub = entry.runtime_data.hub
+    plug = sim.plugs[0]
+    await hass.async_add_executor_job(mosquitto.stop)
+    await wait_until(hass, lambda: not hub.connected)
+    with pytest.raises(HomeAssistantError) as err:
+        await hub.async_set_protection(plug.id, p.ProtectionCommand(max_power=1000))
+    assert err.value.translation_key == "not_connected"
+    await hub.async_send_defaults()  # nothing to send to, and no error either
+    assert plug.state.max_power == 2300

@@ -347,3 +347,27 @@ async def test_listener_api_sees_every_parsed_update(
     await sim.report(plug.id)
     await wait_until(hass, lambda: hub.plugs[plug.id].telemetry is not None)
     assert len(seen) == count
+
+
+async def test_unknown_button_action_reaches_the_bus_but_not_the_event_entity(
+    hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator, mosquitto: Mosquitto
+) -> None:
+    plug = sim.plugs[0]
+    bus: list[Event] = []
+    hass.bus.async_listen(EVENT_GREENNET, bus.append)
+    async with Observer(mosquitto) as observer:
+        await observer.publish(
+            f"greennet/{plug.id}/event", '{"type": "button", "action": "triple"}'
+        )
+        await wait_until(hass, lambda: len(bus) == 1)
+    assert bus[0].data["data"] == {"action": "triple"}
+    assert state_of(hass, "event", plug.id, "button") == STATE_UNKNOWN
+
+
+async def test_late_listeners_hear_about_plugs_already_known(
+    hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
+) -> None:
+    seen: list[str] = []
+    remove = entry.runtime_data.hub.async_add_new_plug_listener(lambda plug: seen.append(plug.id))
+    assert sorted(seen) == sorted(pl.id for pl in sim.plugs)
+    remove()
