@@ -98,6 +98,44 @@ struct JsonValue {
   std::string s;
 };
 
+// Well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF), as the contract requires.
+inline bool valid_utf8(const std::string &text) {
+  size_t i = 0, n = text.size();
+  while (i < n) {
+    unsigned char c = text[i];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n)
+      return false;
+    for (size_t k = 1; k < len; k++) {
+      unsigned char cc = text[i + k];
+      if ((cc & 0xC0) != 0x80)
+        return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static const uint32_t MIN_CP[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < MIN_CP[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
 // Strict RFC 8259 reader for one object; unknown fields are kept and ignored by callers.
 class JsonObjectReader {
  public:
@@ -108,6 +146,8 @@ class JsonObjectReader {
     this->fields_.clear();
     if (text.size() > MAX_PAYLOAD_BYTES)
       return this->fail_("payload too large");
+    if (!valid_utf8(text))
+      return this->fail_("payload is not UTF-8");
     this->ws_();
     if (!this->peek_('{'))
       return this->fail_("payload is not a JSON object");

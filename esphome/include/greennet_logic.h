@@ -16,11 +16,12 @@ namespace greennet {
 // Overload decision, evaluated on every sensor value (not only on entering the range)
 // so a relay switched back on into a still-too-large load trips again at once.
 inline TripReason trip_reason(bool relay_on, double current, double power, double max_current, double max_power) {
+  // NaN (no reading) compares false and never trips; an overflowed, infinite reading does.
   if (!relay_on)
     return TripReason::NONE;
-  if (std::isfinite(current) && current > max_current)
+  if (current > max_current)
     return TripReason::CURRENT;
-  if (std::isfinite(power) && power > max_power)
+  if (power > max_power)
     return TripReason::POWER;
   return TripReason::NONE;
 }
