@@ -13,6 +13,7 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import protocol as p
 from .entity import GreenNetEntity, async_setup_plug_entities
 from .hub import GreenNetHub
 from .models import GreenNetConfigEntry, PlugState
@@ -54,6 +55,7 @@ class GreenNetBinarySensor(GreenNetEntity, BinarySensorEntity):
     """On while the plug reports a problem (e.g. protection tripped)."""
 
     entity_description: GreenNetBinarySensorDescription
+    _channels = frozenset({p.Channel.PROTECTION})
 
     @property
     def is_on(self) -> bool | None:

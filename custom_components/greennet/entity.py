@@ -10,6 +10,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .hub import GreenNetHub
 from .models import GreenNetConfigEntry, PlugState, PlugUpdate, plug_device_info
+from .protocol import Channel
+
+_ALWAYS = frozenset({Channel.STATUS, Channel.INFO})
 
 
 class GreenNetEntity(Entity):
@@ -17,6 +20,8 @@ class GreenNetEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    # Channels whose messages change this entity's state (status/info always matter).
+    _channels: frozenset[Channel] = frozenset()
 
     def __init__(self, hub: GreenNetHub, plug: PlugState, description: EntityDescription) -> None:
         """Bind to a plug that has announced itself (its `info` is known)."""
@@ -38,8 +43,10 @@ class GreenNetEntity(Entity):
 
     @callback
     def _handle_update(self, update: PlugUpdate | None) -> None:
-        """Write the new state; subclasses filter on the channel."""
+        """Write the new state when availability or one of our channels changed."""
         if update is not None:
+            if update.channel not in self._channels and update.channel not in _ALWAYS:
+                return
             self.plug = update.state
         self.async_write_ha_state()
 

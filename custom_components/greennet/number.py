@@ -122,6 +122,7 @@ class GreenNetNumber(GreenNetEntity, NumberEntity):
     """A setting the plug reports (retained) and obeys (`*/set`)."""
 
     entity_description: GreenNetNumberDescription
+    _channels = frozenset({p.Channel.PROTECTION, p.Channel.CONFIG})
 
     @property
     def native_value(self) -> float | None:

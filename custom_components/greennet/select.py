@@ -58,6 +58,7 @@ class GreenNetSelect(GreenNetEntity, SelectEntity):
     """A setting with fixed choices, reported (retained) and obeyed by the plug."""
 
     entity_description: GreenNetSelectDescription
+    _channels = frozenset({p.Channel.CONFIG})
 
     @property
     def current_option(self) -> str | None:

@@ -23,6 +23,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import protocol as p
 from .entity import GreenNetEntity, async_setup_plug_entities
 from .hub import GreenNetHub
 from .models import GreenNetConfigEntry, PlugState
@@ -120,6 +121,7 @@ class GreenNetSensor(GreenNetEntity, SensorEntity):
     """A measured value of a plug."""
 
     entity_description: GreenNetSensorDescription
+    _channels = frozenset({p.Channel.TELEMETRY})
 
     @property
     def native_value(self) -> float | int | None:

@@ -14,6 +14,7 @@ from homeassistant.components.switch import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import protocol as p
 from .entity import GreenNetEntity, async_setup_plug_entities
 from .hub import GreenNetHub
 from .models import GreenNetConfigEntry, PlugState
@@ -56,6 +57,7 @@ class GreenNetSwitch(GreenNetEntity, SwitchEntity):
     """The relay: commands go out on `relay/set`, state comes back on `relay`."""
 
     entity_description: GreenNetSwitchDescription
+    _channels = frozenset({p.Channel.RELAY})
 
     @property
     def is_on(self) -> bool | None:

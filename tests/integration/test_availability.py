@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 
@@ -73,6 +74,7 @@ async def test_broker_restart_makes_entities_unavailable_then_recovers_without_r
     assert not hub.connected
     assert all(state_of(hass, "sensor", p.id, "power") == STATE_UNAVAILABLE for p in sim.plugs)
 
+    await asyncio.sleep(0.3)  # an outage long enough for failed reconnect attempts
     await hass.async_add_executor_job(mosquitto.start)
     # Broker back: the hub reconnects with backoff, the plugs republish their birth.
     await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") == STATE_ON, 15)

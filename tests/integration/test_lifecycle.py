@@ -10,6 +10,7 @@ from greennet_sim import Simulator
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -164,10 +165,18 @@ async def test_options_send_defaults_and_ignore_plugs(
     async with Simulator(sim_config(mosquitto, count=1, seed=9)) as newcomer:
         await wait_until(hass, lambda: newcomer.plugs[0].state.interval == 5)
 
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_INTERVAL: 5, CONF_IGNORED_PLUGS: [second.id]}
+    # A device shared with another integration's identifier is listed only by its plug id.
+    dr.async_get(hass).async_update_device(
+        device_of(hass, first.id).id,  # type: ignore[union-attr]
+        merge_identifiers={("other_domain", "x")},
     )
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    options = result["data_schema"].schema[CONF_IGNORED_PLUGS].config["options"]
+    assert {o["value"] for o in options} == {first.id, second.id, newcomer.plugs[0].id}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_IGNORED_PLUGS: [second.id]}
+    )
+    assert entry.options == {CONF_IGNORED_PLUGS: [second.id]}
     await wait_until(
         hass, lambda: entry.state is ConfigEntryState.LOADED and device_of(hass, second.id) is None
     )
