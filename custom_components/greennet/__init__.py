@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
@@ -88,6 +89,8 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: GreenNetConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """Allow removing a plug that is offline (or gone); clear its retained topics."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return True  # nothing running to ask; the plug reappears if it is still there
     hub = entry.runtime_data.hub
     plug_ids = [ident for domain, ident in device.identifiers if domain == DOMAIN]
     if any(hub.plug_online(plug_id) for plug_id in plug_ids):

@@ -98,6 +98,28 @@ async def test_an_online_plug_cannot_be_removed_an_offline_one_can(
     assert device_of(hass, sim.plugs[1].id) is not None  # the other plug is untouched
 
 
+async def test_a_plug_of_an_unloaded_entry_can_be_removed(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    sim: Simulator,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+    device = device_of(hass, sim.plugs[0].id)
+    assert device is not None
+    await hass.config_entries.async_unload(entry.entry_id)
+    await client.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": entry.entry_id,
+            "device_id": device.id,
+        }
+    )
+    assert (await client.receive_json())["success"]
+    assert device_of(hass, sim.plugs[0].id) is None
+
+
 async def test_unload_closes_everything_and_reload_restores_it(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
 ) -> None:
