@@ -139,4 +139,24 @@ inline Plug &plug() {
   return instance;
 }
 
+using CommandHandler = std::function<void(const std::string &, const std::string &)>;
+
+// Wire the plug to an MQTT client: outgoing messages, the `offline` last will and
+// clean-shutdown message on `status`, and a subscription per command channel.
+// `Client` is ESPHome's mqtt::MQTTClientComponent on the plug (Message = mqtt::MQTTMessage)
+// and a recording stand-in in the host test build, so both run this same code.
+template<typename Message, typename Client> void attach_mqtt(Client *client, const CommandHandler &on_command) {
+  Plug &p = plug();
+  p.sink = [client](const std::string &full_topic, const std::string &payload, uint8_t qos, bool retain) {
+    client->publish(full_topic, payload, qos, retain);
+  };
+  const ChannelSpec &status = spec(STATUS);
+  client->set_last_will(Message{topic(p.prefix, p.id, STATUS), "offline", status.qos, status.retained});
+  client->set_shutdown_message(Message{topic(p.prefix, p.id, STATUS), "offline", status.qos, status.retained});
+  for (uint8_t i = 0; i < CHANNEL_COUNT; i++) {
+    if (!CHANNELS[i].plug_publishes)
+      client->subscribe(topic(p.prefix, p.id, static_cast<Channel>(i)), on_command, CHANNELS[i].qos);
+  }
+}
+
 }  // namespace greennet

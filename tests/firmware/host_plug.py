@@ -44,7 +44,10 @@ def free_port() -> int:
 
 
 class HostPlug:
-    """One run of the host program with its own preferences directory ("flash")."""
+    """One run of the host program with its own preferences directory ("flash").
+
+    Besides contract messages, the host MQTT stand-in (esphome/test/host_mqtt.h)
+    reports the last will it was given and the topics it subscribed."""
 
     def __init__(self, program: Path, prefdir: Path) -> None:
         self.program = program
@@ -52,6 +55,9 @@ class HostPlug:
         self.port = 0
         self.messages: list[Published] = []
         self.log: list[str] = []
+        self.will: Published | None = None  # last will handed to the MQTT client
+        self.subscriptions: dict[str, int] = {}  # topic -> QoS
+        self.undelivered: list[str] = []  # "broker" messages no subscription took
         self.states: dict[int, EntityState] = {}
         self.entities: dict[str, EntityInfo] = {}
         self.services: dict[str, UserService] = {}
@@ -91,6 +97,14 @@ class HostPlug:
                     self.messages.append(
                         Published(topic, int(qos), retain == "1", payload, len(self.messages))
                     )
+                elif text.startswith("GREENNET-WILL "):
+                    _, topic, qos, retain, payload = text.split(" ", 4)
+                    self.will = Published(topic, int(qos), retain == "1", payload, -1)
+                elif text.startswith("GREENNET-SUBSCRIBE "):
+                    _, topic, qos = text.split(" ")
+                    self.subscriptions[topic] = int(qos)
+                elif text.startswith("GREENNET-UNSUBSCRIBED "):
+                    self.undelivered.append(text.split(" ", 1)[1])
                 else:
                     self.log.append(text)
                 self._changed.notify_all()

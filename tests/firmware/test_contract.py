@@ -51,7 +51,9 @@ def enum_to_channel(name: str) -> p.Channel:
 
 def function_body(source: str, name: str) -> str:
     """Text of one inline function in a header (up to the next top-level `}`)."""
-    match = re.search(rf"inline [^\n]*\b{name}\((?:[^\n]*\}}\n|.*?\n}}\n)", source, re.S)
+    match = re.search(
+        rf"(?:inline|template)[^\n]*\b{name}\((?:[^\n]*\}}\n|.*?\n}}\n)", source, re.S
+    )
     assert match, f"{name} not found"
     return match.group(0)
 
@@ -182,25 +184,22 @@ def test_command_keys_equal_contract_module(parser: str, command: type) -> None:
     assert keys == {f.name for f in fields(command)}
 
 
-def test_mqtt_package_subscribes_exactly_the_command_topics() -> None:
-    package = load(PACKAGES / "mqtt-greennet.yaml")
-    boot = "\n".join(lambdas(package["esphome"]["on_boot"]))
-    loop = re.search(r"for \(auto channel : \{(.*?)\}\)", boot)
-    assert loop
-    subscribed = {
-        enum_to_channel(n.strip().removeprefix("greennet::")) for n in loop.group(1).split(",")
-    }
-    assert subscribed == set(p.PLUG_SUBSCRIBES)
-    assert "client->subscribe(greennet::topic(p.prefix, p.id, channel)" in boot
-    assert "greennet::spec(channel).qos" in boot
-    # Last will and clean-shutdown message: `offline` on status, with the table's QoS/retain.
-    for setter in ("set_last_will", "set_shutdown_message"):
-        assert re.search(
-            rf"{setter}\(mqtt::MQTTMessage\{{"
-            r"greennet::topic\(p\.prefix, p\.id, greennet::STATUS\), "
-            r'"offline", status\.qos, status\.retained\}\)',
-            boot,
-        ), setter
+def test_plug_and_host_build_wire_mqtt_with_the_same_code() -> None:
+    """Will, shutdown message and subscriptions come from greennet::attach_mqtt, which the
+    host build runs too (test_host_plug checks what it subscribes and wills)."""
+    handler = "id(gn_handle_command).execute(topic, payload);"
+    plug_boot = "\n".join(lambdas(load(PACKAGES / "mqtt-greennet.yaml")["esphome"]["on_boot"]))
+    assert "greennet::attach_mqtt<mqtt::MQTTMessage>(id(gn_mqtt)," in plug_boot
+    assert handler in plug_boot
+    host = load(FIRMWARE / "test" / "greennet-host.yaml")
+    host_boot = "\n".join(lambdas(host["esphome"]["on_boot"]))
+    assert "greennet::attach_mqtt<greennet::HostMqttMessage>(&greennet::host_mqtt()," in host_boot
+    assert handler in host_boot
+    # Every subscription of the plug goes through attach_mqtt, none through mqtt: on_message.
+    assert "on_message" not in load(PACKAGES / "mqtt-greennet.yaml")["mqtt"]
+    body = function_body((INCLUDE / "greennet_logic.h").read_text(), "attach_mqtt")
+    assert "if (!CHANNELS[i].plug_publishes)" in body
+    assert "CHANNELS[i].qos" in body
 
 
 def test_mqtt_package_publishes_only_contract_topics() -> None:

@@ -59,6 +59,13 @@ async def test_session_is_announced_in_contract_order(start_plug: StartPlug) -> 
     assert plug.messages[0].topic == p.topic(p.DEFAULT_PREFIX, info.id, p.Channel.STATUS)
     for m in plug.messages:
         conforms(m)
+    # Wired to MQTT: last will `offline` on status, one subscription per command topic.
+    assert plug.will is not None
+    assert (plug.will.topic, plug.will.payload) == (plug.messages[0].topic, "offline")
+    assert (plug.will.qos, plug.will.retain) == (p.QOS_STATE, True)
+    assert plug.subscriptions == {
+        p.topic(p.DEFAULT_PREFIX, info.id, channel): p.QOS_COMMAND for channel in p.PLUG_SUBSCRIBES
+    }
 
     await plug.stop()
     assert plug.messages[-1].channel == "status"
@@ -270,14 +277,15 @@ async def test_malformed_commands_are_ignored_and_logged(start_plug: StartPlug) 
         else:
             raise AssertionError(f"contract module accepts {payload!r}: not a bad command")
         plug.command(channel, payload)
-    plug.command("event", '{"type": "button"}')  # not a command channel at all
+    plug.command("event", '{"type": "button"}')  # not subscribed: never reaches the plug
 
     # A valid command after the bad ones is applied: the plug is alive and unchanged.
     plug.command("protection/set", '{"max_power": 50, "future_field": [1, {"x": null}]}')
     state = await plug.wait_message("protection", after=mark)
     assert p.parse_protection(state.payload) == p.Protection(3.0, 50.0, False)
     ignored = [line for line in plug.log if "ignored command" in line]
-    assert len(ignored) == len(bad) + 1
+    assert len(ignored) == len(bad)
+    assert plug.undelivered == [p.topic(p.DEFAULT_PREFIX, plug.plug_id, p.Channel.EVENT)]
     changed = [m.channel for m in plug.messages[mark:] if m.channel != "telemetry"]
     assert changed == ["protection"]  # nothing before the valid command changed state
     assert plug.state("Relay") is False
