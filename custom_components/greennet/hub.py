@@ -10,7 +10,6 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import issue_registry as ir
 
 from . import protocol as p
 from .const import (
@@ -21,10 +20,10 @@ from .const import (
     EVENT_GREENNET,
     EVENT_TYPE_OFFLINE,
     EVENT_TYPE_ONLINE,
-    ISSUE_UNSUPPORTED_PROTOCOL,
     LOGGER,
     RELAY_CONFIRM_TIMEOUT,
 )
+from .issues import async_delete_plug_issues, async_sync_protocol_issue
 from .models import PlugState, PlugUpdate, plug_device_info
 from .transport import Transport, TransportError
 
@@ -246,7 +245,7 @@ class GreenNetHub:
         plug.info = info
         if changed:
             self._sync_device(info)
-            self._sync_protocol_issue(info)
+            async_sync_protocol_issue(self.hass, info)
         if plug.id not in self._announced:
             self._announced.add(plug.id)
             for listener in list(self._new_plug_listeners):
@@ -262,27 +261,6 @@ class GreenNetHub:
             self.entry.async_create_task(
                 self.hass, self.async_send_defaults([info.id]), f"{DOMAIN} defaults {info.id}"
             )
-
-    def _sync_protocol_issue(self, info: p.PlugInfo) -> None:
-        issue_id = f"{ISSUE_UNSUPPORTED_PROTOCOL}_{info.id}"
-        if info.supported:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-            return
-        LOGGER.warning("GreenNet plug %s speaks unsupported protocol %s", info.id, info.protocol)
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_UNSUPPORTED_PROTOCOL,
-            translation_placeholders={
-                "plug": info.name,
-                "plug_id": info.id,
-                "version": str(info.protocol),
-                "supported": str(p.PROTOCOL_VERSION),
-            },
-        )
 
     def device(self, plug_id: str) -> dr.DeviceEntry | None:
         """This entry's device registry entry of a plug."""
@@ -394,7 +372,7 @@ class GreenNetHub:
         """Drop a removed plug and clear its retained topics on the broker."""
         self.plugs.pop(plug_id, None)
         self._announced.discard(plug_id)
-        ir.async_delete_issue(self.hass, DOMAIN, f"{ISSUE_UNSUPPORTED_PROTOCOL}_{plug_id}")
+        async_delete_plug_issues(self.hass, plug_id)
         if not self.connected:
             return
         try:
