@@ -188,9 +188,10 @@ async def test_options_send_defaults_and_ignore_plugs(
         await wait_until(hass, lambda: newcomer.plugs[0].state.interval == 5)
 
     # A device shared with another integration's identifier is listed only by its plug id.
+    shared = device_of(hass, first.id)
+    assert shared is not None
     dr.async_get(hass).async_update_device(
-        device_of(hass, first.id).id,  # type: ignore[union-attr]
-        merge_identifiers={("other_domain", "x")},
+        shared.id, new_identifiers={*shared.identifiers, ("other_domain", "x")}
     )
     result = await hass.config_entries.options.async_init(entry.entry_id)
     options = result["data_schema"].schema[CONF_IGNORED_PLUGS].config["options"]
