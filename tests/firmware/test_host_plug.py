@@ -103,9 +103,13 @@ async def test_overcurrent_trips_within_one_update_and_again_when_switched_on(
     ok = await plug.wait_message("telemetry", lambda m: telemetry(m).current == 1.0)
     assert telemetry(ok).relay is True
 
-    mark = plug.mark()
+    mark, log_mark = plug.mark(), len(plug.log)
     plug.set_number("Simulated load current", 4.5)  # default limit 3 A
-    event = await plug.wait_message("event", after=mark, timeout=1.6)  # one 1 s update + slack
+    event = await plug.wait_message("event", after=mark, timeout=3)
+    # The relay opened on the very reading that exceeded the limit, not one later.
+    steps = [line for line in plug.log[log_mark:] if "meter reading" in line or "overload" in line]
+    first_over = next(i for i, line in enumerate(steps) if "meter reading 4.500 A" in line)
+    assert "overload (current)" in steps[first_over + 1]
     trip = p.parse_event(event.payload)
     assert trip.type == "overload_trip"
     assert trip.data["reason"] == "current"
@@ -121,7 +125,7 @@ async def test_overcurrent_trips_within_one_update_and_again_when_switched_on(
     plug.switch(True)
     cleared = await plug.wait_message("protection", after=mark)
     assert p.parse_protection(cleared.payload).tripped is False
-    again = await plug.wait_message("event", after=mark, timeout=1.6)
+    again = await plug.wait_message("event", after=mark, timeout=3)
     assert p.parse_event(again.payload).data["reason"] == "current"
     await plug.wait_message("relay", lambda m: m.payload == "OFF", after=again.index)
 
@@ -144,7 +148,7 @@ async def test_overpower_trips_with_reason_power(start_plug: StartPlug) -> None:
     await plug.wait_until(lambda: plug.state("Power") == 48.0)
     mark = plug.mark()
     plug.command("protection/set", '{"max_power": 40}')
-    event = await plug.wait_message("event", after=mark, timeout=2.6)
+    event = await plug.wait_message("event", after=mark, timeout=3)
     trip = p.parse_event(event.payload)
     assert (trip.data["reason"], trip.data["power"]) == ("power", 48.0)
     await plug.wait_until(lambda: plug.state("Relay") is False)
