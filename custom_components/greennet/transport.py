@@ -135,14 +135,12 @@ class AiomqttTransport(Transport):
         """Open a session (raises InvalidAuth / TransportError)."""
         client = self._new_client()
         try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
-                await client.__aenter__()
+            # aiomqtt bounds the wait itself (`timeout`); cancelling it midway would leak a socket.
+            await client.__aenter__()
         except aiomqtt.MqttError as err:
             if _is_auth_error(err):
                 raise InvalidAuth(str(err)) from err
             raise TransportError(str(err)) from err
-        except (TimeoutError, OSError) as err:
-            raise TransportError(str(err) or "timeout") from err
         self._client = client
         for topic_filter, qos in self._subscriptions.items():
             await self._subscribe(topic_filter, qos)
@@ -188,7 +186,10 @@ class AiomqttTransport(Transport):
             payload = message.payload
             if not isinstance(payload, bytes | bytearray):
                 payload = str(payload).encode() if payload is not None else b""
-            self._on_message(str(message.topic), bytes(payload), bool(message.retain))
+            try:
+                self._on_message(str(message.topic), bytes(payload), bool(message.retain))
+            except Exception:  # one bad handler must not end the session for every plug
+                LOGGER.exception("Error handling MQTT message on %s", message.topic)
 
     async def async_run(self) -> None:
         """Read messages; on loss, reconnect with exponential backoff until cancelled."""
