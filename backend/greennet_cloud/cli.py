@@ -94,11 +94,10 @@ def serve(config: Config) -> None:
         port=config.port,
         access_log_class=AccessLogger,
         shutdown_timeout=10,
-        print=lambda _: _LOGGER.info(
-            "GreenNet Cloud listening on http://%s:%s (database: %s)",
-            config.host,
-            config.port,
-            config.resolved_database_url.split("://", 1)[0],
+        print=lambda _: print(
+            f"GreenNet Cloud listening on http://{config.host}:{config.port}"
+            f" (database: {config.resolved_database_url.split('://', 1)[0]})",
+            flush=True,
         ),
     )
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-
 from greennet_cloud import Config, create_app
 from greennet_cloud.config import LoginThrottle, PasswordHashing
 

@@ -71,6 +71,15 @@ class PostgresServer:
             time.sleep(0.1)
         raise RuntimeError(f"postgres did not start: {log.read_text()}")
 
+    def create_database(self, name: str) -> str:
+        """Create an empty database (with the server's own tools) and return its URL."""
+        subprocess.run(
+            [_binary("createdb"), "-h", self.host, "-p", str(self.port), "-U", self.user, name],
+            check=True,
+            capture_output=True,
+        )
+        return self.url(name)
+
     def url(self, database: str) -> str:
         """SQLAlchemy URL of `database` on this server."""
         return f"postgresql+asyncpg://{self.user}@{self.host}:{self.port}/{database}"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-
-from greennet_cloud.services.base import Service
-from greennet_cloud.services.admin import create_admin
 from greennet_cloud.security.passwords import PasswordHasher
+from greennet_cloud.services.admin import create_admin
+from greennet_cloud.services.base import Service
 from greennet_cloud.web.keys import ENGINE
 
 from .api import PASSWORD, Api
@@ -142,7 +141,7 @@ async def test_totp_enroll_confirm_and_require_at_login(api: Api, clock: FakeClo
     bad = await api.call(
         "POST", "/api/v1/auth/totp/confirm", token=user.access, json_body={"code": "000000"}
     )
-    assert (bad.status, bad.error) == (400, "invalid_totp")
+    assert (bad.status, bad.error) == (403, "invalid_totp")
     good = await api.call(
         "POST",
         "/api/v1/auth/totp/confirm",
@@ -178,7 +177,8 @@ async def test_admin_manages_users(api: Api, clock: FakeClock) -> None:
     admin_user, created = await create_admin(
         service, PasswordHasher(FAST_HASHING), "root@example.com", PASSWORD
     )
-    assert created and admin_user.role == "admin"
+    assert created
+    assert admin_user.role == "admin"
     admin = await api.session("root@example.com", admin_user.id)
     user = await api.account("jill@example.com")
 
@@ -190,9 +190,7 @@ async def test_admin_manages_users(api: Api, clock: FakeClock) -> None:
         "PATCH", f"/api/v1/users/{user.id}", token=admin.access, json_body={"role": "guest"}
     )
     assert (guest.status, guest.body["role"]) == (200, "guest")
-    no_home = await api.call(
-        "POST", "/api/v1/homes", token=user.access, json_body={"name": "Mine"}
-    )
+    no_home = await api.call("POST", "/api/v1/homes", token=user.access, json_body={"name": "Mine"})
     assert (no_home.status, no_home.error) == (403, "forbidden")
 
     disabled = await api.call(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 
-from sqlalchemy import select
-
 from greennet_cloud.db.schema import link_tokens, refresh_tokens
-from greennet_cloud.storage import links as link_store
 from greennet_cloud.storage import devices as device_store
+from greennet_cloud.storage import links as link_store
 from greennet_cloud.web.keys import DEVICES, ENGINE
+from sqlalchemy import select
 
 from .api import Account, Api
 from .conftest import FakeClock
@@ -144,7 +143,10 @@ async def test_a_failed_pairing_does_not_burn_the_code(api: Api) -> None:
     user = await api.account("pair2@example.com")
     home = await new_home(api, user)
     await api.call(
-        "POST", f"/api/v1/homes/{home}/devices", token=user.access, json_body={"id": "greennet-aaaaaa"}
+        "POST",
+        f"/api/v1/homes/{home}/devices",
+        token=user.access,
+        json_body={"id": "greennet-aaaaaa"},
     )
     code = (await api.call("POST", f"/api/v1/homes/{home}/pairing-codes", token=user.access)).body
     clash = await api.call(
@@ -175,9 +177,7 @@ async def test_guessing_pairing_codes_is_throttled(api: Api) -> None:
     assert statuses == [401] * 20 + [429]
 
 
-async def test_link_tokens_are_shown_once_and_stored_hashed(
-    api: Api, clock: FakeClock
-) -> None:
+async def test_link_tokens_are_shown_once_and_stored_hashed(api: Api, clock: FakeClock) -> None:
     user = await api.account("hub@example.com")
     home = await new_home(api, user)
     made = await api.call(
@@ -192,12 +192,15 @@ async def test_link_tokens_are_shown_once_and_stored_hashed(
         hashes = [row.token_hash for row in await conn.execute(select(link_tokens))]
         assert hashes == [hashlib.sha256(token.encode()).hexdigest()]
         found = await link_store.find_active_link_token(conn, hashes[0], clock.now)
-        assert found is not None and found.home_id == home
+        assert found is not None
+        assert found.home_id == home
     revoked = await api.call(
         "DELETE", f"/api/v1/homes/{home}/link-tokens/{made.body['id']}", token=user.access
     )
     assert revoked.status == 204
-    assert (await api.call("GET", f"/api/v1/homes/{home}/link-tokens", token=user.access)).body == []
+    assert (
+        await api.call("GET", f"/api/v1/homes/{home}/link-tokens", token=user.access)
+    ).body == []
     async with engine_of(api).begin() as conn:
         assert await link_store.find_active_link_token(conn, hashes[0], clock.now) is None
 

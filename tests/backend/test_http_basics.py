@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from greennet_cloud.services.homes import Homes
 
 from .api import Api
@@ -81,3 +80,24 @@ async def test_missing_or_malformed_authorization_is_401(api: Api) -> None:
         reply = await api.call("GET", "/api/v1/users/me", headers=headers)
         assert (reply.status, reply.error) == (401, "unauthenticated")
         assert reply.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_junk_ids_and_nul_bytes_never_reach_the_database(api: Api) -> None:
+    """PostgreSQL rejects NUL in text: such input must be a clean 4xx, not a 500."""
+    user = await api.account("nul@example.com")
+    for method, path in (
+        ("GET", "/api/v1/devices/%00"),
+        ("GET", "/api/v1/homes/%F2%A0%9C%89%00"),
+        ("DELETE", "/api/v1/devices/greennet-abcdef/credentials/x%00y"),
+        ("GET", "/api/v1/homes/not-a-uuid/shares"),
+    ):
+        reply = await api.call(method, path, token=user.access)
+        assert (reply.status, reply.error) == (404, "not_found"), path
+    login = await api.login("a\x00@example.com", "whatever password")
+    assert (login.status, login.error) == (401, "invalid_credentials")
+    register = await api.register("a\x00b@example.com")
+    assert (register.status, register.error) == (400, "invalid_email")
+    home = await api.call(
+        "POST", "/api/v1/homes", token=user.access, json_body={"name": "bad\x00name"}
+    )
+    assert home.status == 400

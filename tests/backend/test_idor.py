@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
 from greennet_cloud.security.passwords import PasswordHasher
 from greennet_cloud.services.admin import create_admin
 from greennet_cloud.services.base import Service
@@ -176,9 +175,7 @@ async def test_child_ids_are_scoped_to_their_parent(
         "GET", f"/api/v1/homes/{world.ids['home']}/link-tokens", token=world.owner.access
     )
     assert [link["id"] for link in links.body] == [world.ids["link"]]
-    creds = await api.call(
-        "GET", f"/api/v1/devices/{DEVICE}/credentials", token=world.owner.access
-    )
+    creds = await api.call("GET", f"/api/v1/devices/{DEVICE}/credentials", token=world.owner.access)
     assert creds.body[0]["revoked_at"] is None
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import jwt
 import pytest
-
 from greennet_cloud.security.tokens import AccessTokens, access_token_key
 
 from .api import Api

@@ -7,9 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect, text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from greennet_cloud.db import migrate as migrations
 from greennet_cloud.db.engine import create_engine
 from greennet_cloud.db.schema import metadata
@@ -17,6 +14,8 @@ from greennet_cloud.models import Role
 from greennet_cloud.storage import homes as home_store
 from greennet_cloud.storage import throttle as throttle_store
 from greennet_cloud.storage import users as user_store
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @pytest.fixture
@@ -117,7 +116,8 @@ async def test_writes_are_scoped_to_the_owner(engine: AsyncEngine) -> None:
         assert await home_store.rename_home(conn, "bob", "h1", "Mine now") is False
         assert await home_store.delete_home(conn, "bob", "h1") is False
         found = await home_store.get_home(conn, "alice", "h1")
-        assert found is not None and found[0].name == "A"
+        assert found is not None
+        assert found[0].name == "A"
 
 
 async def test_deleting_a_user_cascades(engine: AsyncEngine) -> None:

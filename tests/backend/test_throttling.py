@@ -82,22 +82,18 @@ async def test_behind_a_trusted_proxy_each_client_address_counts_alone(
     proxied = await make_api(proxy_hops=1)
     statuses: list[int] = []
     for index in range(21):
-        statuses += await fail(
-            proxied, f"spray{index}@example.com", 1, address=f"10.0.0.{index}"
-        )
+        statuses += await fail(proxied, f"spray{index}@example.com", 1, address=f"10.0.0.{index}")
     assert statuses == [401] * 21
-    assert await fail(proxied, "spray99@example.com", 21, address="10.9.9.9") == [401] * 5 + [
-        429
-    ] * 16
+    assert (
+        await fail(proxied, "spray99@example.com", 21, address="10.9.9.9") == [401] * 5 + [429] * 16
+    )
 
 
 async def test_change_password_guessing_is_throttled(api: Api) -> None:
     user = await api.account("stolen@example.com")
     body = {"current_password": "guess guess guess", "new_password": "whatever new pass"}
     statuses = [
-        (
-            await api.call("POST", "/api/v1/auth/password", token=user.access, json_body=body)
-        ).status
+        (await api.call("POST", "/api/v1/auth/password", token=user.access, json_body=body)).status
         for _ in range(6)
     ]
     assert statuses == [401] * 5 + [429]

@@ -21,10 +21,11 @@ def check_password_policy(password: str, email: str = "") -> None:
 
     No composition rules (ASVS 5 2.1.9); any printable Unicode is allowed.
     """
+    # length counts the code points the user typed; normalization only feeds the list check
     normalized = unicodedata.normalize("NFKC", password)
-    if len(normalized) < MIN_LENGTH:
+    if len(password) < MIN_LENGTH:
         raise InvalidInput(f"password must be at least {MIN_LENGTH} characters", "weak_password")
-    if len(normalized) > MAX_LENGTH:
+    if len(password) > MAX_LENGTH:
         raise InvalidInput(f"password must be at most {MAX_LENGTH} characters", "weak_password")
     folded = normalized.casefold()
     if folded in COMMON_PASSWORDS:

@@ -72,12 +72,15 @@ class Accounts(Service):
         now = self.now()
         try:
             email = normalize_email(email)
+            valid_email = True
         except DomainError:
-            email = email.strip().lower()[:254]
+            # no account can have it; still throttled, under a key safe to store
+            email = "invalid:" + hash_secret(email)[:32]
+            valid_email = False
         keys = [account_key(email), address_key(address)]
         async with self.engine.begin() as conn:
             await self.throttle.check(conn, keys, now)
-            user = await user_store.get_user_by_email(conn, email)
+            user = await user_store.get_user_by_email(conn, email) if valid_email else None
         password_ok = await off_loop(
             self.hasher.verify, user.password_hash if user else self.hasher.dummy_hash, password
         )

@@ -15,7 +15,7 @@ from ..clock import Clock
 from ..errors import Forbidden, InvalidInput
 from ..models import Access, Role, User
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]+$")
+EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,7 +123,7 @@ class Devices(Service):
     ) -> tuple[Device, Access]:
         """Rename or relocate a device the caller owns."""
         values = {
-            field: clean_name(value, field, allow_empty=field != "name")
+            field: clean_name(value, field, allow_empty=True)
             for field, value in (
                 ("name", details.name),
                 ("model", details.model),
@@ -131,6 +131,8 @@ class Devices(Service):
             )
             if value is not None
         }
+        if values.get("name") == "":
+            values["name"] = device_id  # an empty name resets to the plug id
         async with self.engine.begin() as conn:
             _device, access = await visible_device(conn, principal, device_id)
             require_access(access, Access.OWNER, "change this device")
@@ -226,7 +228,7 @@ class Devices(Service):
         return Device(
             id=check_plug_id(device_id),
             home_id=home_id,
-            name=clean_name(details.name or device_id, "name"),
+            name=clean_name(details.name or "", "name", allow_empty=True) or device_id,
             model=clean_name(details.model or "", "model", allow_empty=True),
             location=clean_name(details.location or "", "location", allow_empty=True),
             created_at=self.now(),

@@ -177,7 +177,7 @@ class Homes(Service):
         self, principal: Principal, home_id: str, name: str
     ) -> NewLinkToken:
         """A new link token for a HA hub; the secret is returned once and stored hashed."""
-        name = clean_name(name or "Home Assistant", "link token name")
+        name = clean_name(name, "link token name", allow_empty=True) or "Home Assistant"
         token = new_secret(LINK_PREFIX)
         async with self.engine.begin() as conn:
             _home, access = await visible_home(conn, principal, home_id)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pyotp
 
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, Forbidden
 from ..storage import users as user_store
 from .base import Principal, Service
 
@@ -66,7 +66,7 @@ class TwoFactor(Service):
         now = self.now()
         step = verify_totp(user.totp_secret, code, now, None)
         if step is None:
-            raise InvalidInput("wrong two-factor code", "invalid_totp")
+            raise Forbidden("wrong two-factor code", "invalid_totp")
         async with self.engine.begin() as conn:
             await user_store.update_user(conn, user.id, now, totp_enabled=True, totp_last_step=step)
 
@@ -77,7 +77,7 @@ class TwoFactor(Service):
             raise Conflict("two-factor authentication is not enabled", "totp_not_enabled")
         now = self.now()
         if verify_totp(user.totp_secret, code, now, user.totp_last_step) is None:
-            raise InvalidInput("wrong two-factor code", "invalid_totp")
+            raise Forbidden("wrong two-factor code", "invalid_totp")
         async with self.engine.begin() as conn:
             await user_store.update_user(
                 conn, user.id, now, totp_enabled=False, totp_secret=None, totp_last_step=None

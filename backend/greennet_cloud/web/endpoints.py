@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from ..errors import Unauthenticated
+from ..errors import NotFound, Unauthenticated
+from ..protocol import PLUG_ID_RE
 from ..services.base import Principal
 from .keys import ACCOUNTS
 
 type RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,20 @@ def bearer_token(request: web.Request) -> str:
     return token.strip()
 
 
+def _checked_ids(handler: RouteHandler) -> RouteHandler:
+    """404 for path ids that cannot exist, before any query sees them (NULs, junk)."""
+
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        for name, value in request.match_info.items():
+            pattern = PLUG_ID_RE if name == "device_id" else _UUID
+            if not pattern.fullmatch(value) and not (name == "user_id" and value == "me"):
+                raise NotFound(f"no such {name.removesuffix('_id')}", "not_found")
+        return await handler(request)
+
+    wrapper.__name__ = getattr(handler, "__name__", "handler")
+    return wrapper
+
+
 def _authenticated(handler: RouteHandler) -> RouteHandler:
     async def wrapper(request: web.Request) -> web.StreamResponse:
         request["principal"] = await request.app[ACCOUNTS].authenticate(bearer_token(request))
@@ -79,5 +95,6 @@ def _authenticated(handler: RouteHandler) -> RouteHandler:
 def add_endpoints(app: web.Application, endpoints: Iterable[Endpoint]) -> None:
     """Register every endpoint on the app's router (authenticating where required)."""
     for endpoint in endpoints:
-        handler = _authenticated(endpoint.handler) if endpoint.auth else endpoint.handler
+        handler = _checked_ids(endpoint.handler) if endpoint.path_params else endpoint.handler
+        handler = _authenticated(handler) if endpoint.auth else handler
         app.router.add_route(endpoint.method, endpoint.path, handler, name=endpoint.operation_id)

@@ -4,16 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..security.common_passwords import COMMON_PASSWORDS
+
 STR = {"type": "string"}
 TIME = {"type": "string", "format": "date-time"}
 MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
 ACCESS = {"type": "string", "enum": ["owner", "control", "read"]}
 PERMISSION = {"type": "string", "enum": ["control", "read"]}
 ROLE = {"type": "string", "enum": ["admin", "user", "guest"]}
-NAME = {"type": "string", "minLength": 1, "maxLength": 100}
-OPTIONAL_TEXT = {"type": "string", "maxLength": 100}
-PASSWORD = {"type": "string", "minLength": 8, "maxLength": 128}
-PLUG_ID = {"type": "string", "pattern": "^greennet-[0-9a-f]{6}$", "example": "greennet-1a2b3c"}
+# request strings carry the same limits the parsers and services enforce
+NAME = {
+    "type": "string",
+    "maxLength": 100,
+    "pattern": r"^[^\x00-\x1f]*[^\s\x00-\x1f][^\x00-\x1f]*$",
+    "description": "Trimmed; must not be blank or contain control characters",
+}
+OPTIONAL_TEXT = {"type": "string", "maxLength": 100, "pattern": r"^[^\x00-\x1f]*$"}
+PASSWORD = {
+    "type": "string",
+    "minLength": 8,
+    "maxLength": 128,
+    "not": {"enum": sorted(COMMON_PASSWORDS)},
+    "description": "8-128 characters, not a commonly used password (compared ignoring case)",
+}
+EMAIL = {"type": "string", "format": "email", "maxLength": 254}
+ANY_TEXT = {"type": "string", "maxLength": 1000}
+PLUG_ID = {
+    "type": "string",
+    "pattern": "^greennet-[0-9a-f]{6}$",
+    "maxLength": 15,
+    "example": "greennet-1a2b3c",
+}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -68,9 +89,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": response({"error": STR, "message": STR}),
     "Health": response({"status": {"type": "string", "enum": ["ok"]}}),
     "OpenApiDocument": {"type": "object"},
-    "Credentials": request({"email": STR, "password": PASSWORD}, ("email", "password")),
+    "Credentials": request({"email": EMAIL, "password": PASSWORD}, ("email", "password")),
     "Login": request(
-        {"email": STR, "password": STR, "totp": {"type": ["string", "null"]}},
+        {
+            "email": ANY_TEXT,
+            "password": ANY_TEXT,
+            "totp": {"type": ["string", "null"], "maxLength": 16},
+        },
         ("email", "password"),
     ),
     "TokenPair": response(
@@ -81,15 +106,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "expires_in": {"type": "integer", "minimum": 1},
         }
     ),
-    "RefreshRequest": request({"refresh_token": STR}, ("refresh_token",)),
+    "RefreshRequest": request({"refresh_token": ANY_TEXT}, ("refresh_token",)),
     "PasswordChange": request(
-        {"current_password": STR, "new_password": PASSWORD}, ("current_password", "new_password")
+        {"current_password": ANY_TEXT, "new_password": PASSWORD},
+        ("current_password", "new_password"),
     ),
     "TotpEnrollment": response({"secret": STR, "otpauth_uri": STR}),
     "TotpCode": request({"code": {"type": "string", "pattern": "^[0-9]{6}$"}}, ("code",)),
     "User": response(USER),
     "UserList": array_of("User"),
-    "ProfileUpdate": request({"display_name": NAME, "email": STR}),
+    "ProfileUpdate": request({"display_name": NAME, "email": EMAIL}),
     "UserAdminUpdate": request({"role": ROLE, "disabled": {"type": "boolean"}}),
     "Home": response({"id": STR, "name": STR, "access": ACCESS, "created_at": TIME}),
     "HomeList": array_of("Home"),
@@ -103,7 +129,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "NewCredential": response({**CREDENTIAL, "secret": STR}),
     "DeviceWithCredential": response({"device": ref("Device"), "credential": ref("NewCredential")}),
     "PairRequest": request(
-        {"code": STR, "device_id": PLUG_ID, **DEVICE_FIELDS}, ("code", "device_id")
+        {"code": {"type": "string", "maxLength": 32}, "device_id": PLUG_ID, **DEVICE_FIELDS},
+        ("code", "device_id"),
     ),
     "PairingCode": response({"code": STR, "home_id": STR, "expires_at": TIME}),
     "Share": response(
@@ -118,7 +145,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         }
     ),
     "ShareList": array_of("Share"),
-    "ShareCreate": request({"email": STR, "permission": PERMISSION}, ("email", "permission")),
+    "ShareCreate": request({"email": EMAIL, "permission": PERMISSION}, ("email", "permission")),
     "LinkToken": response(LINK),
     "LinkTokenList": array_of("LinkToken"),
     "NewLinkToken": response({**LINK, "token": STR}),

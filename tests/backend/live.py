@@ -1,0 +1,77 @@
+"""`greennet-cloud serve` as a real subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..broker import free_port
+
+FAST_ARGON2 = {
+    "GREENNET_ARGON2_TIME_COST": "1",
+    "GREENNET_ARGON2_MEMORY_KIB": "256",
+}
+
+
+class LiveServer:
+    """Runs the service until `stop()`; `base_url` is where it listens."""
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        cwd: Path | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._own_dir = cwd is None
+        self.cwd = cwd or Path(tempfile.mkdtemp(prefix="greennet-cloud-"))
+        self.log = self.cwd / "server.log"
+        self.env = {**os.environ, "GREENNET_PORT": str(self.port), **(env or {})}
+        self._args = args
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30) -> None:
+        """Start and wait for the "listening" log line."""
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "greennet_cloud", "serve", *self._args],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=out,
+                stderr=out,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"greennet-cloud exited: {self.log.read_text()}")
+            if f"listening on http://127.0.0.1:{self.port}" in self.log.read_text():
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"greennet-cloud did not start: {self.log.read_text()}")
+
+    def stop(self) -> int:
+        """SIGTERM (graceful shutdown) and return the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        finally:
+            self.proc = None
+
+    def cleanup(self) -> None:
+        """Stop if running and remove the working directory we made."""
+        if self.proc is not None:
+            self.stop()
+        if self._own_dir:
+            shutil.rmtree(self.cwd, ignore_errors=True)
