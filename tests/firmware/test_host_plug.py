@@ -295,3 +295,14 @@ async def test_malformed_commands_are_ignored_and_logged(start_plug: StartPlug) 
     assert plug.state("Relay") is False
     assert plug.state("Report interval") == 10
     assert plug.returncode is None
+
+
+async def test_button_click_toggles_the_relay_and_reports_it(start_plug: StartPlug) -> None:
+    plug = await start_plug()
+    await plug.wait_message("telemetry")
+    for expected in ("ON", "OFF"):
+        mark = plug.mark()
+        plug.api.button_command(plug.key("Simulated button click"))
+        event = await plug.wait_message("event", after=mark)
+        assert p.parse_event(event.payload) == p.PlugEvent("button", {"action": "single"})
+        await plug.wait_message("relay", lambda m, e=expected: m.payload == e, after=mark)
