@@ -208,7 +208,11 @@ def test_mqtt_package_publishes_only_contract_topics() -> None:
     assert mqtt["discovery"] is False  # HA gets its entities from the GreenNet integration
     assert mqtt["discover_ip"] is False
     assert mqtt["reboot_timeout"] == "0s"
-    assert mqtt["on_connect"] == [{"script.execute": "gn_session"}]
+    # publish() refuses until the client reports connected, which is after on_connect fires.
+    assert mqtt["on_connect"] == [
+        {"wait_until": {"condition": "mqtt.connected", "timeout": "10s"}},
+        {"script.execute": "gn_session"},
+    ]
     assert not {"birth_message", "will_message", "shutdown_message", "log_topic"} & set(mqtt)
     assert load(PACKAGES / "base.yaml")["api"]["reboot_timeout"] == "0s"
 
