@@ -6,6 +6,7 @@ from ipaddress import ip_address
 from typing import Any
 
 import pytest
+from greennet_sim import Simulator
 from homeassistant.config_entries import SOURCE_MQTT, SOURCE_USER, SOURCE_ZEROCONF
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
@@ -18,7 +19,7 @@ from custom_components.greennet import protocol as p
 from custom_components.greennet.const import CONF_PREFIX, CONF_TLS, DOMAIN
 
 from ..broker import Mosquitto, free_port
-from .conftest import entry_data
+from .conftest import entry_data, sim_config, state_of, wait_until
 
 PLUG_ID = "greennet-a1b2c3"
 INFO = p.PlugInfo(
@@ -324,3 +325,26 @@ async def test_reconfigure_onto_another_entrys_broker_aborts(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+async def test_ha_mqtt_integration_discovers_a_live_plug_end_to_end(
+    hass: HomeAssistant, mosquitto: Mosquitto, mock_hass_config: None
+) -> None:
+    # HA's own MQTT integration on the real broker sees the plug's retained info.
+    mqtt = mqtt_entry(mosquitto)
+    mqtt.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mqtt.entry_id)
+    async with Simulator(sim_config(mosquitto, count=1)) as sim:
+        await sim.wait_online()
+        await wait_until(
+            hass, lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)), 10
+        )
+        (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        assert flow["context"]["source"] == SOURCE_MQTT
+        assert flow["context"]["title_placeholders"]["name"] == sim.plugs[0].id
+
+        result = await submit(hass, flow["flow_id"], {})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await wait_until(hass, lambda: state_of(hass, "switch", sim.plugs[0].id, "relay") == "on")
+        await hass.config_entries.async_unload(result["result"].entry_id)
+    await hass.config_entries.async_unload(mqtt.entry_id)
