@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from greennet_cloud.config import Config, config_from_env, load_or_create_secret
 
 from .live import FAST_ARGON2, LiveServer
@@ -30,7 +29,7 @@ def run_cli(
 @pytest.fixture
 def workdir(tmp_path: Path, socket_enabled: None) -> Iterator[Path]:
     """An empty directory to run the command in (a "fresh machine")."""
-    yield tmp_path
+    return tmp_path
 
 
 def test_serve_starts_with_no_flags_and_shuts_down_gracefully(workdir: Path) -> None:
@@ -149,7 +148,7 @@ def test_config_from_env_overlays_defaults(tmp_path: Path) -> None:
     secret_file.write_text("s" * 40 + "\n")
     config = config_from_env(
         {
-            "GREENNET_HOST": "0.0.0.0",
+            "GREENNET_HOST": "192.0.2.1",
             "GREENNET_PORT": "9000",
             "GREENNET_DATABASE_URL": "postgresql+asyncpg://u@db/greennet",
             "GREENNET_SECRET_FILE": str(secret_file),
@@ -159,7 +158,7 @@ def test_config_from_env_overlays_defaults(tmp_path: Path) -> None:
             "UNRELATED": "x",
         }
     )
-    assert (config.host, config.port) == ("0.0.0.0", 9000)
+    assert (config.host, config.port) == ("192.0.2.1", 9000)
     assert config.resolved_database_url == "postgresql+asyncpg://u@db/greennet"
     assert config.secret == "s" * 40
     assert config.password_hashing.memory_cost_kib == 65536

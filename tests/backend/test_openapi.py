@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -16,7 +17,7 @@ import pytest
 import requests
 import schemathesis
 from greennet_cloud import Config
-from greennet_cloud.web.app import create_app
+from greennet_cloud.web.app import ENDPOINTS, create_app
 from greennet_cloud.web.keys import OPENAPI
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
@@ -216,3 +217,13 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(
     assert len(seen) == operations
     # the seeded ids make the fuzzer reach real objects, not only 404s
     assert len(succeeded) >= 30, sorted(seen - succeeded)
+
+
+def test_docs_list_every_endpoint() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "backend.md").read_text()
+    missing = [
+        f"{endpoint.method} {endpoint.path}"
+        for endpoint in ENDPOINTS
+        if f"`{endpoint.method} {endpoint.path}`" not in docs
+    ]
+    assert not missing
