@@ -67,10 +67,14 @@ class EnergyMeter {
 // `deadband` W since the last report (0 = off).
 class ReportSchedule {
  public:
+  // The schedule is polled once a second; half a tick of slack keeps a 10 s interval at
+  // 10 s instead of slipping to 11 s when a tick lands a millisecond early.
+  static constexpr uint32_t SLACK_MS = 500;
+
   bool due(uint32_t now_ms, double power, int interval_s, double deadband) const {
     if (!this->reported_)
       return true;
-    if (now_ms - this->last_ms_ >= static_cast<uint32_t>(interval_s) * 1000U)
+    if (now_ms - this->last_ms_ + SLACK_MS >= static_cast<uint32_t>(interval_s) * 1000U)
       return true;
     return deadband > 0.0 && std::isfinite(power) && std::fabs(power - this->last_power_) > deadband;
   }

@@ -29,6 +29,7 @@ class Published:
     retain: bool
     payload: str
     index: int
+    at: float = 0.0  # time.monotonic() when the test saw it
 
     @property
     def channel(self) -> str:
@@ -95,7 +96,14 @@ class HostPlug:
                 if text.startswith("GREENNET-MQTT "):
                     _, topic, qos, retain, payload = text.split(" ", 4)
                     self.messages.append(
-                        Published(topic, int(qos), retain == "1", payload, len(self.messages))
+                        Published(
+                            topic,
+                            int(qos),
+                            retain == "1",
+                            payload,
+                            len(self.messages),
+                            time.monotonic(),
+                        )
                     )
                 elif text.startswith("GREENNET-WILL "):
                     _, topic, qos, retain, payload = text.split(" ", 4)

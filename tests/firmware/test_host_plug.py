@@ -6,6 +6,7 @@ contract module (`greennet_sim.protocol`, the same file as the integration's).""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import signal
 from collections.abc import Awaitable, Callable
@@ -306,3 +307,29 @@ async def test_button_click_toggles_the_relay_and_reports_it(start_plug: StartPl
         event = await plug.wait_message("event", after=mark)
         assert p.parse_event(event.payload) == p.PlugEvent("button", {"action": "single"})
         await plug.wait_message("relay", lambda m, e=expected: m.payload == e, after=mark)
+
+
+async def test_telemetry_follows_interval_and_deadband(start_plug: StartPlug) -> None:
+    plug = await start_plug()
+    await load(plug, 12.0, 1.0)
+    plug.switch(True)
+    plug.command("config/set", '{"interval": 2}')
+    await plug.wait_message("config", lambda m: p.parse_config(m.payload).interval == 2)
+    mark = plug.mark()
+    await asyncio.sleep(7.2)
+    times = [m.at for m in plug.messages[mark:] if m.channel == "telemetry"]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert 2 <= len(gaps) <= 3
+    assert all(1.5 < gap < 2.5 for gap in gaps), gaps
+
+    # Long interval, 5 W deadband: only a move of more than 5 W reports early.
+    plug.command("config/set", '{"interval": 3600, "deadband": 5}')
+    await plug.wait_message("config", lambda m: p.parse_config(m.payload).interval == 3600)
+    await asyncio.sleep(1.5)
+    mark = plug.mark()
+    plug.set_number("Simulated load current", 1.25)  # 12 W -> 15 W: inside the deadband
+    await asyncio.sleep(2.5)
+    assert not [m for m in plug.messages[mark:] if m.channel == "telemetry"]
+    plug.set_number("Simulated load current", 2.0)  # 24 W: 12 W above the last report
+    report = await plug.wait_message("telemetry", after=mark, timeout=3)
+    assert telemetry(report).power == 24.0
