@@ -26,7 +26,7 @@ from .conftest import TEST_SECRET
 from .live import FAST_ARGON2, LiveServer
 from .postgres import PostgresServer
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 _names = itertools.count()
 
 

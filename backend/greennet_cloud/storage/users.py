@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -62,7 +62,19 @@ async def insert_user(
             await conn.execute(users.insert().values(values))
     except IntegrityError:
         raise Conflict("an account with this email exists", "email_taken") from None
-    return User(**{**values, "role": role})  # type: ignore[arg-type]
+    return User(
+        id=user_id,
+        email=email,
+        password_hash=password_hash,
+        role=role,
+        display_name=display_name,
+        disabled=False,
+        totp_secret=None,
+        totp_enabled=False,
+        totp_last_step=None,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 async def get_user(conn: AsyncConnection, user_id: str) -> User | None:
@@ -98,11 +110,3 @@ async def delete_user(conn: AsyncConnection, user_id: str) -> bool:
     """Delete an account and (by cascade) everything it owns."""
     result = await conn.execute(delete(users).where(users.c.id == user_id))
     return result.rowcount > 0
-
-
-async def count_active_admins(conn: AsyncConnection) -> int:
-    """Enabled administrators."""
-    query = select(func.count()).where(
-        users.c.role == Role.ADMIN.value, users.c.disabled.is_(False)
-    )
-    return int((await conn.execute(query)).scalar_one())
