@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from greennet_cloud.services.homes import Homes
 
@@ -101,3 +103,30 @@ async def test_junk_ids_and_nul_bytes_never_reach_the_database(api: Api) -> None
         "POST", "/api/v1/homes", token=user.access, json_body={"name": "bad\x00name"}
     )
     assert home.status == 400
+
+
+async def test_concurrent_writes_all_succeed(api: Api) -> None:
+    """SQLite serializes writers (BEGIN IMMEDIATE + busy timeout); nothing fails with 'locked'."""
+    user = await api.account("busy@example.com")
+    replies = await asyncio.gather(
+        *(
+            api.call("POST", "/api/v1/homes", token=user.access, json_body={"name": f"H{i}"})
+            for i in range(30)
+        )
+    )
+    assert [reply.status for reply in replies] == [201] * 30
+    listed = await api.call("GET", "/api/v1/homes", token=user.access)
+    assert len(listed.body) == 30
+
+
+async def test_racing_refreshes_with_one_token_let_only_one_through(api: Api) -> None:
+    user = await api.account("racer@example.com")
+    replies = await asyncio.gather(
+        *(
+            api.call("POST", "/api/v1/auth/refresh", json_body={"refresh_token": user.refresh})
+            for _ in range(5)
+        )
+    )
+    statuses = sorted(reply.status for reply in replies)
+    assert statuses[0] == 200
+    assert statuses[1:] == [401] * 4
