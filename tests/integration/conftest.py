@@ -94,8 +94,13 @@ def device_of(hass: HomeAssistant, plug_id: str) -> dr.DeviceEntry | None:
 
 
 @pytest.fixture
-async def entry(hass: HomeAssistant, mosquitto: Mosquitto) -> AsyncIterator[MockConfigEntry]:
-    """A loaded GreenNet entry on the test broker."""
+async def entry(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    enable_custom_integrations: None,
+    short_backoff: None,
+) -> AsyncIterator[MockConfigEntry]:
+    """A loaded GreenNet entry on the test broker (usable from other test folders too)."""
     config_entry = MockConfigEntry(
         domain=DOMAIN,
         title="GreenNet 127.0.0.1",
