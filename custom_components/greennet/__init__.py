@@ -79,9 +79,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) ->
 async def _async_options_updated(hass: HomeAssistant, entry: GreenNetConfigEntry) -> None:
     """New defaults go to the plugs at once; a changed ignore list needs a reload."""
     hub = entry.runtime_data.hub
+    if dict(entry.options) == hub.options:
+        return  # a data change (reauth, reconfigure): its flow reloads the entry itself
     if set(entry.options.get(CONF_IGNORED_PLUGS, ())) != hub.ignored:
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
+    hub.options = dict(entry.options)
     await hub.async_send_defaults()
 
 

@@ -62,7 +62,8 @@ class GreenNetHub:
         self._warned: set[tuple[str, str]] = set()
         self._connection_lost_logged = False
         self._stopping = False
-        # Plug ids this entry leaves alone (options; a change reloads the entry).
+        # Options in effect; plug ids this entry leaves alone (a change reloads the entry).
+        self.options: dict[str, Any] = dict(entry.options)
         self.ignored = frozenset(entry.options.get(CONF_IGNORED_PLUGS, ()))
 
     # --- lifecycle ------------------------------------------------------------

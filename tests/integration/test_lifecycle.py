@@ -250,3 +250,24 @@ async def test_unsupported_protocol_raises_a_repair_issue(
         await observer.publish(f"{topic}/relay", "ON", retain=True)
         await wait_until(hass, lambda: state_of(hass, "switch", info.id, "relay") == STATE_ON)
         assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_entry_data_changes_do_not_resend_defaults_over_per_plug_settings(
+    hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator, mosquitto: Mosquitto
+) -> None:
+    plug = sim.plugs[0]
+    hass.config_entries.async_update_entry(entry, options={CONF_INTERVAL: 7})
+    await wait_until(hass, lambda: plug.state.interval == 7)
+    await entry.runtime_data.hub.async_set_config(plug.id, p.ConfigCommand(interval=20))
+    await wait_until(hass, lambda: plug.state.interval == 20)
+
+    async with Observer(mosquitto, "greennet/+/config/set") as commands:
+        # What reauth and reconfigure do before they reload the entry.
+        hass.config_entries.async_update_entry(entry, data={**entry.data, "note": "rotated"})
+        await hass.async_block_till_done()
+        await sim.report(plug.id)  # a round trip through the broker afterwards
+        await wait_until(hass, lambda: state_of(hass, "sensor", plug.id, "power") != "unknown")
+        await commands.publish("greennet/greennet-ffffff/config/set", "{}")  # marker
+        await commands.wait_for(lambda m: "ffffff" in m.topic)
+    assert [m.topic for m in commands.messages] == ["greennet/greennet-ffffff/config/set"]
+    assert plug.state.interval == 20
