@@ -21,3 +21,7 @@ def blueprint_dir(hass: HomeAssistant) -> Path:
         shutil.copy(BLUEPRINT_SRC / name, target / name)
     yield target
     shutil.rmtree(target)
+
+
+# The integration's fixtures: HA harness + real Mosquitto + simulator, GreenNet entry loaded.
+from ..integration.conftest import entry, fleet, short_backoff, sim  # noqa: E402, F401
