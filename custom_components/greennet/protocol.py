@@ -246,7 +246,10 @@ def _number(obj: dict[str, Any], key: str, bounds: tuple[float, float]) -> float
     value = obj.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ProtocolError(f"{key} must be a number")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a 400-digit integer is valid JSON but no float
+        raise ProtocolError(f"{key} is out of range") from None
     if not math.isfinite(number) or not bounds[0] <= number <= bounds[1]:
         raise ProtocolError(f"{key}={value!r} outside {bounds[0]}..{bounds[1]}")
     return number

@@ -91,6 +91,7 @@ def test_telemetry_optional_fields_and_unknown_fields() -> None:
         ("rssi", 5),
         ("rssi", -61.5),
         ("ts", 12),
+        ("power", 10**400),
     ],
 )
 def test_telemetry_rejects_wrong_types_and_ranges(field: str, value: object) -> None:

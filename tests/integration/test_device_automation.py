@@ -249,3 +249,15 @@ async def test_power_trigger_without_threshold_is_rejected(
     state = hass.states.get("automation.a0")
     assert state is not None
     assert state.state == "unavailable"
+
+
+def test_every_trigger_and_condition_type_is_translated() -> None:
+    import json
+    from pathlib import Path
+
+    strings = json.loads(
+        (Path(device_trigger.__file__).parent / "translations" / "en.json").read_text()
+    )["device_automation"]
+    assert set(strings["trigger_type"]) == set(device_trigger.TRIGGER_TYPES)
+    assert set(strings["condition_type"]) == set(device_condition.CONDITION_TYPES)
+    assert {"above", "below", "for"} <= set(strings["extra_fields"])
