@@ -102,7 +102,7 @@ class Rig:
                 handle.write(self.extra_yaml)
         self.processes.append(start_home_assistant(confdir, self.workdir / "logs"))
         base = f"http://127.0.0.1:{self.ha_port}"
-        await wait_http(self.processes[-1], base + "/api/onboarding", 240)
+        await wait_http(self.processes[-1], base + "/api/", 240, ok=(401,))
         self.session = aiohttp.ClientSession()
         self.ha = HomeAssistantClient(base, self.session)
         await self.ha.onboard_or_login(HA_USER, HA_PASSWORD)

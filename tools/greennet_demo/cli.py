@@ -138,7 +138,7 @@ async def run(args: argparse.Namespace) -> int:
         prepare_ha_config(ha_dir, ports["ha"])
         processes.append(start_home_assistant(ha_dir, workdir / "logs"))
         ha_base = f"http://127.0.0.1:{ports['ha']}"
-        await wait_http(processes[-1], ha_base + "/api/onboarding", 240)
+        await wait_http(processes[-1], ha_base + "/api/", 240, ok=(401,))
 
         async with aiohttp.ClientSession() as session:
             ha = HomeAssistantClient(ha_base, session)
@@ -161,7 +161,8 @@ async def run(args: argparse.Namespace) -> int:
             print(
                 f"""
   Home Assistant   {ha_base}/{DASHBOARD_PATH}   login: {HA_USER} / {HA_PASSWORD}
-  GreenNet Cloud   {cloud_base}/   login: {CLOUD_EMAIL} / {CLOUD_PASSWORD}
+  GreenNet Cloud   {cloud_base}/api/v1/openapi.json   login: {CLOUD_EMAIL} / {CLOUD_PASSWORD}
+                   (API only for now: the web dashboard comes with Cloud part 2)
   MQTT broker      127.0.0.1:{ports["mqtt"]}   user: {MQTT_USER} / {MQTT_PASSWORD}
   Watch the plugs: mosquitto_sub -h 127.0.0.1 -p {ports["mqtt"]} -v -t 'greennet/#' \\
                    -u {MQTT_USER} -P {MQTT_PASSWORD}
