@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
+READ_ONLY = "greennet_read_only"
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine for `url`; SQLite files get WAL and enforced foreign keys."""
     parsed = make_url(url)
@@ -38,5 +41,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
+    if conn.get_execution_options().get(READ_ONLY):
+        # a read never upgrades to a write, so it cannot deadlock: let readers run side by
+        # side (WAL) instead of queueing on the write lock behind the busy handler's sleeps
+        conn.exec_driver_sql("BEGIN")
+        return
     # take the write lock up front: two deferred transactions upgrading at once deadlock
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def reading(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool, for transactions that only read."""
+    return engine.execution_options(**{READ_ONLY: True})

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..clock import Clock
 from ..config import Config
+from ..db.engine import reading
 from ..errors import DomainError, Forbidden, Unauthenticated
 from ..models import Role, User
 from ..security.passwords import PasswordHasher, check_password_policy
@@ -201,7 +202,7 @@ class Accounts(Service):
         """The caller behind a bearer token; its session must still be live."""
         now = self.now()
         claims = self.tokens.verify(access_token, now)
-        async with self.engine.begin() as conn:
+        async with reading(self.engine).begin() as conn:
             user = await user_store.get_user(conn, claims.user_id)
             session = await session_store.get_session(conn, claims.user_id, claims.session_id)
         if user is None or user.disabled:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..clock import Clock
+from ..db.engine import reading
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..models import Access, Home, LinkToken, Permission, Role, Share
 from ..security.tokens import hash_secret, new_secret
@@ -85,7 +86,7 @@ class Homes(Service):
 
     async def list_homes(self, principal: Principal) -> list[tuple[Home, Access]]:
         """Homes the caller owns or has been shared."""
-        async with self.engine.begin() as conn:
+        async with reading(self.engine).begin() as conn:
             found = await home_store.list_homes(conn, principal.user_id)
         return [(home, effective_access(access, principal.user)) for home, access in found]
 
@@ -101,7 +102,7 @@ class Homes(Service):
 
     async def get_home(self, principal: Principal, home_id: str) -> tuple[Home, Access]:
         """One home the caller may see."""
-        async with self.engine.begin() as conn:
+        async with reading(self.engine).begin() as conn:
             return await visible_home(conn, principal, home_id)
 
     async def rename_home(self, principal: Principal, home_id: str, name: str) -> Home:
@@ -135,7 +136,7 @@ class Homes(Service):
 
     async def list_shares(self, principal: Principal, home_id: str) -> list[Share]:
         """Who a home the caller owns is shared with."""
-        async with self.engine.begin() as conn:
+        async with reading(self.engine).begin() as conn:
             _home, access = await visible_home(conn, principal, home_id)
             require_access(access, Access.OWNER, "see who this home is shared with")
             return await share_store.list_home_shares(conn, home_id)
@@ -168,7 +169,7 @@ class Homes(Service):
 
     async def list_link_tokens(self, principal: Principal, home_id: str) -> list[LinkToken]:
         """Active HA link tokens of a home the caller owns."""
-        async with self.engine.begin() as conn:
+        async with reading(self.engine).begin() as conn:
             _home, access = await visible_home(conn, principal, home_id)
             require_access(access, Access.OWNER, "see this home's link tokens")
             return await link_store.list_link_tokens(conn, home_id)

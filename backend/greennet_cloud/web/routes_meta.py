@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..db.engine import reading
 from .endpoints import Endpoint
 from .keys import ENGINE, OPENAPI
 from .middleware import error_response
@@ -18,7 +19,7 @@ _LOGGER = logging.getLogger(__name__)
 async def healthz(request: web.Request) -> web.Response:
     """Liveness and database reachability, for load balancers."""
     try:
-        async with request.app[ENGINE].connect() as conn:
+        async with reading(request.app[ENGINE]).connect() as conn:
             await conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as err:
         _LOGGER.warning("health check: database unreachable: %s", err)
