@@ -79,7 +79,7 @@ async def run_one(db: str, connections: int, seconds: float, max_requests: int) 
             if db == "postgresql":
                 pg = PostgresServer()
                 pg.start()
-                args += ["--database-url", pg.url(pg.create_database("bench"))]
+                args += ["--database-url", pg.create_database("bench")]
             port = free_port()
             proc = spawn("cloud", [*args, "--port", str(port)], Path(tmp))
             base = f"http://127.0.0.1:{port}"

@@ -180,12 +180,20 @@ async def latency_probe(
             plug.set_load(value)
             t0 = time.monotonic()
             await sim.report(plug_id)
-            while True:
-                ev = await asyncio.wait_for(queue.get(), 10)
-                new = ev.get("new_state") or {}
-                if ev["entity_id"] == entity and _float(new.get("state")) == round(value, 1):
-                    out.append((ev["t"] - t0) * 1000)
-                    break
+            seen: list[Any] = []
+            try:
+                async with asyncio.timeout(10):
+                    while True:
+                        ev = await queue.get()
+                        if ev["entity_id"] != entity:
+                            continue
+                        state = (ev.get("new_state") or {}).get("state")
+                        seen.append(state)
+                        if _float(state) == round(value, 1):
+                            out.append((ev["t"] - t0) * 1000)
+                            break
+            except TimeoutError:
+                raise RuntimeError(f"{entity} never showed {value}: saw {seen}") from None
             await asyncio.sleep(0.2)
     plug.set_load(None)
     return out
@@ -229,6 +237,7 @@ async def run_one(mode: str, count: int, window: float, samples: int) -> dict[st
         sim: Simulator | None = None
         try:
             await rig.start()
+            print("  hass up", flush=True)
             await asyncio.sleep(5)
             rss_before = rss_mib(rig.ha_pid)
             sim = Simulator(
@@ -243,7 +252,9 @@ async def run_one(mode: str, count: int, window: float, samples: int) -> dict[st
             await sim.start()
             await sim.wait_online(60)
             await setup_integration(rig, mode)
+            print("  integration set up", flush=True)
             entities = await entity_map(rig, mode, plug_ids)
+            print("  entities live; measuring", flush=True)
             await asyncio.sleep(5)
             rss_after = rss_mib(rig.ha_pid)
             cpu0 = cpu_seconds(rig.ha_pid)
@@ -252,7 +263,9 @@ async def run_one(mode: str, count: int, window: float, samples: int) -> dict[st
             cpu = cpu_seconds(rig.ha_pid) - cpu0
             elapsed = time.monotonic() - t0
             probe = plug_ids[0]
+            print("  latency", flush=True)
             lat = await latency_probe(rig, sim, probe, entities[probe]["power"], samples)
+            print("  relay round trip", flush=True)
             relay = await relay_round_trip(rig, entities[plug_ids[1]]["switch"], samples)
             return {
                 "mode": mode,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +39,17 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Move time forward."""
         self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture(autouse=True)
+def join_database_threads() -> Iterator[None]:
+    """aiosqlite ends a closed connection's worker thread a moment later; wait for it so
+    HA's harness (which fails a test on any thread left behind) does not race it."""
+    before = set(threading.enumerate())
+    yield
+    for thread in set(threading.enumerate()) - before:
+        if type(thread).__module__.startswith("aiosqlite"):
+            thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")
