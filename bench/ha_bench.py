@@ -174,7 +174,7 @@ async def latency_probe(
     assert rig.ha is not None
     plug = sim.plug(plug_id)
     out: list[float] = []
-    async with state_changes(rig.ha) as queue:
+    async with state_changes(rig.ha, entity) as queue:
         for i in range(samples):
             value = 500.0 + i + (samples * (time.monotonic_ns() % 7))
             plug.set_load(value)
@@ -185,9 +185,9 @@ async def latency_probe(
                 async with asyncio.timeout(10):
                     while True:
                         ev = await queue.get()
-                        if ev["entity_id"] != entity:
-                            continue
-                        state = (ev.get("new_state") or {}).get("state")
+                        if "error" in ev:
+                            raise RuntimeError(ev["error"])
+                        state = ev["state"]
                         seen.append(state)
                         if _float(state) == round(value, 1):
                             out.append((ev["t"] - t0) * 1000)
@@ -210,20 +210,15 @@ async def relay_round_trip(rig: Rig, entity: str, samples: int) -> list[float]:
     """HA service call → broker → plug → confirmed switch state, in ms."""
     assert rig.ha is not None
     out: list[float] = []
-    async with state_changes(rig.ha) as queue:
+    async with state_changes(rig.ha, entity) as queue:
         for _ in range(samples):
             t0 = time.monotonic()
             await rig.ha.call("switch", "toggle", {"entity_id": entity})
-            while True:
-                ev = await asyncio.wait_for(queue.get(), 10)
-                if (
-                    ev["entity_id"] == entity
-                    and (ev.get("new_state") or {}).get("state") in ("on", "off")
-                    and (ev.get("old_state") or {}).get("state")
-                    != (ev.get("new_state") or {}).get("state")
-                ):
-                    out.append((ev["t"] - t0) * 1000)
-                    break
+            async with asyncio.timeout(10):
+                ev = await queue.get()
+                while ev["state"] not in ("on", "off"):
+                    ev = await queue.get()
+            out.append((ev["t"] - t0) * 1000)
             await asyncio.sleep(0.1)
     return out
 

@@ -117,21 +117,52 @@ class Rig:
 
 
 @contextlib.asynccontextmanager
-async def state_changes(ha: HomeAssistantClient) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-    """A queue of (monotonic receive time, state_changed data) from HA's websocket API."""
+async def state_changes(
+    ha: HomeAssistantClient, entity_id: str
+) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+    """A queue of {t (monotonic receive time), state} for one entity's state changes.
+
+    A state trigger subscribed over HA's websocket API: HA filters, so hundreds of busy
+    plugs do not flood the measuring client (an unfiltered `state_changed` subscription
+    gets closed by HA once the client falls behind).
+    """
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     assert ha.session is not None
     async with ha.session.ws_connect(ha.base + "/api/websocket", max_msg_size=0) as sock:
         await sock.receive_json()
         await sock.send_json({"type": "auth", "access_token": ha.token})
         await sock.receive_json()
-        await sock.send_json({"id": 1, "type": "subscribe_events", "event_type": "state_changed"})
+        await sock.send_json(
+            {
+                "id": 1,
+                "type": "subscribe_trigger",
+                "trigger": {"platform": "state", "entity_id": entity_id},
+            }
+        )
+        # Measure only once HA confirms the subscription, or the first change is missed.
+        while (result := await sock.receive_json()).get("type") != "result":
+            pass
+        if not result.get("success"):
+            raise RuntimeError(f"subscription refused: {result}")
 
         async def pump() -> None:
+            try:
+                await read()
+            except Exception as err:  # surface it to the waiting measurement
+                queue.put_nowait({"t": time.monotonic(), "state": None, "error": repr(err)})
+
+        async def read() -> None:
             async for msg in sock:
+                now = time.monotonic()
                 data = msg.json()
-                if data.get("type") == "event":
-                    queue.put_nowait({"t": time.monotonic(), **data["event"]["data"]})
+                # HA may send several messages in one frame, as a JSON list.
+                for item in data if isinstance(data, list) else [data]:
+                    if item.get("type") == "event":
+                        trigger = item["event"]["variables"]["trigger"]
+                        to_state = trigger.get("to_state") or {}
+                        queue.put_nowait({"t": now, "state": to_state.get("state")})
+                    elif item.get("type") == "result" and not item.get("success"):
+                        raise RuntimeError(f"subscription refused: {item}")
 
         task = asyncio.create_task(pump())
         try:
