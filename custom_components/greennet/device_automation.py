@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Final
+
+import voluptuous as vol
+from homeassistant.const import CONF_ABOVE, CONF_BELOW, CONF_TYPE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
+
+# Shared by triggers and conditions: a power threshold in W.
+POWER_ABOVE: Final = "power_above"
+POWER_BELOW: Final = "power_below"
 
 
 def plug_entity_id(hass: HomeAssistant, device_id: str, platform: str, key: str) -> str | None:
@@ -18,3 +27,11 @@ def plug_entity_id(hass: HomeAssistant, device_id: str, platform: str, key: str)
         if domain == DOMAIN:
             return er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{plug_id}_{key}")
     return None
+
+
+def require_threshold(config: ConfigType) -> None:
+    """A power trigger or condition must carry its threshold."""
+    if config[CONF_TYPE] == POWER_ABOVE and CONF_ABOVE not in config:
+        raise vol.Invalid("power_above needs 'above' (W)")
+    if config[CONF_TYPE] == POWER_BELOW and CONF_BELOW not in config:
+        raise vol.Invalid("power_below needs 'below' (W)")

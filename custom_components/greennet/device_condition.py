@@ -23,12 +23,10 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType, TemplateVarsType
 
 from .const import DOMAIN
-from .device_automation import plug_entity_id
+from .device_automation import POWER_ABOVE, POWER_BELOW, plug_entity_id, require_threshold
 
 RELAY_ON: Final = "relay_on"
 RELAY_OFF: Final = "relay_off"
-POWER_ABOVE: Final = "power_above"
-POWER_BELOW: Final = "power_below"
 CONDITION_TYPES: Final = (RELAY_ON, RELAY_OFF, POWER_ABOVE, POWER_BELOW)
 
 CONDITION_SCHEMA = cv.DEVICE_CONDITION_BASE_SCHEMA.extend(
@@ -48,10 +46,7 @@ async def async_validate_condition_config(hass: HomeAssistant, config: ConfigTyp
     """Power conditions need their threshold; the plug needs the entity checked."""
     config = CONDITION_SCHEMA(config)
     kind = config[CONF_TYPE]
-    if kind == POWER_ABOVE and CONF_ABOVE not in config:
-        raise vol.Invalid("power_above needs 'above' (W)")
-    if kind == POWER_BELOW and CONF_BELOW not in config:
-        raise vol.Invalid("power_below needs 'below' (W)")
+    require_threshold(config)
     if plug_entity_id(hass, config[CONF_DEVICE_ID], *_target(kind)) is None:
         raise InvalidDeviceAutomationConfig(
             f"Device {config[CONF_DEVICE_ID]} has no GreenNet {_target(kind)[1]} entity"

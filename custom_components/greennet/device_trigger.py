@@ -29,11 +29,9 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN, EVENT_GREENNET, EVENT_TYPE_OFFLINE, EVENT_TYPE_ONLINE
-from .device_automation import plug_entity_id
+from .device_automation import POWER_ABOVE, POWER_BELOW, plug_entity_id, require_threshold
 
 CONF_EVENT_TYPE: Final = "event_type"  # the event trigger's key; HA does not export it
-POWER_ABOVE: Final = "power_above"
-POWER_BELOW: Final = "power_below"
 # trigger type -> greennet_event type fired by the hub
 EVENT_TRIGGERS: Final = {
     "went_offline": EVENT_TYPE_OFFLINE,
@@ -57,10 +55,7 @@ async def async_validate_trigger_config(hass: HomeAssistant, config: ConfigType)
     """Power triggers need their threshold, and the plug its power sensor."""
     config = TRIGGER_SCHEMA(config)
     kind = config[CONF_TYPE]
-    if kind == POWER_ABOVE and CONF_ABOVE not in config:
-        raise vol.Invalid("power_above needs 'above' (W)")
-    if kind == POWER_BELOW and CONF_BELOW not in config:
-        raise vol.Invalid("power_below needs 'below' (W)")
+    require_threshold(config)
     if (
         kind in (POWER_ABOVE, POWER_BELOW)
         and plug_entity_id(hass, config[CONF_DEVICE_ID], "sensor", "power") is None
