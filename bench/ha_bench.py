@@ -93,26 +93,15 @@ async def setup_integration(rig: Rig, mode: str) -> None:
     if mode == "greennet":
         await rig.ha.ensure_greennet_entry(broker)
         return
-    step = await rig.ha.request(
-        "POST",
-        "/api/config/config_entries/flow",
-        json={"handler": "mqtt", "show_advanced_options": False},
-    )
-    while step["type"] == "form":
-        answer = {
+    await rig.ha.run_config_flow(
+        "mqtt",
+        {
             "broker": "127.0.0.1",
             "port": rig.mqtt_port,
             "username": MQTT_USER,
             "password": MQTT_PASSWORD,
-        }
-        fields = {f["name"] for f in step.get("data_schema", [])}
-        step = await rig.ha.request(
-            "POST",
-            f"/api/config/config_entries/flow/{step['flow_id']}",
-            json={k: v for k, v in answer.items() if k in fields},
-        )
-        if step.get("errors"):
-            raise RuntimeError(f"mqtt setup: {step['errors']}")
+        },
+    )
 
 
 async def entity_map(rig: Rig, mode: str, plug_ids: list[str]) -> dict[str, dict[str, str]]:

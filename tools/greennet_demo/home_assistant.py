@@ -105,21 +105,25 @@ class HomeAssistantClient:
             return
         for entry in entries:  # a stale entry from an earlier run with other ports
             await self.request("DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}")
+        await self.run_config_flow("greennet", broker)
+
+    async def run_config_flow(self, handler: str, answers: dict[str, Any]) -> None:
+        """Walk an integration's config flow, answering each form from `answers`."""
         step = await self.request(
             "POST",
             "/api/config/config_entries/flow",
-            json={"handler": "greennet", "show_advanced_options": False},
+            json={"handler": handler, "show_advanced_options": False},
         )
         while step["type"] == "form":
             fields = {f["name"] for f in step.get("data_schema", [])}
-            answer = {k: v for k, v in broker.items() if k in fields}
+            answer = {k: v for k, v in answers.items() if k in fields}
             step = await self.request(
                 "POST", f"/api/config/config_entries/flow/{step['flow_id']}", json=answer
             )
             if step["type"] == "form" and step.get("errors"):
-                raise HomeAssistantError(f"GreenNet setup refused: {step['errors']}")
+                raise HomeAssistantError(f"{handler} setup refused: {step['errors']}")
         if step["type"] != "create_entry":
-            raise HomeAssistantError(f"GreenNet setup ended with {step}")
+            raise HomeAssistantError(f"{handler} setup ended with {step}")
 
     # --- websocket --------------------------------------------------------------
 
