@@ -10,11 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..clock import Clock
 from ..config import Config
 from ..errors import InvalidInput, NotFound, Unauthenticated
-from ..models import Access, Device, DeviceCredential, Permission, Share
+from ..models import Access, Device, DeviceCredential
 from ..protocol import PLUG_ID_RE
 from ..security.tokens import hash_secret, ingest_secret
 from ..storage import devices as device_store
-from ..storage import shares as share_store
 from .base import (
     Principal,
     Service,
@@ -23,7 +22,8 @@ from .base import (
     new_id,
     require_access,
 )
-from .homes import grantee_for, normalize_pairing_code, visible_home
+from .homes import normalize_pairing_code, visible_home
+from .shares import Shares, ShareTarget
 from .throttle import Throttle
 
 
@@ -62,6 +62,9 @@ async def visible_device(
     return device, effective_access(access, principal.user)
 
 
+DEVICE = ShareTarget("device", "device_id", visible_device)
+
+
 class Devices(Service):
     """Use cases around devices."""
 
@@ -70,6 +73,7 @@ class Devices(Service):
         assert config.secret is not None
         self._server_secret = config.secret
         self.pair_throttle = Throttle(config.login_throttle)
+        self.shares = Shares(engine, clock, DEVICE)
 
     async def list_devices(
         self, principal: Principal, home_id: str | None = None
@@ -175,39 +179,6 @@ class Devices(Service):
                 conn, device_id, self.now(), credential_id
             ):
                 raise NotFound("no such active credential", "not_found")
-
-    async def list_shares(self, principal: Principal, device_id: str) -> list[Share]:
-        """Who a device the caller owns is shared with (directly)."""
-        async with self.engine.begin() as conn:
-            _device, access = await visible_device(conn, principal, device_id)
-            require_access(access, Access.OWNER, "see who this device is shared with")
-            return await share_store.list_device_shares(conn, device_id)
-
-    async def share(
-        self, principal: Principal, device_id: str, email: str, permission: Permission
-    ) -> Share:
-        """Share a device the caller owns with another account."""
-        async with self.engine.begin() as conn:
-            _device, access = await visible_device(conn, principal, device_id)
-            require_access(access, Access.OWNER, "share this device")
-            grantee_id, grantee_email = await grantee_for(conn, principal, email)
-            return await share_store.insert_share(
-                conn,
-                share_id=new_id(),
-                grantee_id=grantee_id,
-                grantee_email=grantee_email,
-                permission=permission,
-                now=self.now(),
-                device_id=device_id,
-            )
-
-    async def unshare(self, principal: Principal, device_id: str, share_id: str) -> None:
-        """Revoke a share of a device the caller owns."""
-        async with self.engine.begin() as conn:
-            _device, access = await visible_device(conn, principal, device_id)
-            require_access(access, Access.OWNER, "change who this device is shared with")
-            if not await share_store.delete_share(conn, share_id, device_id=device_id):
-                raise NotFound("no such share", "not_found")
 
     def ingest_secret(self, credential: DeviceCredential) -> str:
         """The HMAC key of a credential (for verifying device ingest)."""

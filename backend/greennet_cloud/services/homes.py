@@ -10,23 +10,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..clock import Clock
 from ..db.engine import reading
-from ..errors import Forbidden, InvalidInput, NotFound
-from ..models import Access, Home, LinkToken, Permission, Role, Share
+from ..errors import Forbidden, NotFound
+from ..models import Access, Home, LinkToken, Role
 from ..security.tokens import hash_secret, new_secret
 from ..storage import devices as device_store
 from ..storage import homes as home_store
 from ..storage import links as link_store
-from ..storage import shares as share_store
-from ..storage import users as user_store
 from .base import (
     Principal,
     Service,
     clean_name,
     effective_access,
     new_id,
-    normalize_email,
     require_access,
 )
+from .shares import Shares, ShareTarget
 
 # no 0/O/1/I: codes are read off a screen and typed on a phone
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -66,15 +64,7 @@ async def visible_home(
     return home, effective_access(access, principal.user)
 
 
-async def grantee_for(conn: AsyncConnection, principal: Principal, email: str) -> tuple[str, str]:
-    """(id, email) of the account a share goes to; never the caller."""
-    email = normalize_email(email)
-    grantee = await user_store.get_user_by_email(conn, email)
-    if grantee is None:
-        raise NotFound("no account with this email", "user_not_found")
-    if grantee.id == principal.user_id:
-        raise InvalidInput("you cannot share with yourself", "invalid_input")
-    return grantee.id, grantee.email
+HOME = ShareTarget("home", "home_id", visible_home)
 
 
 class Homes(Service):
@@ -83,6 +73,7 @@ class Homes(Service):
     def __init__(self, engine: AsyncEngine, clock: Clock, pairing_ttl_seconds: int) -> None:
         super().__init__(engine, clock)
         self.pairing_ttl = timedelta(seconds=pairing_ttl_seconds)
+        self.shares = Shares(engine, clock, HOME)
 
     async def list_homes(self, principal: Principal) -> list[tuple[Home, Access]]:
         """Homes the caller owns or has been shared."""
@@ -133,39 +124,6 @@ class Homes(Service):
                 conn, home_id=home_id, code_hash=hash_secret(raw), now=now, expires_at=expires_at
             )
         return PairingCode(code=f"{raw[:4]}-{raw[4:]}", home_id=home_id, expires_at=expires_at)
-
-    async def list_shares(self, principal: Principal, home_id: str) -> list[Share]:
-        """Who a home the caller owns is shared with."""
-        async with reading(self.engine).begin() as conn:
-            _home, access = await visible_home(conn, principal, home_id)
-            require_access(access, Access.OWNER, "see who this home is shared with")
-            return await share_store.list_home_shares(conn, home_id)
-
-    async def share(
-        self, principal: Principal, home_id: str, email: str, permission: Permission
-    ) -> Share:
-        """Share a home the caller owns with another account."""
-        async with self.engine.begin() as conn:
-            _home, access = await visible_home(conn, principal, home_id)
-            require_access(access, Access.OWNER, "share this home")
-            grantee_id, grantee_email = await grantee_for(conn, principal, email)
-            return await share_store.insert_share(
-                conn,
-                share_id=new_id(),
-                grantee_id=grantee_id,
-                grantee_email=grantee_email,
-                permission=permission,
-                now=self.now(),
-                home_id=home_id,
-            )
-
-    async def unshare(self, principal: Principal, home_id: str, share_id: str) -> None:
-        """Revoke a share of a home the caller owns."""
-        async with self.engine.begin() as conn:
-            _home, access = await visible_home(conn, principal, home_id)
-            require_access(access, Access.OWNER, "change who this home is shared with")
-            if not await share_store.delete_share(conn, share_id, home_id=home_id):
-                raise NotFound("no such share", "not_found")
 
     async def list_link_tokens(self, principal: Principal, home_id: str) -> list[LinkToken]:
         """Active HA link tokens of a home the caller owns."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import ColumnElement, Row, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,7 +13,14 @@ from ..db.schema import shares, users
 from ..errors import Conflict
 from ..models import Permission, Share
 
+# the column a share points through: a home share or a device share
+type ShareScope = Literal["home_id", "device_id"]
+
 _listed = select(shares, users.c.email).join(users, users.c.id == shares.c.grantee_id)
+
+
+def _target(scope: ShareScope, target_id: str) -> ColumnElement[bool]:
+    return shares.c[scope] == target_id
 
 
 def _share(row: Row[Any]) -> Share:
@@ -36,15 +43,12 @@ async def insert_share(
     grantee_email: str,
     permission: Permission,
     now: datetime,
-    home_id: str | None = None,
-    device_id: str | None = None,
+    scope: ShareScope,
+    target_id: str,
 ) -> Share:
     """Grant `grantee_id` access to one home or one device; `Conflict` if already shared."""
-    if (home_id is None) == (device_id is None):
-        raise ValueError("share exactly one of a home or a device")
-    target = shares.c.home_id == home_id if home_id else shares.c.device_id == device_id
     existing = await conn.execute(
-        select(shares.c.id).where(shares.c.grantee_id == grantee_id, target)
+        select(shares.c.id).where(shares.c.grantee_id == grantee_id, _target(scope, target_id))
     )
     if existing.first() is not None:
         raise Conflict("already shared with this user", "share_exists")
@@ -54,8 +58,8 @@ async def insert_share(
                 shares.insert().values(
                     id=share_id,
                     grantee_id=grantee_id,
-                    home_id=home_id,
-                    device_id=device_id,
+                    home_id=target_id if scope == "home_id" else None,
+                    device_id=target_id if scope == "device_id" else None,
                     permission=permission.value,
                     created_at=now,
                 )
@@ -66,39 +70,26 @@ async def insert_share(
         id=share_id,
         grantee_id=grantee_id,
         grantee_email=grantee_email,
-        home_id=home_id,
-        device_id=device_id,
+        home_id=target_id if scope == "home_id" else None,
+        device_id=target_id if scope == "device_id" else None,
         permission=permission,
         created_at=now,
     )
 
 
-async def list_home_shares(conn: AsyncConnection, home_id: str) -> list[Share]:
-    """Shares of home `home_id` (the caller has checked it owns the home)."""
+async def list_shares(conn: AsyncConnection, scope: ShareScope, target_id: str) -> list[Share]:
+    """Shares of one home or device (the caller has checked it owns it)."""
     rows = await conn.execute(
-        _listed.where(shares.c.home_id == home_id).order_by(shares.c.created_at, shares.c.id)
-    )
-    return [_share(row) for row in rows]
-
-
-async def list_device_shares(conn: AsyncConnection, device_id: str) -> list[Share]:
-    """Shares of device `device_id` (the caller has checked it owns the device)."""
-    rows = await conn.execute(
-        _listed.where(shares.c.device_id == device_id).order_by(shares.c.created_at, shares.c.id)
+        _listed.where(_target(scope, target_id)).order_by(shares.c.created_at, shares.c.id)
     )
     return [_share(row) for row in rows]
 
 
 async def delete_share(
-    conn: AsyncConnection,
-    share_id: str,
-    *,
-    home_id: str | None = None,
-    device_id: str | None = None,
+    conn: AsyncConnection, share_id: str, scope: ShareScope, target_id: str
 ) -> bool:
     """Revoke share `share_id`, only if it belongs to this home or device."""
-    if (home_id is None) == (device_id is None):
-        raise ValueError("scope the delete by exactly one of a home or a device")
-    target = shares.c.home_id == home_id if home_id else shares.c.device_id == device_id
-    result = await conn.execute(delete(shares).where(shares.c.id == share_id, target))
+    result = await conn.execute(
+        delete(shares).where(shares.c.id == share_id, _target(scope, target_id))
+    )
     return result.rowcount > 0

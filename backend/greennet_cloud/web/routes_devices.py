@@ -5,11 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..models import Access
+from ..services.devices import DEVICE
 from .body import read_object, string
 from .endpoints import Endpoint, principal_of
 from .keys import DEVICES
-from .params import client_address, details_from, permission_of
-from .serialize import credential_json, device_json, share_json
+from .params import client_address, details_from
+from .routes_shares import share_endpoints
+from .serialize import credential_json, device_json
 
 
 async def list_devices(request: web.Request) -> web.Response:
@@ -77,29 +79,6 @@ async def revoke_credential(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def list_shares(request: web.Request) -> web.Response:
-    """Who this device is shared with."""
-    found = await request.app[DEVICES].list_shares(principal_of(request), _id(request))
-    return web.json_response([share_json(share) for share in found])
-
-
-async def create_share(request: web.Request) -> web.Response:
-    """Share this device with another account."""
-    body = await read_object(request)
-    share = await request.app[DEVICES].share(
-        principal_of(request), _id(request), string(body, "email"), permission_of(body)
-    )
-    return web.json_response(share_json(share), status=201)
-
-
-async def delete_share(request: web.Request) -> web.Response:
-    """Revoke a share of this device."""
-    await request.app[DEVICES].unshare(
-        principal_of(request), _id(request), request.match_info["share_id"]
-    )
-    return web.Response(status=204)
-
-
 def _id(request: web.Request) -> str:
     return request.match_info["device_id"]
 
@@ -128,11 +107,6 @@ ENDPOINTS = (
     Endpoint("DELETE", DI + "/credentials/{credential_id}", revoke_credential,
              "revokeCredential", "Revoke an ingest credential (owner)", "devices",
              responses={204: None}, errors=(403,)),
-    Endpoint("GET", f"{DI}/shares", list_shares, "listDeviceShares", "Shares of a device (owner)",
-             "devices", responses={200: "ShareList"}, errors=(403,)),
-    Endpoint("POST", f"{DI}/shares", create_share, "shareDevice", "Share a device (owner)",
-             "devices", request="ShareCreate", responses={201: "Share"}, errors=(403, 409)),
-    Endpoint("DELETE", DI + "/shares/{share_id}", delete_share, "unshareDevice",
-             "Revoke a device share (owner)", "devices", responses={204: None}, errors=(403,)),
+    *share_endpoints(DEVICE, DI, "devices", lambda request: request.app[DEVICES].shares),
 )
 # fmt: on

@@ -5,11 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..models import Access
+from ..services.homes import HOME
 from .body import optional_string, read_object, string
 from .endpoints import Endpoint, principal_of
 from .keys import DEVICES, HOMES
-from .params import details_from, permission_of
-from .serialize import credential_json, device_json, home_json, link_json, share_json, timestamp
+from .params import details_from
+from .routes_shares import share_endpoints
+from .serialize import credential_json, device_json, home_json, link_json, timestamp
 
 
 async def list_homes(request: web.Request) -> web.Response:
@@ -77,30 +79,6 @@ async def create_pairing_code(request: web.Request) -> web.Response:
     )
 
 
-async def list_shares(request: web.Request) -> web.Response:
-    """Who this home is shared with."""
-    found = await request.app[HOMES].list_shares(principal_of(request), _home_id(request))
-    return web.json_response([share_json(share) for share in found])
-
-
-async def create_share(request: web.Request) -> web.Response:
-    """Share this home with another account."""
-    body = await read_object(request)
-    share = await request.app[HOMES].share(
-        principal_of(request), _home_id(request), string(body, "email"),
-        permission_of(body),
-    )  # fmt: skip
-    return web.json_response(share_json(share), status=201)
-
-
-async def delete_share(request: web.Request) -> web.Response:
-    """Revoke a share of this home."""
-    await request.app[HOMES].unshare(
-        principal_of(request), _home_id(request), request.match_info["share_id"]
-    )
-    return web.Response(status=204)
-
-
 async def list_link_tokens(request: web.Request) -> web.Response:
     """Active HA link tokens of this home."""
     found = await request.app[HOMES].list_link_tokens(principal_of(request), _home_id(request))
@@ -149,12 +127,7 @@ ENDPOINTS = (
     Endpoint("POST", f"{HI}/pairing-codes", create_pairing_code, "createPairingCode",
              "Make a pairing code (owner)", "homes", responses={201: "PairingCode"},
              errors=(403,)),
-    Endpoint("GET", f"{HI}/shares", list_shares, "listHomeShares", "Shares of a home (owner)",
-             "homes", responses={200: "ShareList"}, errors=(403,)),
-    Endpoint("POST", f"{HI}/shares", create_share, "shareHome", "Share a home (owner)", "homes",
-             request="ShareCreate", responses={201: "Share"}, errors=(403, 409)),
-    Endpoint("DELETE", HI + "/shares/{share_id}", delete_share, "unshareHome",
-             "Revoke a home share (owner)", "homes", responses={204: None}, errors=(403,)),
+    *share_endpoints(HOME, HI, "homes", lambda request: request.app[HOMES].shares),
     Endpoint("GET", f"{HI}/link-tokens", list_link_tokens, "listLinkTokens",
              "Active HA link tokens (owner)", "homes", responses={200: "LinkTokenList"},
              errors=(403,)),
