@@ -79,7 +79,7 @@ class Accounts(Service):
             email = "invalid:" + hash_secret(email)[:32]
             valid_email = False
         keys = [account_key(email), address_key(address)]
-        async with self.engine.begin() as conn:
+        async with reading(self.engine).begin() as conn:
             await self.throttle.check(conn, keys, now)
             user = await user_store.get_user_by_email(conn, email) if valid_email else None
         password_ok = await off_loop(
@@ -184,7 +184,7 @@ class Accounts(Service):
         now = self.now()
         user = principal.user
         key = [account_key(user.email)]
-        async with self.engine.begin() as conn:
+        async with reading(self.engine).begin() as conn:
             await self.throttle.check(conn, key, now)
         if not await off_loop(self.hasher.verify, user.password_hash, current_password):
             async with self.engine.begin() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..db.engine import reading
 from ..errors import Conflict, Forbidden, NotFound
 from ..models import Role, User
 from ..security.passwords import PasswordHasher, check_password_policy
@@ -21,13 +22,13 @@ class Administration(Service):
     async def list_users(self, principal: Principal) -> list[User]:
         """Every account."""
         _require_admin(principal)
-        async with self.engine.begin() as conn:
+        async with reading(self.engine).begin() as conn:
             return await user_store.list_all_users(conn)
 
     async def get_user(self, principal: Principal, user_id: str) -> User:
         """One account."""
         _require_admin(principal)
-        async with self.engine.begin() as conn:
+        async with reading(self.engine).begin() as conn:
             user = await user_store.get_user(conn, user_id)
         if user is None:
             raise NotFound("no such user", "not_found")

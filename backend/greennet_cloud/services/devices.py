@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..clock import Clock
 from ..config import Config
+from ..db.engine import reading
 from ..errors import InvalidInput, NotFound, Unauthenticated
 from ..models import Access, Device, DeviceCredential
 from ..protocol import PLUG_ID_RE
@@ -79,7 +80,7 @@ class Devices(Service):
         self, principal: Principal, home_id: str | None = None
     ) -> list[tuple[Device, Access]]:
         """Devices the caller may see, optionally in one (visible) home."""
-        async with self.engine.begin() as conn:
+        async with reading(self.engine).begin() as conn:
             if home_id is not None:
                 await visible_home(conn, principal, home_id)
             found = await device_store.list_devices(conn, principal.user_id, home_id)
@@ -119,7 +120,7 @@ class Devices(Service):
 
     async def get_device(self, principal: Principal, device_id: str) -> tuple[Device, Access]:
         """One device the caller may see."""
-        async with self.engine.begin() as conn:
+        async with reading(self.engine).begin() as conn:
             return await visible_device(conn, principal, device_id)
 
     async def update_device(
@@ -155,7 +156,7 @@ class Devices(Service):
         self, principal: Principal, device_id: str
     ) -> list[DeviceCredential]:
         """Ingest credentials of a device the caller owns (never their secrets)."""
-        async with self.engine.begin() as conn:
+        async with reading(self.engine).begin() as conn:
             _device, access = await visible_device(conn, principal, device_id)
             require_access(access, Access.OWNER, "see this device's credentials")
             return await device_store.list_credentials(conn, device_id)

@@ -1,0 +1,88 @@
+"""Reads never queue for the SQLite write lock: read-only requests begin deferred, so under
+WAL they answer while another connection holds the write lock."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from greennet_cloud.security.passwords import PasswordHasher
+from greennet_cloud.services.admin import create_admin
+from greennet_cloud.services.base import Service
+from greennet_cloud.web.keys import ENGINE
+
+from .api import PASSWORD, Api
+from .conftest import FAST_HASHING, FakeClock
+
+PLUG = "greennet-5e1f00"
+# every read-only endpoint; {home}, {user} are filled in by the test
+READS = (
+    "/api/v1/users/me",
+    "/api/v1/users",
+    "/api/v1/users/{user}",
+    "/api/v1/homes",
+    "/api/v1/homes/{home}",
+    "/api/v1/homes/{home}/devices",
+    "/api/v1/homes/{home}/shares",
+    "/api/v1/homes/{home}/link-tokens",
+    "/api/v1/devices",
+    f"/api/v1/devices/{PLUG}",
+    f"/api/v1/devices/{PLUG}/credentials",
+    f"/api/v1/devices/{PLUG}/shares",
+)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, socket_enabled: None) -> str:
+    """SQLite only: PostgreSQL readers never take a write lock."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'greennet.db'}"
+
+
+@contextmanager
+def write_lock_held(database: Path) -> Iterator[None]:
+    """Another connection holds the database's write lock for the duration."""
+    holder = sqlite3.connect(database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        # the premise: a writer that will not wait is refused at once
+        other = sqlite3.connect(database, isolation_level=None, timeout=0)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+@pytest.mark.parametrize("path", READS)
+async def test_reads_answer_while_another_connection_holds_the_write_lock(
+    api: Api, clock: FakeClock, tmp_path: Path, path: str
+) -> None:
+    app = api.client.app
+    assert app is not None
+    admin_user, _ = await create_admin(
+        Service(app[ENGINE], clock), PasswordHasher(FAST_HASHING), "owner@example.com", PASSWORD
+    )
+    owner = await api.session("owner@example.com", admin_user.id)
+    friend = await api.account("friend@example.com")
+    home = await api.call("POST", "/api/v1/homes", token=owner.access, json_body={"name": "Flat"})
+    home_id = home.body["id"]
+    setup = [
+        (f"/api/v1/homes/{home_id}/devices", {"id": PLUG}),
+        (f"/api/v1/homes/{home_id}/shares", {"email": friend.email, "permission": "read"}),
+        (f"/api/v1/devices/{PLUG}/shares", {"email": friend.email, "permission": "control"}),
+        (f"/api/v1/homes/{home_id}/link-tokens", {"name": "HA"}),
+    ]
+    for url, body in setup:
+        assert (await api.call("POST", url, token=owner.access, json_body=body)).status == 201
+
+    with write_lock_held(tmp_path / "greennet.db"):
+        reply = await api.call("GET", path.format(home=home_id, user=friend.id), token=owner.access)
+    assert reply.status == 200, reply.body
+    assert reply.body
