@@ -19,6 +19,7 @@ from ..services.devices import Devices
 from ..services.homes import Homes
 from ..services.totp import TwoFactor
 from . import routes_auth, routes_devices, routes_homes, routes_meta, routes_users
+from .dashboard import add_dashboard
 from .endpoints import Endpoint, add_endpoints
 from .keys import (
     ACCOUNTS,
@@ -67,6 +68,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[DEVICES] = Devices(engine, clock, config)
     app[OPENAPI] = build_openapi(ENDPOINTS)
     add_endpoints(app, ENDPOINTS)
+    add_dashboard(app)
     app.cleanup_ctx.append(_database)
     return app
 
