@@ -36,7 +36,9 @@ def start_chromium() -> WebDriver:
                      f"--window-size={PHONE[0]},{PHONE[1]}"):  # fmt: skip
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.set_window_size(*PHONE)  # headless Chromium widens a narrow --window-size
+    return driver
 
 
 class DashboardPage:

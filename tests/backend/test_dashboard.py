@@ -19,7 +19,7 @@ from greennet_cloud.web.dashboard import FILES, STATIC_DIR, is_dashboard_route
 
 from .api import PASSWORD, Api
 from .conftest import FAST_HASHING, TEST_SECRET
-from .dashboard_page import CHROMIUM, DashboardPage, LiveApi, start_chromium
+from .dashboard_page import CHROMIUM, PHONE, DashboardPage, LiveApi, start_chromium
 from .live import FAST_ARGON2, LiveServer
 
 TYPES = {
@@ -159,7 +159,14 @@ async def test_the_dashboard_stays_out_of_the_openapi_document(client: Api) -> N
 
 
 @pytest.fixture
-def live(socket_enabled: None) -> Iterator[LiveServer]:
+def chromium() -> None:
+    """Skip the browser tests only where Chromium itself is missing (CI installs it)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (scripts/setup installs chromium)")
+
+
+@pytest.fixture
+def live(chromium: None, socket_enabled: None) -> Iterator[LiveServer]:
     """The real backend as a subprocess on a loopback port, with SQLite."""
     server = LiveServer(
         env={**FAST_ARGON2, "GREENNET_SECRET": TEST_SECRET, "GREENNET_LOG_LEVEL": "WARNING"}
@@ -174,8 +181,6 @@ def live(socket_enabled: None) -> Iterator[LiveServer]:
 @pytest.fixture
 def page(live: LiveServer) -> Iterator[DashboardPage]:
     """Headless Chromium at phone width, pointed at the live backend."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (scripts/setup installs chromium)")
     driver = start_chromium()
     try:
         yield DashboardPage(driver, live.base_url)
@@ -215,6 +220,7 @@ def test_login_shows_homes_and_plugs_and_logout_ends_the_session(
     assert "No plugs in this home yet" in page.find(f'[data-home-id="{cabin}"] .empty').text
     assert page.find(f'[data-home-id="{flat}"] .badge').text == "Shared with you: view only"
     assert "ada@example.com" in page.find("#whoami").text
+    assert page.driver.execute_script("return window.innerWidth") <= PHONE[0]
     assert page.driver.execute_script(
         "return document.documentElement.scrollWidth <= window.innerWidth"
     ), "the dashboard scrolls sideways at phone width"
