@@ -34,6 +34,18 @@ class LoginThrottle:
 
 
 @dataclass(frozen=True, slots=True)
+class RegistrationThrottle:
+    """Accounts one client address may register per sliding window.
+
+    Five an hour lets a household sign up its members (and retry a typo) while holding a
+    script to a handful of accounts instead of thousands; a refused attempt is not counted.
+    """
+
+    window_seconds: int = 3600
+    per_address: int = 5
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything the service needs; `resolve()` fills in the data dir derived values."""
 
@@ -53,6 +65,7 @@ class Config:
     proxy_hops: int = 0
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    registration_throttle: RegistrationThrottle = field(default_factory=RegistrationThrottle)
 
     @property
     def resolved_database_url(self) -> str:
@@ -138,10 +151,24 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
             "GREENNET_LOGIN_PER_ADDRESS": "per_address",
         },
     )
-    return dataclasses.replace(config, password_hashing=hashing, login_throttle=throttle, **changes)
+    registration = _overlay(
+        config.registration_throttle,
+        env,
+        {
+            "GREENNET_REGISTER_WINDOW": "window_seconds",
+            "GREENNET_REGISTER_PER_ADDRESS": "per_address",
+        },
+    )
+    return dataclasses.replace(
+        config,
+        password_hashing=hashing,
+        login_throttle=throttle,
+        registration_throttle=registration,
+        **changes,
+    )
 
 
-def _overlay[T: (PasswordHashing, LoginThrottle)](
+def _overlay[T: (PasswordHashing, LoginThrottle, RegistrationThrottle)](
     value: T, env: Mapping[str, str], names: dict[str, str]
 ) -> T:
     changes: dict[str, int] = {}

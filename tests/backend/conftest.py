@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from greennet_cloud import Config, create_app
-from greennet_cloud.config import LoginThrottle, PasswordHashing
+from greennet_cloud.config import LoginThrottle, PasswordHashing, RegistrationThrottle
 
 from .api import Api
 from .postgres import PostgresServer
@@ -94,13 +94,18 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def config(database_url: str, tmp_path: Path) -> Config:
-    """Test configuration: fast hashing, default throttling, the per-test database."""
+    """Test configuration: fast hashing, default login throttling, the per-test database.
+
+    Tests register many accounts from one loopback address, so the registration limit is
+    lifted here; test_registration_throttling.py sets it back to the default.
+    """
     return Config(
         data_dir=tmp_path / "data",
         database_url=database_url,
         secret=TEST_SECRET,
         password_hashing=FAST_HASHING,
         login_throttle=LoginThrottle(),
+        registration_throttle=RegistrationThrottle(per_address=1_000_000),
         max_body_bytes=64 * 1024,
     )
 

@@ -154,6 +154,7 @@ def test_config_from_env_overlays_defaults(tmp_path: Path) -> None:
             "GREENNET_SECRET_FILE": str(secret_file),
             "GREENNET_ARGON2_MEMORY_KIB": "65536",
             "GREENNET_LOGIN_PER_ACCOUNT": "3",
+            "GREENNET_REGISTER_PER_ADDRESS": "2",
             "GREENNET_AUTO_MIGRATE": "false",
             "UNRELATED": "x",
         }
@@ -164,6 +165,8 @@ def test_config_from_env_overlays_defaults(tmp_path: Path) -> None:
     assert config.password_hashing.memory_cost_kib == 65536
     assert config.password_hashing.time_cost == 2  # untouched default
     assert config.login_throttle.per_account == 3
+    assert config.registration_throttle.per_address == 2
+    assert config.registration_throttle.window_seconds == 3600  # untouched default
     assert config.auto_migrate is False
     assert Config().resolved_database_url.endswith("greennet-data/greennet.db")
 

@@ -94,9 +94,11 @@ def live_server(request: pytest.FixtureRequest, socket_enabled: None) -> Iterato
         **FAST_ARGON2,
         "GREENNET_SECRET": TEST_SECRET,
         "GREENNET_LOG_LEVEL": "WARNING",
-        # the fuzzer fails thousands of logins from one address; 429s are tested elsewhere
+        # the fuzzer fails thousands of logins and registers many accounts from one address;
+        # 429s are tested elsewhere
         "GREENNET_LOGIN_PER_ADDRESS": "1000000",
         "GREENNET_LOGIN_PER_ACCOUNT": "1000000",
+        "GREENNET_REGISTER_PER_ADDRESS": "1000000",
     }
     if request.param == "postgresql":
         postgres: PostgresServer = request.getfixturevalue("postgres_server")

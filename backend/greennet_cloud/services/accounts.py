@@ -10,14 +10,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..clock import Clock
 from ..config import Config
 from ..db.engine import reading
-from ..errors import DomainError, Forbidden, Unauthenticated
+from ..errors import Conflict, DomainError, Forbidden, Unauthenticated
 from ..models import Role, User
 from ..security.passwords import PasswordHasher, check_password_policy
 from ..security.tokens import AccessTokens, hash_secret, new_secret
 from ..storage import sessions as session_store
+from ..storage import throttle as throttle_store
 from ..storage import users as user_store
 from .base import Principal, Service, clean_name, new_id, normalize_email, off_loop
-from .throttle import Throttle, account_key, address_key
+from .throttle import (
+    account_key,
+    address_key,
+    login_throttle,
+    registration_key,
+    registration_throttle,
+)
 from .totp import verify_totp
 
 REFRESH_PREFIX = "gnr"
@@ -47,26 +54,53 @@ class Accounts(Service):
         self.config = config
         self.hasher = hasher
         self.tokens = tokens
-        self.throttle = Throttle(config.login_throttle)
+        self.throttle = login_throttle(config.login_throttle)
+        self.registrations = registration_throttle(config.registration_throttle)
 
     async def register(
-        self, email: str, password: str, role: Role = Role.USER, display_name: str = ""
+        self,
+        email: str,
+        password: str,
+        address: str | None,
+        role: Role = Role.USER,
+        display_name: str = "",
     ) -> User:
-        """Create an account after checking the password policy."""
+        """Create an account after checking the password policy.
+
+        `address` is the web client's; it may register only so many accounts per window
+        (None: an operator's own tool, not throttled).
+        """
         email = normalize_email(email)
         check_password_policy(password, email)
         name = clean_name(display_name or email.split("@", 1)[0], "display name")
+        now = self.now()
+        keys = [] if address is None else [registration_key(address)]
+        if keys:
+            # refuse before the costly hash; the check under the write lock below decides
+            async with reading(self.engine).begin() as conn:
+                await self.registrations.check(conn, keys, now)
         password_hash = await off_loop(self.hasher.hash, password)
+        taken: Conflict | None = None
         async with self.engine.begin() as conn:
-            return await user_store.insert_user(
-                conn,
-                user_id=new_id(),
-                email=email,
-                password_hash=password_hash,
-                role=role,
-                display_name=name,
-                now=self.now(),
-            )
+            if keys:
+                await throttle_store.lock_key(conn, keys[0])
+                await self.registrations.check(conn, keys, now)
+                await self.registrations.record(conn, keys, now)
+            try:
+                user = await user_store.insert_user(
+                    conn,
+                    user_id=new_id(),
+                    email=email,
+                    password_hash=password_hash,
+                    role=role,
+                    display_name=name,
+                    now=now,
+                )
+            except Conflict as err:
+                taken = err  # counted all the same: probing for taken emails is throttled too
+        if taken is not None:
+            raise taken
+        return user
 
     async def login(self, email: str, password: str, totp: str | None, address: str) -> TokenPair:
         """Check credentials (and TOTP when enabled), then start a session."""
@@ -98,7 +132,7 @@ class Accounts(Service):
                 failure = Unauthenticated("wrong two-factor code", "invalid_totp")
         if failure is not None or user is None:
             async with self.engine.begin() as conn:
-                await self.throttle.failed(conn, keys, now)
+                await self.throttle.record(conn, keys, now)
             raise failure or Unauthenticated("wrong email or password", "invalid_credentials")
         if user.disabled:
             raise Forbidden("this account is disabled", "account_disabled")
@@ -188,7 +222,7 @@ class Accounts(Service):
             await self.throttle.check(conn, key, now)
         if not await off_loop(self.hasher.verify, user.password_hash, current_password):
             async with self.engine.begin() as conn:
-                await self.throttle.failed(conn, key, now)
+                await self.throttle.record(conn, key, now)
             raise Unauthenticated("the current password is wrong", "invalid_credentials")
         check_password_policy(new_password, user.email)
         new_hash = await off_loop(self.hasher.hash, new_password)

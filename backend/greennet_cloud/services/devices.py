@@ -25,7 +25,7 @@ from .base import (
 )
 from .homes import normalize_pairing_code, visible_home
 from .shares import Shares, ShareTarget
-from .throttle import Throttle
+from .throttle import login_throttle, pairing_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ class Devices(Service):
         super().__init__(engine, clock)
         assert config.secret is not None
         self._server_secret = config.secret
-        self.pair_throttle = Throttle(config.login_throttle)
+        self.pair_throttle = login_throttle(config.login_throttle)
         self.shares = Shares(engine, clock, DEVICE)
 
     async def list_devices(
@@ -103,7 +103,7 @@ class Devices(Service):
     ) -> tuple[Device, IssuedCredential]:
         """Add a plug to the home a valid pairing code was made for (the code is the key)."""
         now = self.now()
-        keys = [f"pair:{address}"]
+        keys = [pairing_key(address)]
         code_hash = hash_secret(normalize_pairing_code(code))
         async with self.engine.begin() as conn:
             await self.pair_throttle.check(conn, keys, now)
@@ -114,7 +114,7 @@ class Devices(Service):
                 issued = await self._issue(conn, device.id)
         if home_id is None:
             async with self.engine.begin() as conn:
-                await self.pair_throttle.failed(conn, keys, now)
+                await self.pair_throttle.record(conn, keys, now)
             raise Unauthenticated("unknown or expired pairing code", "invalid_pairing_code")
         return device, issued
 

@@ -1,20 +1,26 @@
-"""Login throttling per account and per client address.
+"""Throttling in sliding windows: failed logins per account and per client address, pairing
+code guesses per address, and registrations per address.
 
-Failures live in the database so every process sees them. A blocked attempt is refused
-before the password is checked and is not itself recorded, so an attacker cannot extend
-a lockout: it always ends `window_seconds` after the failures that caused it.
+Attempts live in the database so every process sees them. A blocked attempt is refused
+before any work is done and is not itself recorded, so nobody can extend a block: it always
+ends `window_seconds` after the attempts that caused it. A key is `<namespace>:<value>`;
+each throttle prunes only its own namespaces, so windows of different lengths coexist.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..config import LoginThrottle
+from ..config import LoginThrottle, RegistrationThrottle
 from ..errors import Throttled
 from ..storage import throttle as store
+
+FAILED_ATTEMPTS = "too many failed attempts; try again later"
+REGISTRATIONS = "too many accounts registered from this address; try again later"
 
 
 def account_key(email: str) -> str:
@@ -23,24 +29,35 @@ def account_key(email: str) -> str:
 
 
 def address_key(address: str) -> str:
-    """Throttle key of a client address."""
+    """Throttle key of a client address (failed logins)."""
     return f"address:{address}"
 
 
+def pairing_key(address: str) -> str:
+    """Throttle key of a client address (pairing-code guesses)."""
+    return f"pair:{address}"
+
+
+def registration_key(address: str) -> str:
+    """Throttle key of a client address (accounts registered)."""
+    return f"register:{address}"
+
+
+def _namespace(key: str) -> str:
+    return key.partition(":")[0]
+
+
 class Throttle:
-    """Counts failures in a sliding window and refuses attempts over the limits."""
+    """Counts attempts per key in a sliding window and refuses keys over their limit."""
 
-    def __init__(self, policy: LoginThrottle) -> None:
-        self.policy = policy
-
-    @property
-    def window(self) -> timedelta:
-        """How long a failure counts."""
-        return timedelta(seconds=self.policy.window_seconds)
+    def __init__(self, window_seconds: int, limits: Mapping[str, int], refusal: str) -> None:
+        self.window = timedelta(seconds=window_seconds)
+        self.limits = dict(limits)  # namespace → attempts allowed per window
+        self.refusal = refusal
 
     def limit(self, key: str) -> int:
-        """Failures allowed for `key` within the window."""
-        return self.policy.per_account if key.startswith("account:") else self.policy.per_address
+        """Attempts allowed for `key` within the window."""
+        return self.limits[_namespace(key)]
 
     async def check(self, conn: AsyncConnection, keys: list[str], now: datetime) -> None:
         """`Throttled` (with the seconds to wait) if any key is over its limit."""
@@ -51,14 +68,27 @@ class Throttle:
             if count >= self.limit(key) and oldest is not None:
                 wait = max(wait, (oldest + self.window - now).total_seconds())
         if wait > 0:
-            raise Throttled("too many failed attempts; try again later", math.ceil(wait))
+            raise Throttled(self.refusal, math.ceil(wait))
 
-    async def failed(self, conn: AsyncConnection, keys: list[str], now: datetime) -> None:
-        """Record one failure for every key (and forget failures older than the window)."""
-        await store.prune_failures(conn, now - self.window)
+    async def record(self, conn: AsyncConnection, keys: list[str], now: datetime) -> None:
+        """Record one attempt for every key (and forget this throttle's expired attempts)."""
+        await store.prune_failures(
+            conn, now - self.window, sorted({_namespace(key) for key in keys})
+        )
         for key in keys:
             await store.record_failure(conn, key, now)
 
     async def succeeded(self, conn: AsyncConnection, key: str) -> None:
         """Clear `key` after a success (the account, not the address)."""
         await store.clear_failures(conn, key)
+
+
+def login_throttle(policy: LoginThrottle) -> Throttle:
+    """Failed logins (and password checks) per account and address, pairing guesses too."""
+    limits = {"account": policy.per_account, "address": policy.per_address}
+    return Throttle(policy.window_seconds, limits | {"pair": policy.per_address}, FAILED_ATTEMPTS)
+
+
+def registration_throttle(policy: RegistrationThrottle) -> Throttle:
+    """Accounts registered per client address."""
+    return Throttle(policy.window_seconds, {"register": policy.per_address}, REGISTRATIONS)

@@ -1,10 +1,12 @@
-"""Failed-attempt log for login throttling, shared by every process through the database."""
+"""Attempt log for throttling (failed logins, pairing guesses, registrations), shared by every
+process through the database. Keys are `<namespace>:<value>`; the table is named for its
+first use."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.schema import login_failures
@@ -35,6 +37,21 @@ async def clear_failures(conn: AsyncConnection, key: str) -> None:
     await conn.execute(delete(login_failures).where(login_failures.c.key == key))
 
 
-async def prune_failures(conn: AsyncConnection, before: datetime) -> None:
-    """Drop failures older than any window still being counted."""
-    await conn.execute(delete(login_failures).where(login_failures.c.failed_at <= before))
+async def prune_failures(conn: AsyncConnection, before: datetime, namespaces: list[str]) -> None:
+    """Drop attempts older than `before` under these key namespaces (windows differ by one)."""
+    await conn.execute(
+        delete(login_failures).where(
+            login_failures.c.failed_at <= before,
+            or_(*(login_failures.c.key.startswith(f"{name}:") for name in namespaces)),
+        )
+    )
+
+
+async def lock_key(conn: AsyncConnection, key: str) -> None:
+    """Serialize checking and recording `key` across processes until the transaction ends.
+
+    SQLite writers are serialized already (BEGIN IMMEDIATE); PostgreSQL needs a lock, or
+    two processes could both see one attempt left and both take it.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

@@ -14,10 +14,12 @@ PASSWORD_MAX = 1000  # longer than the policy allows, so the policy answers, not
 
 
 async def register(request: web.Request) -> web.Response:
-    """Create an account."""
+    """Create an account (throttled per client address)."""
     body = await read_object(request)
     user = await request.app[ACCOUNTS].register(
-        string(body, "email", max_length=254), string(body, "password", max_length=PASSWORD_MAX)
+        string(body, "email", max_length=254),
+        string(body, "password", max_length=PASSWORD_MAX),
+        client_address(request),
     )
     return web.json_response(user_json(user), status=201)
 
@@ -111,7 +113,7 @@ P = "/api/v1"
 # fmt: off
 ENDPOINTS = (
     Endpoint("POST", f"{P}/auth/register", register, "register", "Create an account", "auth",
-             auth=False, request="Credentials", responses={201: "User"}, errors=(409,)),
+             auth=False, request="Credentials", responses={201: "User"}, errors=(409, 429)),
     Endpoint("POST", f"{P}/auth/login", login, "login", "Log in", "auth", auth=False,
              request="Login", responses={200: "TokenPair"}, errors=(401, 403, 429)),
     Endpoint("POST", f"{P}/auth/refresh", refresh, "refresh", "Rotate a refresh token", "auth",
