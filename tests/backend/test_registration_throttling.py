@@ -66,6 +66,17 @@ async def test_hammering_during_a_block_does_not_extend_it(
     assert await register(api, "finally@example.com") == 201
 
 
+async def test_failed_logins_do_not_wipe_the_longer_registration_window(
+    make_api: ApiFactory, clock: FakeClock
+) -> None:
+    """Login failures prune their own 15-minute window, never the registrations' hour."""
+    api = await make_api(registration_throttle=DEFAULT)
+    await register_many(api, "household", LIMIT)
+    clock.advance(1000)
+    assert (await api.login("household0@example.com", "not the password")).status == 401
+    assert await register(api, "still-blocked@example.com") == 429
+
+
 async def test_one_blocked_address_does_not_block_another(make_api: ApiFactory) -> None:
     proxied = await make_api(registration_throttle=DEFAULT, proxy_hops=1)
     assert await register_many(proxied, "a", LIMIT + 1, "198.51.100.7") == [201] * LIMIT + [429]

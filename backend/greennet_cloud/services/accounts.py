@@ -15,7 +15,6 @@ from ..models import Role, User
 from ..security.passwords import PasswordHasher, check_password_policy
 from ..security.tokens import AccessTokens, hash_secret, new_secret
 from ..storage import sessions as session_store
-from ..storage import throttle as throttle_store
 from ..storage import users as user_store
 from .base import Principal, Service, clean_name, new_id, normalize_email, off_loop
 from .throttle import (
@@ -82,10 +81,7 @@ class Accounts(Service):
         password_hash = await off_loop(self.hasher.hash, password)
         taken: Conflict | None = None
         async with self.engine.begin() as conn:
-            if keys:
-                await throttle_store.lock_key(conn, keys[0])
-                await self.registrations.check(conn, keys, now)
-                await self.registrations.record(conn, keys, now)
+            await self.registrations.take(conn, keys, now)
             try:
                 user = await user_store.insert_user(
                     conn,

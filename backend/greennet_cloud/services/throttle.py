@@ -72,11 +72,20 @@ class Throttle:
 
     async def record(self, conn: AsyncConnection, keys: list[str], now: datetime) -> None:
         """Record one attempt for every key (and forget this throttle's expired attempts)."""
+        if not keys:
+            return
         await store.prune_failures(
             conn, now - self.window, sorted({_namespace(key) for key in keys})
         )
         for key in keys:
             await store.record_failure(conn, key, now)
+
+    async def take(self, conn: AsyncConnection, keys: list[str], now: datetime) -> None:
+        """Check and record one attempt as one step, serialized per key across processes."""
+        for key in sorted(keys):  # one lock order, so two takers cannot deadlock
+            await store.lock_key(conn, key)
+        await self.check(conn, keys, now)
+        await self.record(conn, keys, now)
 
     async def succeeded(self, conn: AsyncConnection, key: str) -> None:
         """Clear `key` after a success (the account, not the address)."""
