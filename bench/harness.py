@@ -20,8 +20,8 @@ from greennet_demo.services import (
     Process,
     free_port,
     prepare_ha_config,
+    start_broker,
     start_home_assistant,
-    start_mosquitto,
     wait_http,
 )
 
@@ -92,9 +92,10 @@ class Rig:
 
     async def start(self) -> HomeAssistantClient:
         """Broker, then HA (config written fresh), then onboarding."""
-        self.processes.append(
-            start_mosquitto(self.workdir / "mqtt", self.mqtt_port, MQTT_USER, MQTT_PASSWORD)
+        _, broker = start_broker(
+            "mosquitto", self.workdir / "mqtt", self.mqtt_port, MQTT_USER, MQTT_PASSWORD
         )
+        self.processes.append(broker)
         confdir = self.workdir / "ha"
         prepare_ha_config(confdir, self.ha_port)
         if self.extra_yaml:
@@ -102,7 +103,7 @@ class Rig:
                 handle.write(self.extra_yaml)
         self.processes.append(start_home_assistant(confdir, self.workdir / "logs"))
         base = f"http://127.0.0.1:{self.ha_port}"
-        await wait_http(self.processes[-1], base + "/api/", 240, ok=(401,))
+        await wait_http(self.processes[-1], base + "/manifest.json", 240)
         self.session = aiohttp.ClientSession()
         self.ha = HomeAssistantClient(base, self.session)
         await self.ha.onboard_or_login(HA_USER, HA_PASSWORD)

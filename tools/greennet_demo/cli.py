@@ -16,21 +16,35 @@ from greennet_sim import Simulator, SimulatorConfig
 from .cloud import authenticated_get, demo_login
 from .home_assistant import DASHBOARD_PATH, HomeAssistantClient
 from .services import (
+    BROKERS,
     REPO,
     Process,
     free_port,
     port_open,
     prepare_ha_config,
+    start_broker,
     start_cloud,
     start_home_assistant,
-    start_mosquitto,
     wait_http,
+    wait_port,
 )
 
 MQTT_USER, MQTT_PASSWORD = "greennet", "greennet-demo-mqtt"
 HA_USER, HA_PASSWORD = "demo", "greennet-demo"
 CLOUD_EMAIL, CLOUD_PASSWORD = "demo@greennet.example", "greennet-demo-2026"
 PLUGS = 5
+
+
+def watch_command(broker: str, port: int) -> str:
+    """A shell command that prints every plug message, for the broker in use."""
+    if broker == "amqtt":
+        return (
+            f".venv/bin/amqtt_sub --url mqtt://{MQTT_USER}:{MQTT_PASSWORD}@127.0.0.1:{port} "
+            "-t 'greennet/#'"
+        )
+    return (
+        f"mosquitto_sub -h 127.0.0.1 -p {port} -v -t 'greennet/#' -u {MQTT_USER} -P {MQTT_PASSWORD}"
+    )
 
 
 def step(number: int, text: str) -> None:
@@ -110,8 +124,12 @@ async def run(args: argparse.Namespace) -> int:
     processes: list[Process] = []
     sim: Simulator | None = None
     try:
-        step(1, f"MQTT broker on 127.0.0.1:{ports['mqtt']}")
-        processes.append(start_mosquitto(workdir / "mqtt", ports["mqtt"], MQTT_USER, MQTT_PASSWORD))
+        broker, process = start_broker(
+            args.broker, workdir / "mqtt", ports["mqtt"], MQTT_USER, MQTT_PASSWORD
+        )
+        processes.append(process)
+        step(1, f"MQTT broker ({broker}) on 127.0.0.1:{ports['mqtt']}")
+        await wait_port(process, ports["mqtt"], 30)
 
         step(2, f"GreenNet Cloud on http://127.0.0.1:{ports['cloud']}")
         cloud_base = f"http://127.0.0.1:{ports['cloud']}"
@@ -138,7 +156,7 @@ async def run(args: argparse.Namespace) -> int:
         prepare_ha_config(ha_dir, ports["ha"])
         processes.append(start_home_assistant(ha_dir, workdir / "logs"))
         ha_base = f"http://127.0.0.1:{ports['ha']}"
-        await wait_http(processes[-1], ha_base + "/api/", 240, ok=(401,))
+        await wait_http(processes[-1], ha_base + "/manifest.json", 240)
 
         async with aiohttp.ClientSession() as session:
             ha = HomeAssistantClient(ha_base, session)
@@ -163,9 +181,8 @@ async def run(args: argparse.Namespace) -> int:
   Home Assistant   {ha_base}/{DASHBOARD_PATH}   login: {HA_USER} / {HA_PASSWORD}
   GreenNet Cloud   {cloud_base}/api/v1/openapi.json   login: {CLOUD_EMAIL} / {CLOUD_PASSWORD}
                    (API only for now: the web dashboard comes with Cloud part 2)
-  MQTT broker      127.0.0.1:{ports["mqtt"]}   user: {MQTT_USER} / {MQTT_PASSWORD}
-  Watch the plugs: mosquitto_sub -h 127.0.0.1 -p {ports["mqtt"]} -v -t 'greennet/#' \\
-                   -u {MQTT_USER} -P {MQTT_PASSWORD}
+  MQTT broker      127.0.0.1:{ports["mqtt"]} ({broker})   user: {MQTT_USER} / {MQTT_PASSWORD}
+  Watch the plugs: {watch_command(broker, ports["mqtt"])}
   Logs in {workdir / "logs"}. Ctrl-C stops everything.
 """,
                 flush=True,
@@ -205,6 +222,12 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         default=REPO / "demo",
         help="where the demo keeps its state (git-ignored)",
+    )
+    parser.add_argument(
+        "--broker",
+        choices=BROKERS,
+        default="auto",
+        help="MQTT broker: Mosquitto when installed, else the pure-Python amqtt (default auto)",
     )
     parser.add_argument("--mqtt-port", type=int)
     parser.add_argument("--cloud-port", type=int)
