@@ -62,6 +62,7 @@ class Mosquitto:
                     "log_type error",
                     "log_type warning",
                     "max_packet_size 1048576",
+                    "set_tcp_nodelay true",  # no Nagle stall behind a PUBACK (see bench/RESULTS.md)
                     "",
                 ]
             )

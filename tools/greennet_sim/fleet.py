@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,8 @@ class _PlugLink:
                     identifier=self.plug.id,
                     will=will,
                     keepalive=15,
+                    # no Nagle: the relay state reply must not wait behind our PUBACK's ACK
+                    socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
                 ) as client:
                     self.client = client
                     backoff = 0.5
