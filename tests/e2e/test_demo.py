@@ -36,7 +36,8 @@ def test_demo_headless_passes_its_end_to_end_checks(tmp_path: Path, broker: str)
         f"MQTT broker ({expected_broker})",
         "ok: live power values change in Home Assistant",
         "reached plug",
-        "ok: GreenNet Cloud answers the demo account",
+        "ok: GreenNet Cloud answers the demo account (5 plugs in Demo home)",
+        "ok: GreenNet Cloud serves its web dashboard",
         "demo: all checks passed",
     ):
         assert line in result.stdout, result.stdout

@@ -9,11 +9,13 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from greennet_sim import Simulator, SimulatorConfig
+from greennet_sim.plug import MODEL
 
-from .cloud import authenticated_get, demo_login
+from .cloud import DEMO_HOME, authenticated_get, dashboard_served, demo_login, ensure_demo_home
 from .home_assistant import DASHBOARD_PATH, HomeAssistantClient
 from .services import (
     BROKERS,
@@ -104,8 +106,17 @@ async def headless_checks(
     else:
         raise RuntimeError(f"relay command did not round-trip (plug relay {plug.state.relay})")
 
-    await authenticated_get(cloud_base, cloud_token, "/api/v1/homes")
-    print("  ok: GreenNet Cloud answers the demo account")
+    homes: list[dict[str, Any]] = await authenticated_get(cloud_base, cloud_token, "/api/v1/homes")
+    home = next(h for h in homes if h["name"] == DEMO_HOME)
+    path = f"/api/v1/homes/{home['id']}/devices"
+    cloud_plugs: list[dict[str, Any]] = await authenticated_get(cloud_base, cloud_token, path)
+    if {d["id"] for d in cloud_plugs} != {p.id for p in sim.plugs}:
+        raise RuntimeError(f"the cloud's demo home lacks plugs: {cloud_plugs}")
+    print(
+        f"  ok: GreenNet Cloud answers the demo account ({len(cloud_plugs)} plugs in {DEMO_HOME})"
+    )
+    await dashboard_served(cloud_base)
+    print("  ok: GreenNet Cloud serves its web dashboard")
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -150,6 +161,9 @@ async def run(args: argparse.Namespace) -> int:
         )
         await sim.start()
         await sim.wait_online(20)
+        await ensure_demo_home(
+            cloud_base, cloud_token, [(plug.id, plug.name, MODEL) for plug in sim.plugs]
+        )
 
         step(4, f"Home Assistant on http://127.0.0.1:{ports['ha']} (first start takes a while)")
         ha_dir = workdir / "ha"
@@ -179,8 +193,8 @@ async def run(args: argparse.Namespace) -> int:
             print(
                 f"""
   Home Assistant   {ha_base}/{DASHBOARD_PATH}   login: {HA_USER} / {HA_PASSWORD}
-  GreenNet Cloud   {cloud_base}/api/v1/openapi.json   login: {CLOUD_EMAIL} / {CLOUD_PASSWORD}
-                   (API only for now: the web dashboard comes with Cloud part 2)
+  GreenNet Cloud   {cloud_base}/app/   login: {CLOUD_EMAIL} / {CLOUD_PASSWORD}
+                   API: {cloud_base}/api/v1/openapi.json
   MQTT broker      127.0.0.1:{ports["mqtt"]} ({broker})   user: {MQTT_USER} / {MQTT_PASSWORD}
   Watch the plugs: {watch_command(broker, ports["mqtt"])}
   Logs in {workdir / "logs"}. Ctrl-C stops everything.

@@ -35,3 +35,43 @@ async def authenticated_get(base: str, token: str, path: str) -> Any:
         if resp.status != 200:
             raise CloudError(f"GET {path} -> {resp.status}: {body}")
         return body
+
+
+DEMO_HOME = "Demo home"
+
+
+async def ensure_demo_home(
+    base: str, token: str, plugs: list[tuple[str, str, str]]
+) -> tuple[str, int]:
+    """The demo home with each (plug id, name, model) registered; returns (home id, added)."""
+    auth = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=auth) as session:
+
+        async def call(method: str, path: str, ok: tuple[int, ...], **kw: Any) -> Any:
+            async with session.request(method, base + path, **kw) as resp:
+                body = await resp.json(content_type=None)
+                if resp.status not in ok:
+                    raise CloudError(f"{method} {path} -> {resp.status}: {body}")
+                return body
+
+        homes = await call("GET", "/api/v1/homes", (200,))
+        home = next((h for h in homes if h["name"] == DEMO_HOME and h["access"] == "owner"), None)
+        if home is None:
+            home = await call("POST", "/api/v1/homes", (201,), json={"name": DEMO_HOME})
+        devices = await call("GET", f"/api/v1/homes/{home['id']}/devices", (200,))
+        known = {device["id"] for device in devices}
+        added = 0
+        for plug_id, name, model in plugs:
+            if plug_id not in known:
+                device = {"id": plug_id, "name": name, "model": model, "location": "Demo"}
+                await call("POST", f"/api/v1/homes/{home['id']}/devices", (201,), json=device)
+                added += 1
+        return str(home["id"]), added
+
+
+async def dashboard_served(base: str) -> None:
+    """The web dashboard page answers (its browser tests live in tests/backend)."""
+    async with aiohttp.ClientSession() as session, session.get(base + "/app/") as resp:
+        page = await resp.text()
+        if resp.status != 200 or "<title>GreenNet Cloud</title>" not in page:
+            raise CloudError(f"GET /app/ -> {resp.status}")
