@@ -1,4 +1,7 @@
-"""A real Mosquitto broker for tests: loopback only, free port, password file, no persistence."""
+"""A real Mosquitto broker for tests: loopback only, free port, password file, no persistence.
+
+With `tls=` it also listens with TLS on `tls_port` (same users), next to the plain `port`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto")
@@ -32,12 +36,21 @@ def mosquitto_binary() -> str:
     return found
 
 
-class Mosquitto:
-    """Start, stop and restart a broker on a fixed loopback port."""
+@dataclass(frozen=True)
+class ServerCertificate:
+    """PEM files of the broker's TLS certificate and its private key."""
 
-    def __init__(self, port: int | None = None) -> None:
+    certfile: Path
+    keyfile: Path
+
+
+class Mosquitto:
+    """Start, stop and restart a broker on fixed loopback ports."""
+
+    def __init__(self, port: int | None = None, tls: ServerCertificate | None = None) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
+        self.tls_port = free_port() if tls else None
         self.username = USERNAME
         self.password = PASSWORD
         self._dir = Path(tempfile.mkdtemp(prefix="greennet-mosquitto-"))
@@ -63,10 +76,21 @@ class Mosquitto:
                     "log_type warning",
                     "max_packet_size 1048576",
                     "set_tcp_nodelay true",  # no Nagle stall behind a PUBACK (see bench/RESULTS.md)
+                    *self._tls_listener(tls),
                     "",
                 ]
             )
         )
+
+    def _tls_listener(self, tls: ServerCertificate | None) -> list[str]:
+        if tls is None:
+            return []
+        # Global options above (users, nodelay) apply to every listener.
+        return [
+            f"listener {self.tls_port} 127.0.0.1",
+            f"certfile {tls.certfile}",
+            f"keyfile {tls.keyfile}",
+        ]
 
     def start(self) -> None:
         """Start and wait until the port accepts connections."""
@@ -79,8 +103,11 @@ class Mosquitto:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"mosquitto exited: {(self._dir / 'mosquitto.log').read_text()}")
             try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return
+                for port in (self.port, self.tls_port):
+                    if port is not None:
+                        with socket.create_connection((self.host, port), timeout=0.2):
+                            pass
+                return
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("mosquitto did not start")
