@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,15 @@ class SimulatorConfig:
     tick: float = 1.0  # physics step and deadband check period, seconds
     state_file: Path | None = None
     profiles: tuple[str, ...] = PROFILE_NAMES
+    cafile: Path | None = None  # set: connect with TLS, trusting only this CA (PEM)
+
+
+def tls_context(cafile: Path) -> ssl.SSLContext:
+    """A client context trusting only `cafile`; host names are verified."""
+    context = ssl.create_default_context(cafile=str(cafile))
+    # Like the HA integration: accept CAs made by Mosquitto's how-to (no keyUsage extension).
+    context.verify_flags &= ~ssl.VERIFY_X509_STRICT
+    return context
 
 
 class _PlugLink:
@@ -84,6 +94,7 @@ class _PlugLink:
         cfg = self.sim.config
         backoff = 0.5
         will = aiomqtt.Will(self._topic(p.Channel.STATUS), p.OFFLINE, qos=1, retain=True)
+        context = tls_context(cfg.cafile) if cfg.cafile is not None else None
         while True:
             try:
                 async with aiomqtt.Client(
@@ -94,6 +105,7 @@ class _PlugLink:
                     identifier=self.plug.id,
                     will=will,
                     keepalive=15,
+                    tls_context=context,
                     # no Nagle: the relay state reply must not wait behind our PUBACK's ACK
                     socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
                 ) as client:
