@@ -13,7 +13,7 @@ from homeassistant.config_entries import (
     OptionsFlow,
 )
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.selector import (
     NumberSelector,
@@ -29,9 +29,10 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
-from . import broker_settings
+from . import async_broker_settings
 from . import protocol as p
 from .const import (
+    CONF_CA_CERT,
     CONF_DEADBAND,
     CONF_IGNORED_PLUGS,
     CONF_INTERVAL,
@@ -41,17 +42,33 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .transport import InvalidAuth, TransportError, async_check_broker
+from .transport import (
+    InvalidAuth,
+    InvalidCaCertificate,
+    TlsVerificationFailed,
+    TransportError,
+    async_check_broker,
+)
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _PORT = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
+_PEM = TextSelector(TextSelectorConfig(multiline=True))
 CREDENTIALS_SCHEMA = vol.Schema(
     {vol.Optional(CONF_USERNAME): str, vol.Optional(CONF_PASSWORD): _PASSWORD}
 )
+# Errors after which a TLS form offers the CA field.
+_TLS_ERRORS = frozenset({"tls_verification_failed", "invalid_ca_certificate"})
+
+
+def _ca_field(defaults: Mapping[str, Any]) -> dict[vol.Marker, Any]:
+    """The optional CA field, pre-filled from `defaults`."""
+    suggested = {"suggested_value": defaults.get(CONF_CA_CERT)}
+    return {vol.Optional(CONF_CA_CERT, description=suggested): _PEM}
 
 
 def _broker_schema(defaults: Mapping[str, Any]) -> vol.Schema:
-    """Every broker setting, pre-filled from `defaults`."""
+    """Every broker setting, pre-filled from `defaults`; the CA field once TLS is on."""
+    ca_field = _ca_field(defaults) if defaults.get(CONF_TLS) else {}
     return vol.Schema(
         {
             vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): str,
@@ -64,8 +81,17 @@ def _broker_schema(defaults: Mapping[str, Any]) -> vol.Schema:
             ): _PASSWORD,
             vol.Required(CONF_TLS, default=defaults.get(CONF_TLS, False)): bool,
             vol.Required(CONF_PREFIX, default=defaults.get(CONF_PREFIX, p.DEFAULT_PREFIX)): str,
+            **ca_field,
         }
     )
+
+
+def _clean_ca(data: dict[str, Any]) -> dict[str, Any]:
+    """Keep the CA only with TLS and only when something was pasted."""
+    ca_pem = str(data.pop(CONF_CA_CERT, None) or "").strip()
+    if data.get(CONF_TLS) and ca_pem:
+        data[CONF_CA_CERT] = ca_pem + "\n"
+    return data
 
 
 def broker_unique_id(data: Mapping[str, Any]) -> str:
@@ -73,16 +99,21 @@ def broker_unique_id(data: Mapping[str, Any]) -> str:
     return f"{str(data[CONF_HOST]).strip().lower()}:{int(data[CONF_PORT])}"
 
 
-async def _async_try_connect(data: Mapping[str, Any]) -> str | None:
+async def _async_try_connect(hass: HomeAssistant, data: Mapping[str, Any]) -> str | None:
     """Connect once with these settings: None when fine, else the error key."""
     try:
         p.validate_prefix(data.get(CONF_PREFIX, p.DEFAULT_PREFIX))
     except p.ProtocolError:
         return "invalid_prefix"
     try:
-        await async_check_broker(broker_settings(data))
+        await async_check_broker(await async_broker_settings(hass, data))
+    except InvalidCaCertificate:
+        return "invalid_ca_certificate"
     except InvalidAuth:
         return "invalid_auth"
+    except TlsVerificationFailed as err:
+        LOGGER.debug("Certificate of %s not trusted: %s", data[CONF_HOST], err)
+        return "tls_verification_failed"
     except TransportError as err:
         LOGGER.debug("Cannot connect to %s: %s", data[CONF_HOST], err)
         return "cannot_connect"
@@ -98,6 +129,7 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         """Start with nothing discovered."""
         self._discovered: dict[str, Any] = {}
         self._ask_credentials = False
+        self._ask_ca = False
 
     @staticmethod
     @callback
@@ -109,9 +141,10 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the broker and connect before creating the entry."""
         errors: dict[str, str] = {}
         if user_input is not None:
+            user_input = _clean_ca(user_input)
             await self.async_set_unique_id(broker_unique_id(user_input))
             self._abort_if_unique_id_configured()
-            if (error := await _async_try_connect(user_input)) is None:
+            if (error := await _async_try_connect(self.hass, user_input)) is None:
                 return self.async_create_entry(
                     title=f"GreenNet {user_input[CONF_HOST]}", data=user_input
                 )
@@ -157,6 +190,10 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
             CONF_PASSWORD: broker.get("password"),
             CONF_TLS: broker.get("certificate") is not None,
             CONF_PREFIX: prefix,
+            # HA's MQTT integration stores an uploaded CA as PEM text, or "auto" for system CAs.
+            CONF_CA_CERT: None
+            if broker.get("certificate") == "auto"
+            else broker.get("certificate"),
         }
         present = {key: value for key, value in data.items() if value is not None}
         return await self._async_discovered(present, info.id)
@@ -174,14 +211,21 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         """Confirm the discovered broker; ask for credentials only if it wants them."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {**self._discovered, **user_input}
-            if (error := await _async_try_connect(data)) is None:
+            discovered = dict(self._discovered)
+            if self._ask_ca:  # the form's CA field replaces (or clears) the discovered one
+                discovered.pop(CONF_CA_CERT, None)
+            data = _clean_ca({**discovered, **user_input})
+            if (error := await _async_try_connect(self.hass, data)) is None:
                 return self.async_create_entry(title=f"GreenNet {data[CONF_HOST]}", data=data)
             errors["base"] = error
             self._ask_credentials = self._ask_credentials or error == "invalid_auth"
+            self._ask_ca = self._ask_ca or error in _TLS_ERRORS
+        schema = CREDENTIALS_SCHEMA if self._ask_credentials else vol.Schema({})
+        if self._ask_ca:
+            schema = schema.extend(_ca_field(self._discovered))
         return self.async_show_form(
             step_id="discovery_confirm",
-            data_schema=CREDENTIALS_SCHEMA if self._ask_credentials else vol.Schema({}),
+            data_schema=schema,
             errors=errors,
             description_placeholders={
                 "host": self._discovered[CONF_HOST],
@@ -201,7 +245,7 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, **user_input}
-            if (error := await _async_try_connect(data)) is None:
+            if (error := await _async_try_connect(self.hass, data)) is None:
                 return self.async_update_reload_and_abort(entry, data_updates=user_input)
             errors["base"] = error
         schema = self.add_suggested_values_to_schema(
@@ -221,13 +265,14 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
+            user_input = _clean_ca(user_input)
             unique_id = broker_unique_id(user_input)
             if any(
                 other.unique_id == unique_id and other.entry_id != entry.entry_id
                 for other in self._async_current_entries(include_ignore=False)
             ):
                 return self.async_abort(reason="already_configured")
-            if (error := await _async_try_connect(user_input)) is None:
+            if (error := await _async_try_connect(self.hass, user_input)) is None:
                 return self.async_update_reload_and_abort(
                     entry,
                     unique_id=unique_id,

@@ -22,6 +22,8 @@ PLATFORMS: Final = (
 
 # Config entry data (host, port, username, password come from homeassistant.const).
 CONF_TLS: Final = "tls"
+# PEM text of the CA that signed the broker's certificate (public data; TLS only).
+CONF_CA_CERT: Final = "ca_certificate"
 CONF_PREFIX: Final = "prefix"
 DEFAULT_PORT: Final = 1883
 DEFAULT_TLS_PORT: Final = 8883

@@ -10,10 +10,11 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
-from .const import DOMAIN
+from .const import CONF_CA_CERT, DOMAIN
 from .models import GreenNetConfigEntry, PlugState
 
-TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
+# A CA is public, but a private CA's names identify the household: show only that one is set.
+TO_REDACT = {CONF_CA_CERT, CONF_PASSWORD, CONF_USERNAME}
 
 
 def _plug(plug: PlugState) -> dict[str, Any]:

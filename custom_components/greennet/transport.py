@@ -37,6 +37,14 @@ class InvalidAuth(TransportError):
     """The broker rejected the credentials."""
 
 
+class TlsVerificationFailed(TransportError):
+    """The broker's certificate is not signed by a trusted CA or names another host."""
+
+
+class InvalidCaCertificate(TransportError):
+    """The CA text is not one or more PEM X.509 certificates."""
+
+
 @dataclass(frozen=True, slots=True)
 class BrokerSettings:
     """Where the broker is and how to log in."""
@@ -76,6 +84,26 @@ class Transport(ABC):
     @abstractmethod
     async def async_close(self) -> None:
         """Disconnect cleanly."""
+
+
+def ca_context(ca_pem: str) -> ssl.SSLContext:
+    """A client context trusting only `ca_pem`; blocking, run it in an executor."""
+    try:
+        context = ssl.create_default_context(cadata=ca_pem)
+    except (ssl.SSLError, TypeError, ValueError) as err:
+        raise InvalidCaCertificate(str(err)) from err
+    # Chain and host name stay verified; strict RFC 5280 checks would reject the CAs that
+    # Mosquitto's own how-to makes (no keyUsage), which paho and HA's MQTT integration accept.
+    context.verify_flags &= ~ssl.VERIFY_X509_STRICT
+    return context
+
+
+def _is_tls_verification_error(err: BaseException) -> bool:
+    # aiomqtt raises MqttError "from None": the ssl error is only left as the context.
+    chain = [err]
+    while (cause := chain[-1].__cause__ or chain[-1].__context__) and cause not in chain:
+        chain.append(cause)
+    return any(isinstance(link, ssl.SSLCertVerificationError) for link in chain)
 
 
 def _is_auth_error(err: aiomqtt.MqttError) -> bool:
@@ -140,6 +168,8 @@ class AiomqttTransport(Transport):
         except aiomqtt.MqttError as err:
             if _is_auth_error(err):
                 raise InvalidAuth(str(err)) from err
+            if _is_tls_verification_error(err):
+                raise TlsVerificationFailed(str(err)) from err
             raise TransportError(str(err)) from err
         self._client = client
         for topic_filter, qos in self._subscriptions.items():

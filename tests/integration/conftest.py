@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +16,10 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet import const
-from custom_components.greennet.const import CONF_PREFIX, CONF_TLS, DOMAIN
+from custom_components.greennet.const import CONF_CA_CERT, CONF_PREFIX, CONF_TLS, DOMAIN
 
 from ..broker import Mosquitto
+from ..tls import Authority, issue_server_certificate, make_authority
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +44,14 @@ def entry_data(broker: Mosquitto, **overrides: Any) -> dict[str, Any]:
         CONF_TLS: False,
         CONF_PREFIX: "greennet",
     }
+    return data | overrides
+
+
+def tls_entry_data(broker: Mosquitto, ca: Authority | None, **overrides: Any) -> dict[str, Any]:
+    """Config entry data for the TLS listener of the test broker, trusting `ca`."""
+    data = entry_data(broker, **{CONF_PORT: broker.tls_port, CONF_TLS: True})
+    if ca is not None:
+        data[CONF_CA_CERT] = ca.pem
     return data | overrides
 
 
@@ -91,6 +101,23 @@ def device_of(hass: HomeAssistant, plug_id: str) -> dr.DeviceEntry | None:
             if (DOMAIN, plug_id) in device.identifiers:
                 return device
     return None
+
+
+@pytest.fixture(scope="session")
+def home_ca() -> Authority:
+    """The private CA that signs the TLS test broker's certificate."""
+    return make_authority("GreenNet Test Home CA")
+
+
+@pytest.fixture
+def tls_mosquitto(home_ca: Authority, tmp_path: Path, socket_enabled: None) -> Iterator[Mosquitto]:
+    """A real broker with a TLS listener; `home_ca` signed its certificate (127.0.0.1)."""
+    broker = Mosquitto(tls=issue_server_certificate(home_ca, tmp_path / "broker-tls"))
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.cleanup()
 
 
 @pytest.fixture
