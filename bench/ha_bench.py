@@ -209,6 +209,8 @@ async def relay_round_trip(rig: Rig, entity: str, samples: int) -> list[float]:
                     ev = await queue.get()
             out.append((ev["t"] - t0) * 1000)
             await asyncio.sleep(0.1)
+    slowest = sorted(enumerate(out), key=lambda item: item[1])[-3:]
+    print("  slowest toggles (index: ms):", ", ".join(f"{i}: {ms:.1f}" for i, ms in slowest))
     return out
 
 
