@@ -8,6 +8,7 @@ from typing import Any
 import voluptuous as vol
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
@@ -199,11 +200,54 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_discovered(present, info.id)
 
     async def _async_discovered(self, data: dict[str, Any], plug_id: str) -> ConfigFlowResult:
+        if (entry := await self._async_entry_whose_broker_moved(data, plug_id)) is not None:
+            LOGGER.info(
+                "Plug %s reports its broker at %s:%s; %s now uses that address",
+                plug_id,
+                data[CONF_HOST],
+                data[CONF_PORT],
+                entry.title,
+            )
+            return self.async_update_reload_and_abort(
+                entry,
+                unique_id=broker_unique_id(data),
+                title=f"GreenNet {data[CONF_HOST]}",
+                data_updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]},
+                reason="broker_moved",
+            )
         await self.async_set_unique_id(broker_unique_id(data))
         self._abort_if_unique_id_configured()
         self._discovered = data
         self.context["title_placeholders"] = {"name": plug_id, "host": data[CONF_HOST]}
         return await self.async_step_discovery_confirm()
+
+    async def _async_entry_whose_broker_moved(
+        self, data: Mapping[str, Any], plug_id: str
+    ) -> ConfigEntry[Any] | None:
+        """The entry that knows this plug, has lost its own broker and reaches the new one.
+
+        A plug that moved to another broker while its entry's broker still works is not a
+        move of the broker: that case is offered as a new broker, as before.
+        """
+        new_id = broker_unique_id(data)
+        if self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, new_id):
+            return None
+        device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, plug_id)})
+        if device is None:
+            return None
+        for entry_id in device.config_entries:
+            entry = self.hass.config_entries.async_get_entry(entry_id)
+            if (
+                entry is None
+                or entry.domain != DOMAIN
+                or entry.data.get(CONF_PREFIX, p.DEFAULT_PREFIX) != data[CONF_PREFIX]
+                or (entry.state is ConfigEntryState.LOADED and entry.runtime_data.hub.connected)
+            ):
+                continue
+            moved = {**entry.data, CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]}
+            if await _async_try_connect(self.hass, moved) is None:
+                return entry
+        return None
 
     async def async_step_discovery_confirm(
         self, user_input: dict[str, Any] | None = None
