@@ -12,16 +12,23 @@ class CloudError(RuntimeError):
 
 
 async def demo_login(base: str, email: str, password: str) -> str:
-    """Register the demo account if it is new, log in, and return an access token."""
+    """Log in to the demo account (registering it on first run); return an access token."""
+    account = {"email": email, "password": password}
     async with aiohttp.ClientSession() as session:
-        account = {"email": email, "password": password}
-        async with session.post(f"{base}/api/v1/auth/register", json=account) as resp:
-            if resp.status not in (200, 201, 409):
-                raise CloudError(f"register -> {resp.status}: {await resp.text()}")
-        async with session.post(f"{base}/api/v1/auth/login", json=account) as resp:
-            body: dict[str, Any] = await resp.json(content_type=None)
-            if resp.status != 200:
-                raise CloudError(f"login -> {resp.status}: {body}")
+
+        async def login() -> tuple[int, dict[str, Any]]:
+            async with session.post(f"{base}/api/v1/auth/login", json=account) as resp:
+                return resp.status, await resp.json(content_type=None)
+
+        # Log in first: registration is throttled per address, and re-runs are the norm.
+        status, body = await login()
+        if status == 401:
+            async with session.post(f"{base}/api/v1/auth/register", json=account) as resp:
+                if resp.status != 201:
+                    raise CloudError(f"register -> {resp.status}: {await resp.text()}")
+            status, body = await login()
+        if status != 200:
+            raise CloudError(f"login -> {status}: {body}")
         return str(body["access_token"])
 
 
