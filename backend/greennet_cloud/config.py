@@ -13,6 +13,8 @@ from typing import Any
 SECRET_FILE = "signing.key"  # noqa: S105 (a file name, not a secret)  # noqa: S105 (a file name, not a secret)
 DB_FILE = "greennet.db"
 MIN_SECRET_LENGTH = 32
+# per-address throttles count an IPv6 client by its network of this many bits
+IPV6_PREFIX_RANGE = range(32, 129)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,8 @@ class Config:
     auto_migrate: bool = True
     # proxies in front of us that append to X-Forwarded-For (0: use the peer address)
     proxy_hops: int = 0
+    # an IPv6 host usually holds a whole /64: throttle by that network, not by address
+    throttle_ipv6_prefix: int = 64
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     registration_throttle: RegistrationThrottle = field(default_factory=RegistrationThrottle)
@@ -75,7 +79,12 @@ class Config:
         return f"sqlite+aiosqlite:///{(self.data_dir / DB_FILE).resolve()}"
 
     def resolve(self) -> Config:
-        """Return a copy with the signing secret loaded (or generated) from the data dir."""
+        """Check the settings; return a copy with the signing secret loaded (or generated)."""
+        if self.throttle_ipv6_prefix not in IPV6_PREFIX_RANGE:
+            raise ValueError(
+                f"GREENNET_THROTTLE_IPV6_PREFIX={self.throttle_ipv6_prefix} is not an IPv6 prefix"
+                f" length from {IPV6_PREFIX_RANGE.start} to {IPV6_PREFIX_RANGE.stop - 1}"
+            )
         if self.secret is not None:
             if len(self.secret) < MIN_SECRET_LENGTH:
                 raise ValueError(f"the signing secret must be at least {MIN_SECRET_LENGTH} chars")
@@ -114,6 +123,7 @@ ENV_FIELDS: dict[str, tuple[str, type]] = {
     "GREENNET_PAIRING_TTL": ("pairing_ttl_seconds", int),
     "GREENNET_MAX_BODY": ("max_body_bytes", int),
     "GREENNET_PROXY_HOPS": ("proxy_hops", int),
+    "GREENNET_THROTTLE_IPV6_PREFIX": ("throttle_ipv6_prefix", int),
 }
 
 

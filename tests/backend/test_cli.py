@@ -143,6 +143,17 @@ def test_a_bad_configuration_is_one_clear_line(workdir: Path) -> None:
     assert "Traceback" not in bad_port.stderr + short.stderr
 
 
+def test_an_ipv6_throttle_prefix_out_of_range_stops_startup(workdir: Path) -> None:
+    refused = run_cli("migrate", cwd=workdir, env={"GREENNET_THROTTLE_IPV6_PREFIX": "16"})
+    assert refused.returncode != 0
+    assert (
+        "configuration error: GREENNET_THROTTLE_IPV6_PREFIX=16 is not an IPv6 prefix length"
+        " from 32 to 128" in refused.stderr
+    )
+    assert "Traceback" not in refused.stderr
+    assert not (workdir / "greennet-data").exists()  # refused before anything was created
+
+
 def test_config_from_env_overlays_defaults(tmp_path: Path) -> None:
     secret_file = tmp_path / "secret"
     secret_file.write_text("s" * 40 + "\n")

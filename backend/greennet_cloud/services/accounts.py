@@ -73,7 +73,9 @@ class Accounts(Service):
         check_password_policy(password, email)
         name = clean_name(display_name or email.split("@", 1)[0], "display name")
         now = self.now()
-        keys = [] if address is None else [registration_key(address)]
+        keys = (
+            [] if address is None else [registration_key(address, self.config.throttle_ipv6_prefix)]
+        )
         if keys:
             # refuse before the costly hash; the check under the write lock below decides
             async with reading(self.engine).begin() as conn:
@@ -108,7 +110,7 @@ class Accounts(Service):
             # no account can have it; still throttled, under a key safe to store
             email = "invalid:" + hash_secret(email)[:32]
             valid_email = False
-        keys = [account_key(email), address_key(address)]
+        keys = [account_key(email), address_key(address, self.config.throttle_ipv6_prefix)]
         async with reading(self.engine).begin() as conn:
             await self.throttle.check(conn, keys, now)
             user = await user_store.get_user_by_email(conn, email) if valid_email else None

@@ -74,6 +74,7 @@ class Devices(Service):
         assert config.secret is not None
         self._server_secret = config.secret
         self.pair_throttle = login_throttle(config.login_throttle)
+        self.ipv6_prefix = config.throttle_ipv6_prefix
         self.shares = Shares(engine, clock, DEVICE)
 
     async def list_devices(
@@ -103,7 +104,7 @@ class Devices(Service):
     ) -> tuple[Device, IssuedCredential]:
         """Add a plug to the home a valid pairing code was made for (the code is the key)."""
         now = self.now()
-        keys = [pairing_key(address)]
+        keys = [pairing_key(address, self.ipv6_prefix)]
         code_hash = hash_secret(normalize_pairing_code(code))
         async with self.engine.begin() as conn:
             await self.pair_throttle.check(conn, keys, now)

@@ -5,10 +5,12 @@ Attempts live in the database so every process sees them. A blocked attempt is r
 before any work is done and is not itself recorded, so nobody can extend a block: it always
 ends `window_seconds` after the attempts that caused it. A key is `<namespace>:<value>`;
 each throttle prunes only its own namespaces, so windows of different lengths coexist.
+Every per-address key counts the client's network (`client_network`), not the raw address.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -28,19 +30,39 @@ def account_key(email: str) -> str:
     return f"account:{email}"
 
 
-def address_key(address: str) -> str:
+def client_network(address: str, ipv6_prefix: int) -> str:
+    """What per-address throttles count for a client address.
+
+    IPv4: the address. IPv6: its `/ipv6_prefix` network, since one host usually holds a
+    whole /64 and could otherwise take a fresh limit from every address in it. IPv4-mapped
+    IPv6 (`::ffff:192.0.2.1`, a dual-stack socket's IPv4 peer): the IPv4 address. Anything
+    that is not an IP address (`unknown` without a peer, an odd proxy entry): as given.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv4Address):
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    # built from the integer, so a zone id (fe80::1%eth0) never splits a network
+    return str(ipaddress.IPv6Network((int(ip), ipv6_prefix), strict=False))
+
+
+def address_key(address: str, ipv6_prefix: int) -> str:
     """Throttle key of a client address (failed logins)."""
-    return f"address:{address}"
+    return f"address:{client_network(address, ipv6_prefix)}"
 
 
-def pairing_key(address: str) -> str:
+def pairing_key(address: str, ipv6_prefix: int) -> str:
     """Throttle key of a client address (pairing-code guesses)."""
-    return f"pair:{address}"
+    return f"pair:{client_network(address, ipv6_prefix)}"
 
 
-def registration_key(address: str) -> str:
+def registration_key(address: str, ipv6_prefix: int) -> str:
     """Throttle key of a client address (accounts registered)."""
-    return f"register:{address}"
+    return f"register:{client_network(address, ipv6_prefix)}"
 
 
 def _namespace(key: str) -> str:
