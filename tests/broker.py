@@ -132,3 +132,11 @@ class Mosquitto:
         """Stop and remove the temporary files."""
         self.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> Mosquitto:
+        """Start; leaving the block stops the broker and removes its files."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cleanup()

@@ -15,9 +15,5 @@ from .broker import Mosquitto
 @pytest.fixture
 def mosquitto(socket_enabled: None) -> Iterator[Mosquitto]:
     """A fresh real broker per test, torn down after."""
-    broker = Mosquitto()
-    broker.start()
-    try:
+    with Mosquitto() as broker:
         yield broker
-    finally:
-        broker.cleanup()

@@ -16,8 +16,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from greennet_cloud import Config, create_app
 from greennet_cloud.config import LoginThrottle, PasswordHashing, RegistrationThrottle
+from greennet_cloud.security.passwords import PasswordHasher
+from greennet_cloud.services.admin import create_admin
+from greennet_cloud.services.base import Service
+from greennet_cloud.web.keys import ENGINE
 
-from .api import Api
+from .api import PASSWORD, Account, Api
 from .postgres import PostgresServer
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -84,6 +88,16 @@ async def database_url(
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+async def admin_account(api: Api, clock: FakeClock, email: str) -> Account:
+    """An admin made the way `greennet-cloud create-admin` makes one, logged in."""
+    app = api.client.app
+    assert app is not None
+    admin_user, _ = await create_admin(
+        Service(app[ENGINE], clock), PasswordHasher(FAST_HASHING), email, PASSWORD
+    )
+    return await api.session(email, admin_user.id)
 
 
 @pytest.fixture

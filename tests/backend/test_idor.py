@@ -8,13 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from greennet_cloud.security.passwords import PasswordHasher
-from greennet_cloud.services.admin import create_admin
-from greennet_cloud.services.base import Service
-from greennet_cloud.web.keys import ENGINE
 
-from .api import PASSWORD, Account, Api
-from .conftest import FAST_HASHING, FakeClock
+from .api import Account, Api
+from .conftest import FakeClock, admin_account
 
 DEVICE = "greennet-a1a1a1"
 
@@ -31,12 +27,7 @@ class World:
 
 
 async def build_world(api: Api, clock: FakeClock) -> World:
-    app = api.client.app
-    assert app is not None
-    admin_user, _ = await create_admin(
-        Service(app[ENGINE], clock), PasswordHasher(FAST_HASHING), "admin@example.com", PASSWORD
-    )
-    admin = await api.session("admin@example.com", admin_user.id)
+    admin = await admin_account(api, clock, "admin@example.com")
     owner = await api.account("owner@example.com")
     stranger = await api.account("stranger@example.com")
     guest = await api.account("guest@example.com")

@@ -9,13 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from greennet_cloud.security.passwords import PasswordHasher
-from greennet_cloud.services.admin import create_admin
-from greennet_cloud.services.base import Service
-from greennet_cloud.web.keys import ENGINE
 
-from .api import PASSWORD, Api
-from .conftest import FAST_HASHING, FakeClock
+from .api import Api
+from .conftest import FakeClock, admin_account
 
 PLUG = "greennet-5e1f00"
 # every read-only endpoint; {home}, {user} are filled in by the test
@@ -64,12 +60,7 @@ def write_lock_held(database: Path) -> Iterator[None]:
 async def test_reads_answer_while_another_connection_holds_the_write_lock(
     api: Api, clock: FakeClock, tmp_path: Path, path: str
 ) -> None:
-    app = api.client.app
-    assert app is not None
-    admin_user, _ = await create_admin(
-        Service(app[ENGINE], clock), PasswordHasher(FAST_HASHING), "owner@example.com", PASSWORD
-    )
-    owner = await api.session("owner@example.com", admin_user.id)
+    owner = await admin_account(api, clock, "owner@example.com")
     friend = await api.account("friend@example.com")
     home = await api.call("POST", "/api/v1/homes", token=owner.access, json_body={"name": "Flat"})
     home_id = home.body["id"]

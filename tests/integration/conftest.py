@@ -55,6 +55,16 @@ def tls_entry_data(broker: Mosquitto, ca: Authority | None, **overrides: Any) ->
     return data | overrides
 
 
+def tls_entry(broker: Mosquitto, ca: Authority | None, **overrides: Any) -> MockConfigEntry:
+    """A GreenNet entry for the TLS listener (not set up); `overrides` change its data."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="GreenNet 127.0.0.1",
+        unique_id=f"127.0.0.1:{broker.tls_port}",
+        data=tls_entry_data(broker, ca, **overrides),
+    )
+
+
 def sim_config(broker: Mosquitto, **kwargs: Any) -> SimulatorConfig:
     """Simulator settings for the test broker (plugs report every 60 s unless told)."""
     kwargs.setdefault("interval", 60)
@@ -112,12 +122,8 @@ def home_ca() -> Authority:
 @pytest.fixture
 def tls_mosquitto(home_ca: Authority, tmp_path: Path, socket_enabled: None) -> Iterator[Mosquitto]:
     """A real broker with a TLS listener; `home_ca` signed its certificate (127.0.0.1)."""
-    broker = Mosquitto(tls=issue_server_certificate(home_ca, tmp_path / "broker-tls"))
-    broker.start()
-    try:
+    with Mosquitto(tls=issue_server_certificate(home_ca, tmp_path / "broker-tls")) as broker:
         yield broker
-    finally:
-        broker.cleanup()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from custom_components.greennet.const import CONF_CA_CERT, CONF_TLS, DOMAIN
 
 from ..broker import Mosquitto
 from ..tls import Authority, issue_server_certificate, make_authority
-from .conftest import entry_data, tls_entry_data
+from .conftest import entry_data, tls_entry, tls_entry_data
 from .test_config_flow import INFO, mqtt_info, start, submit
 
 OTHER_CA = make_authority("Someone Else's CA")
@@ -67,13 +67,9 @@ async def test_user_flow_verifies_the_broker_host_name(
     hass: HomeAssistant, home_ca: Authority, tmp_path: Path, socket_enabled: None
 ) -> None:
     # Signed by the right CA, but for another host: hostname verification stays on.
-    broker = Mosquitto(tls=issue_server_certificate(home_ca, tmp_path, ("broker.example",)))
-    broker.start()
-    try:
+    with Mosquitto(tls=issue_server_certificate(home_ca, tmp_path, ("broker.example",))) as broker:
         result = await tls_form(hass, broker)
         result = await submit(hass, result["flow_id"], tls_entry_data(broker, home_ca))
-    finally:
-        broker.cleanup()
     assert result["errors"] == {"base": "tls_verification_failed"}
 
 
@@ -110,16 +106,6 @@ async def test_user_flow_drops_the_ca_when_tls_is_off(
 
 
 # --- reconfigure, reauth ----------------------------------------------------
-
-
-def tls_entry(broker: Mosquitto, ca: Authority | None) -> MockConfigEntry:
-    """A GreenNet entry for the TLS listener (not set up)."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="GreenNet 127.0.0.1",
-        unique_id=f"127.0.0.1:{broker.tls_port}",
-        data=tls_entry_data(broker, ca),
-    )
 
 
 @pytest.mark.parametrize("stored", [None, OTHER_CA], ids=["add", "replace"])
@@ -161,11 +147,7 @@ async def test_reconfigure_to_plain_mqtt_forgets_the_ca(
 async def test_reauth_keeps_the_ca(
     hass: HomeAssistant, tls_mosquitto: Mosquitto, home_ca: Authority
 ) -> None:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=f"127.0.0.1:{tls_mosquitto.tls_port}",
-        data=tls_entry_data(tls_mosquitto, home_ca, **{CONF_PASSWORD: "old"}),
-    )
+    entry = tls_entry(tls_mosquitto, home_ca, **{CONF_PASSWORD: "old"})
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
     (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)

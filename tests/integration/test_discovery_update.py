@@ -28,12 +28,8 @@ from .test_config_flow import start, zeroconf_info
 @pytest.fixture
 async def new_broker() -> AsyncIterator[Mosquitto]:
     """A second real broker: where the plugs' broker "moved" to."""
-    broker = Mosquitto()
-    broker.start()
-    try:
+    with Mosquitto() as broker:
         yield broker
-    finally:
-        broker.cleanup()
 
 
 def discovery_of(plug_id: str, port: int) -> ZeroconfServiceInfo:

@@ -11,17 +11,16 @@ from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.greennet.const import CONF_CA_CERT, DOMAIN
+from custom_components.greennet.const import CONF_CA_CERT
 
 from ..broker import Mosquitto
 from ..tls import Authority
-from .conftest import sim_config, state_of, tls_entry_data, wait_until
+from .conftest import sim_config, state_of, tls_entry, tls_entry_data, wait_until
 from .test_config_flow import submit
 from .test_config_flow_tls import tls_form
 
@@ -78,11 +77,7 @@ async def test_plug_over_tls_reaches_ha_and_survives_a_broker_restart(
 async def test_a_stored_ca_that_no_longer_parses_is_a_setup_error(
     hass: HomeAssistant, tls_mosquitto: Mosquitto
 ) -> None:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id=f"127.0.0.1:{tls_mosquitto.tls_port}",
-        data=tls_entry_data(tls_mosquitto, None, **{CONF_CA_CERT: "edited by hand"}),
-    )
+    entry = tls_entry(tls_mosquitto, None, **{CONF_CA_CERT: "edited by hand"})
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_ERROR
