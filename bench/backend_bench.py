@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 from greennet_demo.services import BIN, Process, free_port, spawn, wait_http
 
-from bench.harness import git_rev, machine_info, summary
+from bench.harness import git_rev, machine_info, record_results, summary
 from tests.backend.postgres import PostgresServer
 
 EMAIL, PASSWORD = "bench@greennet.example", "bench-password-2026"
@@ -146,10 +146,7 @@ async def main() -> None:
         await run_one(db, connections, seconds, max_requests) for db in ("sqlite", "postgresql")
     ]
     text = report(results, "python -m bench.backend_bench " + " ".join(sys.argv[1:]), connections)
-    print(text)
-    if args.write:
-        with (Path(__file__).parent / "RESULTS.md").open("a") as handle:
-            handle.write("\n" + text)
+    record_results(text, args.write)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from bench.harness import (
     cpu_seconds,
     git_rev,
     machine_info,
+    record_results,
     rss_mib,
     state_changes,
     summary,
@@ -309,10 +310,7 @@ async def main() -> None:
             print(f"… {mode} with {count} plugs", flush=True)
             results.append(await run_one(mode, count, window, samples))
     text = report(results, "python -m bench.ha_bench " + " ".join(sys.argv[1:]))
-    print(text)
-    if args.write:
-        with (Path(__file__).parent / "RESULTS.md").open("a") as handle:
-            handle.write("\n" + text)
+    record_results(text, args.write)
 
 
 if __name__ == "__main__":

@@ -181,3 +181,11 @@ def git_rev() -> str:
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
     return "unknown"
+
+
+def record_results(text: str, write: bool) -> None:
+    """Print a results section; with `write`, also append it to bench/RESULTS.md."""
+    print(text)
+    if write:
+        with (Path(__file__).parent / "RESULTS.md").open("a") as handle:
+            handle.write("\n" + text)
