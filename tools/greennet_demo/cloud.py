@@ -32,16 +32,30 @@ async def demo_login(base: str, email: str, password: str) -> str:
         return str(body["access_token"])
 
 
+def bearer_session(token: str) -> aiohttp.ClientSession:
+    """A client session that authenticates every request with `token`."""
+    return aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"})
+
+
+async def call(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    ok: tuple[int, ...] = (200,),
+    **kw: Any,
+) -> Any:
+    """One API request; its JSON body, or CloudError unless the status is one of `ok`."""
+    async with session.request(method, url, **kw) as resp:
+        body = await resp.json(content_type=None)
+        if resp.status not in ok:
+            raise CloudError(f"{method} {url} -> {resp.status}: {body}")
+        return body
+
+
 async def authenticated_get(base: str, token: str, path: str) -> Any:
     """GET with the bearer token; raise unless 200."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(base + path, headers={"Authorization": f"Bearer {token}"}) as resp,
-    ):
-        body = await resp.json(content_type=None)
-        if resp.status != 200:
-            raise CloudError(f"GET {path} -> {resp.status}: {body}")
-        return body
+    async with bearer_session(token) as session:
+        return await call(session, "GET", base + path)
 
 
 DEMO_HOME = "Demo home"
@@ -51,27 +65,20 @@ async def ensure_demo_home(
     base: str, token: str, plugs: list[tuple[str, str, str]]
 ) -> tuple[str, int]:
     """The demo home with each (plug id, name, model) registered; returns (home id, added)."""
-    auth = {"Authorization": f"Bearer {token}"}
-    async with aiohttp.ClientSession(headers=auth) as session:
-
-        async def call(method: str, path: str, ok: tuple[int, ...], **kw: Any) -> Any:
-            async with session.request(method, base + path, **kw) as resp:
-                body = await resp.json(content_type=None)
-                if resp.status not in ok:
-                    raise CloudError(f"{method} {path} -> {resp.status}: {body}")
-                return body
-
-        homes = await call("GET", "/api/v1/homes", (200,))
+    async with bearer_session(token) as session:
+        homes = await call(session, "GET", f"{base}/api/v1/homes")
         home = next((h for h in homes if h["name"] == DEMO_HOME and h["access"] == "owner"), None)
         if home is None:
-            home = await call("POST", "/api/v1/homes", (201,), json={"name": DEMO_HOME})
-        devices = await call("GET", f"/api/v1/homes/{home['id']}/devices", (200,))
-        known = {device["id"] for device in devices}
+            home = await call(
+                session, "POST", f"{base}/api/v1/homes", (201,), json={"name": DEMO_HOME}
+            )
+        devices_url = f"{base}/api/v1/homes/{home['id']}/devices"
+        known = {device["id"] for device in await call(session, "GET", devices_url)}
         added = 0
         for plug_id, name, model in plugs:
             if plug_id not in known:
                 device = {"id": plug_id, "name": name, "model": model, "location": "Demo"}
-                await call("POST", f"/api/v1/homes/{home['id']}/devices", (201,), json=device)
+                await call(session, "POST", devices_url, (201,), json=device)
                 added += 1
         return str(home["id"]), added
 

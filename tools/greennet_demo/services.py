@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,32 +226,43 @@ def start_home_assistant(confdir: Path, logdir: Path) -> Process:
     return spawn("home-assistant", [str(BIN / "hass"), "-c", str(confdir), "--skip-pip"], logdir)
 
 
-async def wait_port(process: Process, port: int, timeout: float) -> None:
-    """Until something accepts connections on 127.0.0.1:`port`, or the process dies."""
+async def wait_ready(
+    process: Process,
+    ready: Callable[[], Awaitable[bool]],
+    what: str,
+    timeout: float,
+    interval: float = 0.5,
+) -> None:
+    """Poll `ready` until it says yes; fail if `process` dies or `timeout` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not process.alive():
             raise RuntimeError(f"{process.name} exited:\n{process.tail()}")
-        if port_open(port):
+        if await ready():
             return
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"{process.name} did not listen on {port} within {timeout:.0f} s")
+        await asyncio.sleep(interval)
+    raise RuntimeError(f"{process.name} did not {what} within {timeout:.0f} s:\n{process.tail()}")
+
+
+async def wait_port(process: Process, port: int, timeout: float) -> None:
+    """Until something accepts connections on 127.0.0.1:`port`, or the process dies."""
+
+    async def listening() -> bool:
+        return port_open(port)
+
+    await wait_ready(process, listening, f"listen on {port}", timeout, interval=0.2)
 
 
 async def wait_http(
     process: Process, url: str, timeout: float, ok: tuple[int, ...] = (200,)
 ) -> None:
     """Poll `url` until it answers with one of `ok` or the process dies."""
-    deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if not process.alive():
-                raise RuntimeError(f"{process.name} exited:\n{process.tail()}")
+
+        async def answers() -> bool:
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                 async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
-                    if resp.status in ok:
-                        return
-            await asyncio.sleep(0.5)
-    raise RuntimeError(
-        f"{process.name} did not answer {url} within {timeout:.0f} s:\n{process.tail()}"
-    )
+                    return resp.status in ok
+            return False
+
+        await wait_ready(process, answers, f"answer {url}", timeout)
