@@ -104,9 +104,15 @@ class GreenNetHub:
             self._task = None
         if self._transport is not None:
             await self._transport.async_close()
+        # Pending relay commands fail like any command without a broker (never a KeyError).
         for waiters in self._relay_waiters.values():
             for _, future in waiters:
-                future.cancel()
+                if not future.done():
+                    future.set_exception(
+                        HomeAssistantError(
+                            translation_domain=DOMAIN, translation_key="not_connected"
+                        )
+                    )
         self._relay_waiters.clear()
 
     # --- listeners ------------------------------------------------------------
@@ -214,6 +220,9 @@ class GreenNetHub:
             self._take_status(plug, bool(value))
         elif channel is p.Channel.TELEMETRY:
             plug.apply_telemetry(value)
+            # The report carries the relay too: it confirms a change whose `relay` was lost.
+            plug.relay = value.relay
+            self._resolve_relay_waiters(plug.id, value.relay)
         elif channel is p.Channel.RELAY:
             plug.relay = bool(value)
             self._resolve_relay_waiters(plug.id, plug.relay)
@@ -326,11 +335,19 @@ class GreenNetHub:
     async def async_set_relay(
         self, plug_id: str, on: bool, timeout: float = RELAY_CONFIRM_TIMEOUT
     ) -> None:
-        """Switch the relay and wait until the plug confirms it on its `relay` topic."""
-        self._require(plug_id)
+        """Switch the relay and wait until the plug confirms it (`relay` or telemetry).
+
+        A plug that already reports the state asked for answers nothing (it publishes
+        `relay` only on change): the command still goes out, and returns at once.
+        """
+        plug = self._require(plug_id)
+        if plug.relay is on:
+            await self._publish(plug_id, p.Channel.RELAY_SET, p.encode_relay(on))
+            return
         future: asyncio.Future[None] = self.hass.loop.create_future()
         waiter = (on, future)
-        self._relay_waiters.setdefault(plug_id, []).append(waiter)
+        waiters = self._relay_waiters.setdefault(plug_id, [])
+        waiters.append(waiter)
         try:
             await self._publish(plug_id, p.Channel.RELAY_SET, p.encode_relay(on))
             async with asyncio.timeout(timeout):
@@ -342,7 +359,8 @@ class GreenNetHub:
                 translation_placeholders={"plug_id": plug_id},
             ) from err
         finally:
-            self._relay_waiters[plug_id].remove(waiter)
+            # Our own list: `async_stop` may have dropped the hub's map meanwhile.
+            waiters.remove(waiter)
 
     async def async_set_protection(self, plug_id: str, command: p.ProtectionCommand) -> None:
         """Send new protection limits (or a reset) to a plug."""

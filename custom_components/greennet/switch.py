@@ -57,7 +57,7 @@ class GreenNetSwitch(GreenNetEntity, SwitchEntity):
     """The relay: commands go out on `relay/set`, state comes back on `relay`."""
 
     entity_description: GreenNetSwitchDescription
-    _channels = frozenset({p.Channel.RELAY})
+    _channels = frozenset({p.Channel.RELAY, p.Channel.TELEMETRY})
 
     @property
     def is_on(self) -> bool | None:
