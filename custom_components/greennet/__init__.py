@@ -67,10 +67,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> 
         hub.on_connection,
         hub.on_auth_failed,
         backoff=(const.BACKOFF_INITIAL, const.BACKOFF_MAX),
+        timeout=const.CONNECT_TIMEOUT,
     )
     hub.attach(transport)
     try:
         await transport.async_connect()
+        await hub.async_subscribe()
     except InvalidAuth as err:
         await transport.async_close()
         raise ConfigEntryAuthFailed(

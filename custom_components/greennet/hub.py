@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 
+from . import const
 from . import protocol as p
 from .const import (
     CONF_DEADBAND,
@@ -60,7 +62,11 @@ class GreenNetHub:
         self._new_plug_listeners: list[NewPlugListener] = []
         self._relay_waiters: dict[str, list[tuple[bool, asyncio.Future[None]]]] = {}
         self._warned: set[tuple[str, str]] = set()
-        self._connection_lost_logged = False
+        # Connection log: once per outage at info; a session that drops before it was
+        # stable (STABLE_CONNECTION) is flapping, logged at debug.
+        self._up_since = time.monotonic()
+        self._had_outage = False
+        self._quiet_outage = False
         self._stopping = False
         # Options in effect; plug ids this entry leaves alone (a change reloads the entry).
         self.options: dict[str, Any] = dict(entry.options)
@@ -83,14 +89,18 @@ class GreenNetHub:
         """Whether the broker connection is up."""
         return self._transport is not None and self._transport.connected
 
+    async def async_subscribe(self) -> None:
+        """Subscribe to everything plugs publish (raises TransportError)."""
+        await self.transport.async_subscribe(
+            [p.wildcard(self.prefix, channel) for channel in p.PLUG_PUBLISHES], p.QOS_STATE
+        )
+
     async def async_start(self) -> None:
-        """Subscribe to everything plugs publish and run the connection in the background."""
+        """Drop the devices of ignored plugs and run the connection in the background."""
         registry = dr.async_get(self.hass)
         for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
             if any(ident in self.ignored for _, ident in device.identifiers):
                 registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
-        for channel in p.PLUG_PUBLISHES:
-            await self.transport.async_subscribe(p.wildcard(self.prefix, channel), p.QOS_STATE)
         self._task = self.entry.async_create_background_task(
             self.hass, self.transport.async_run(), f"{DOMAIN} MQTT {self.entry.title}"
         )
@@ -161,15 +171,21 @@ class GreenNetHub:
         """Transport callback: log the change once and refresh availability."""
         if self._stopping:
             return
+        now = time.monotonic()
         if not connected:
-            LOGGER.info("Lost connection to MQTT broker of %s", self.entry.title)
-            self._connection_lost_logged = True
-        elif self._connection_lost_logged:
-            LOGGER.info("Reconnected to MQTT broker of %s", self.entry.title)
-            self._connection_lost_logged = False
-            # Status is only known again once the broker (retained) or the plug (birth) says it.
-            for plug in self.plugs.values():
-                plug.online = None
+            stable = now - self._up_since >= const.STABLE_CONNECTION
+            self._quiet_outage = self._had_outage and not stable
+            self._had_outage = True
+            log = LOGGER.debug if self._quiet_outage else LOGGER.info
+            log("Lost connection to MQTT broker of %s", self.entry.title)
+        else:
+            self._up_since = now
+            if self._had_outage:
+                log = LOGGER.debug if self._quiet_outage else LOGGER.info
+                log("Reconnected to MQTT broker of %s", self.entry.title)
+                # Status is known again once the broker (retained) or the plug (birth) says it.
+                for plug in self.plugs.values():
+                    plug.online = None
         for plug_id in self._announced:
             self._notify(plug_id, None)
 

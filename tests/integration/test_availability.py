@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 
 import pytest
 from greennet_sim import Simulator
@@ -128,21 +127,10 @@ def _closed() -> Mosquitto:
     return broker
 
 
-def _rotate_password(broker: Mosquitto) -> None:
-    """Change the broker user's password and restart the broker (clients are dropped)."""
-    passwd = broker.config.parent / "passwd"
-    subprocess.run(
-        ["mosquitto_passwd", "-b", str(passwd), broker.username, "rotated"],
-        check=True,
-        capture_output=True,
-    )
-    broker.restart()
-
-
 async def test_credentials_revoked_while_running_start_reauth(
     hass: HomeAssistant, entry: MockConfigEntry, mosquitto: Mosquitto
 ) -> None:
-    await hass.async_add_executor_job(_rotate_password, mosquitto)
+    await hass.async_add_executor_job(mosquitto.change_password, "rotated")
     await wait_until(
         hass,
         lambda: any(
