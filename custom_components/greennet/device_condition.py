@@ -15,6 +15,7 @@ from homeassistant.const import (
     CONF_DEVICE_ID,
     CONF_DOMAIN,
     CONF_TYPE,
+    STATE_OFF,
     STATE_ON,
 )
 from homeassistant.core import HomeAssistant
@@ -90,7 +91,8 @@ def async_condition_from_config(
         if state is None:
             return False
         if kind in (RELAY_ON, RELAY_OFF):
-            return bool((state.state == STATE_ON) == (kind == RELAY_ON))
+            # Unavailable or unknown is neither: only a reported state satisfies either.
+            return state.state == (STATE_ON if kind == RELAY_ON else STATE_OFF)
         try:
             power = float(state.state)
         except ValueError:

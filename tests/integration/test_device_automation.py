@@ -261,3 +261,24 @@ def test_every_trigger_and_condition_type_is_translated() -> None:
     assert set(strings["trigger_type"]) == set(device_trigger.TRIGGER_TYPES)
     assert set(strings["condition_type"]) == set(device_condition.CONDITION_TYPES)
     assert {"above", "below", "for"} <= set(strings["extra_fields"])
+
+
+async def test_relay_conditions_hold_neither_way_while_the_plug_is_unavailable(
+    hass: HomeAssistant, sim: Simulator, mosquitto: Mosquitto
+) -> None:
+    plug = sim.plugs[0]
+    device = device_of(hass, plug.id)
+    assert device is not None
+    base = {"condition": "device", "domain": DOMAIN, "device_id": device.id}
+    event = {"trigger": "event", "event_type": "check"}
+    calls = await automate(
+        hass,
+        {"id": "relay_on", "trigger": event, "conditions": [{**base, "type": "relay_on"}]},
+        {"id": "relay_off", "trigger": event, "conditions": [{**base, "type": "relay_off"}]},
+    )
+    async with Observer(mosquitto) as obs:
+        await obs.publish(p.topic("greennet", plug.id, p.Channel.STATUS), "offline", retain=True)
+        await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") == "unavailable")
+    hass.bus.async_fire("check")
+    await hass.async_block_till_done()
+    assert fired(calls) == []  # an unreachable relay is neither on nor off
