@@ -36,6 +36,15 @@ class PlugState:
         """Whether the plug speaks a protocol version this integration understands."""
         return self.info is not None and self.info.supported
 
+    def restore_energy(self, shown: float) -> None:
+        """Seed the filter with the energy HA showed before it restarted.
+
+        A plug's meter that is a rounding step behind it (saved before a power cut) is
+        then no meter reset; a report already taken wins unless it is such a dip.
+        """
+        if self.energy is None or shown - ENERGY_DIP_TOLERANCE <= self.energy < shown:
+            self.energy = shown
+
     def apply_telemetry(self, telemetry: Telemetry) -> None:
         """Take a report; keep energy monotonic across small rounding dips."""
         self.telemetry = telemetry

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -36,6 +37,8 @@ class GreenNetSensorDescription(SensorEntityDescription):
     """A sensor and how to read it from the plug's state."""
 
     value_fn: Callable[[PlugState], float | int | None]
+    # Seeds the hub's energy filter with the value shown before HA restarted.
+    restores_energy: bool = False
 
 
 type _Reader = Callable[[PlugState], float | int | None]
@@ -81,6 +84,7 @@ SENSORS: tuple[GreenNetSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=3,
         value_fn=lambda plug: plug.energy,
+        restores_energy=True,
     ),
     GreenNetSensorDescription(
         key="rssi",
@@ -112,7 +116,12 @@ async def async_setup_entry(
     """Add the sensors of every plug, now and as plugs appear."""
 
     def factory(hub: GreenNetHub, plug: PlugState) -> list[GreenNetEntity]:
-        return [GreenNetSensor(hub, plug, description) for description in SENSORS]
+        return [
+            (GreenNetEnergySensor if description.restores_energy else GreenNetSensor)(
+                hub, plug, description
+            )
+            for description in SENSORS
+        ]
 
     async_setup_plug_entities(entry, async_add_entities, factory)
 
@@ -127,3 +136,14 @@ class GreenNetSensor(GreenNetEntity, SensorEntity):
     def native_value(self) -> float | int | None:
         """The value from the latest report."""
         return self.entity_description.value_fn(self.plug)
+
+
+class GreenNetEnergySensor(GreenNetSensor, RestoreSensor):
+    """The lifetime meter, continued across Home Assistant restarts."""
+
+    async def async_added_to_hass(self) -> None:
+        """Hand the last value shown to the hub's monotonic filter, then follow the plug."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_sensor_data()
+        if last is not None and isinstance(last.native_value, int | float):
+            self.plug.restore_energy(float(last.native_value))
