@@ -15,8 +15,7 @@ from homeassistant.util.ssl import get_default_context
 
 from . import const
 from .const import CONF_CA_CERT, CONF_IGNORED_PLUGS, CONF_PREFIX, CONF_TLS, DOMAIN, PLATFORMS
-from .hub import GreenNetHub
-from .models import GreenNetConfigEntry, GreenNetRuntime
+from .hub import GreenNetConfigEntry, GreenNetHub
 from .protocol import DEFAULT_PREFIX
 from .transport import (
     AiomqttTransport,
@@ -25,8 +24,6 @@ from .transport import (
     TransportError,
     ca_context,
 )
-
-__all__ = ["GreenNetConfigEntry"]
 
 
 async def async_broker_settings(hass: HomeAssistant, data: Mapping[str, Any]) -> BrokerSettings:
@@ -85,7 +82,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> 
             translation_key="cannot_connect",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.runtime_data = GreenNetRuntime(hub)
+    entry.runtime_data = hub
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await hub.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
@@ -96,13 +93,13 @@ async def async_unload_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) ->
     """Unload the platforms and close the broker connection."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
-        await entry.runtime_data.hub.async_stop()
+        await entry.runtime_data.async_stop()
     return unloaded
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: GreenNetConfigEntry) -> None:
     """New defaults go to the plugs at once; a changed ignore list needs a reload."""
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     if dict(entry.options) == hub.options:
         return  # a data change (reauth, reconfigure): its flow reloads the entry itself
     if set(entry.options.get(CONF_IGNORED_PLUGS, ())) != hub.ignored:
@@ -118,7 +115,7 @@ async def async_remove_config_entry_device(
     """Allow removing a plug that is offline (or gone); clear its retained topics."""
     if entry.state is not ConfigEntryState.LOADED:
         return True  # nothing running to ask; the plug reappears if it is still there
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     plug_ids = [ident for domain, ident in device.identifiers if domain == DOMAIN]
     if any(hub.plug_online(plug_id) for plug_id in plug_ids):
         return False

@@ -8,8 +8,8 @@ from homeassistant.core import callback
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .hub import GreenNetHub
-from .models import GreenNetConfigEntry, PlugState, PlugUpdate, plug_device_info
+from .hub import GreenNetConfigEntry, GreenNetHub
+from .models import PlugState, PlugUpdate, plug_device_info
 from .protocol import Channel
 
 _ALWAYS = frozenset({Channel.STATUS, Channel.INFO})
@@ -57,7 +57,7 @@ def async_setup_plug_entities(
     factory: Callable[[GreenNetHub, PlugState], Iterable[GreenNetEntity]],
 ) -> None:
     """Add a platform's entities for every plug, including plugs that appear later."""
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
 
     @callback
     def _add(plug: PlugState) -> None:

@@ -16,8 +16,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import protocol as p
 from .const import LOGGER
 from .entity import GreenNetEntity, async_setup_plug_entities
-from .hub import GreenNetHub
-from .models import GreenNetConfigEntry, PlugState, PlugUpdate
+from .hub import GreenNetConfigEntry, GreenNetHub
+from .models import PlugState, PlugUpdate
 
 PARALLEL_UPDATES = 0
 # Channels that can change availability; other updates do not touch an event entity.

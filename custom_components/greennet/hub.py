@@ -29,6 +29,8 @@ from .issues import async_delete_plug_issues, async_sync_protocol_issue
 from .models import PlugState, PlugUpdate, plug_device_info
 from .transport import Transport, TransportError
 
+type GreenNetConfigEntry = ConfigEntry[GreenNetHub]
+"""A GreenNet config entry; a loaded one holds its hub as `runtime_data`."""
 type UpdateListener = Callable[[PlugUpdate], None]
 type PlugListener = Callable[[PlugUpdate | None], None]
 """Per-plug entity callback; None means only availability may have changed."""
@@ -48,7 +50,7 @@ _RESERVED_EVENT_TYPES = frozenset({EVENT_TYPE_ONLINE, EVENT_TYPE_OFFLINE})
 class GreenNetHub:
     """Owns the broker connection and the typed state of every plug on it."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any], prefix: str) -> None:
+    def __init__(self, hass: HomeAssistant, entry: GreenNetConfigEntry, prefix: str) -> None:
         """Create the hub; `attach` a transport before `async_start`."""
         self.hass = hass
         self.entry = entry
@@ -289,12 +291,11 @@ class GreenNetHub:
             )
 
     def device(self, plug_id: str) -> dr.DeviceEntry | None:
-        """This entry's device registry entry of a plug."""
-        registry = dr.async_get(self.hass)
-        for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
-            if (DOMAIN, plug_id) in device.identifiers:
-                return device
-        return None
+        """This entry's device registry entry of a plug (an indexed lookup, no scan)."""
+        device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, plug_id)})
+        if device is None or self.entry.entry_id not in device.config_entries:
+            return None
+        return device
 
     def device_id(self, plug_id: str) -> str | None:
         """Device registry id of a plug."""

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
 
 from .const import DOMAIN, ENERGY_DIP_TOLERANCE, MANUFACTURER
 from .protocol import Channel, PlugConfig, PlugEvent, PlugInfo, Protection, Telemetry
-
-if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
-
-    from .hub import GreenNetHub
 
 
 @dataclass(slots=True)
@@ -61,16 +55,6 @@ class PlugUpdate:
     channel: Channel
     state: PlugState
     event: PlugEvent | None = field(default=None)
-
-
-@dataclass(slots=True)
-class GreenNetRuntime:
-    """What a loaded config entry holds (`entry.runtime_data`)."""
-
-    hub: GreenNetHub
-
-
-type GreenNetConfigEntry = ConfigEntry[GreenNetRuntime]
 
 
 def plug_device_info(info: PlugInfo) -> DeviceInfo:

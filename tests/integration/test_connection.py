@@ -51,7 +51,7 @@ async def test_unload_during_a_reconnect_leaves_no_half_open_session(
     hass: HomeAssistant, proxy: MqttProxy
 ) -> None:
     entry = await load_through(hass, proxy)
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     # The broker goes mute: TCP connects, CONNECT is read, CONNACK never comes.
     proxy.misbehaviour.silent = True
     await proxy.drop_all()
@@ -123,7 +123,7 @@ async def test_a_stable_session_resets_the_backoff(
     caplog.set_level(logging.INFO, logger="custom_components.greennet")
     monkeypatch.setattr(const, "STABLE_CONNECTION", 0.3)
     entry = await load_through(hass, proxy)
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     for _ in range(3):  # each outage follows a session that stayed up long enough
         await asyncio.sleep(0.5)
         await proxy.drop_all()
@@ -149,4 +149,4 @@ async def test_rejected_credentials_start_reauth_and_stop_retrying(
     tried = len(proxy.sessions)
     await asyncio.sleep(1.2)  # three times the longest backoff of the test settings
     assert len(proxy.sessions) == tried  # nothing more until the user gives new credentials
-    assert not entry.runtime_data.hub.connected
+    assert not entry.runtime_data.connected

@@ -181,7 +181,7 @@ async def test_relay_action_fails_when_the_plug_does_not_confirm(
         await observer.publish(f"greennet/{mute}/info", p.encode_info(FAKE_INFO), retain=True)
         await observer.publish(f"greennet/{mute}/relay", "ON", retain=True)
         await wait_until(hass, lambda: state_of(hass, "switch", mute, "relay") == STATE_ON)
-        hub = entry.runtime_data.hub
+        hub = entry.runtime_data
         with pytest.raises(HomeAssistantError) as err:
             await hub.async_set_relay(mute, False, timeout=0.3)
         assert err.value.translation_key == "relay_not_confirmed"
@@ -336,7 +336,7 @@ async def test_energy_ignores_rounding_dips_but_follows_a_reset(
 async def test_listener_api_sees_every_parsed_update(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
 ) -> None:
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     seen: list[tuple[str, p.Channel]] = []
     remove = hub.async_add_listener(lambda update: seen.append((update.plug_id, update.channel)))
     plug = sim.plugs[0]
@@ -368,6 +368,6 @@ async def test_late_listeners_hear_about_plugs_already_known(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
 ) -> None:
     seen: list[str] = []
-    remove = entry.runtime_data.hub.async_add_new_plug_listener(lambda plug: seen.append(plug.id))
+    remove = entry.runtime_data.async_add_new_plug_listener(lambda plug: seen.append(plug.id))
     assert sorted(seen) == sorted(pl.id for pl in sim.plugs)
     remove()

@@ -46,7 +46,7 @@ async def test_switching_a_relay_to_the_state_it_has_answers_at_once(
     # gets no confirmation, and must not wait for one.
     async with Observer(mosquitto) as observer:
         await announce_mute_plug(hass, observer, p.ON)
-        await entry.runtime_data.hub.async_set_relay(MUTE.id, True, timeout=0.5)
+        await entry.runtime_data.async_set_relay(MUTE.id, True, timeout=0.5)
         await hass.services.async_call(
             "switch",
             "turn_on",
@@ -65,7 +65,7 @@ async def test_switching_a_relay_to_the_state_it_has_answers_at_once(
 async def test_telemetry_confirms_a_relay_change(
     hass: HomeAssistant, entry: MockConfigEntry, mosquitto: Mosquitto
 ) -> None:
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     async with Observer(mosquitto) as observer:
         await announce_mute_plug(hass, observer, p.ON)
         command = hass.async_create_task(hub.async_set_relay(MUTE.id, False, timeout=3))
@@ -83,7 +83,7 @@ async def test_a_relay_change_that_never_comes_still_fails(
     async with Observer(mosquitto) as observer:
         await announce_mute_plug(hass, observer, p.ON)
         with pytest.raises(HomeAssistantError) as err:
-            await entry.runtime_data.hub.async_set_relay(MUTE.id, False, timeout=0.3)
+            await entry.runtime_data.async_set_relay(MUTE.id, False, timeout=0.3)
     assert err.value.translation_key == "relay_not_confirmed"
     assert state_of(hass, "switch", MUTE.id, "relay") == STATE_ON
 
@@ -91,7 +91,7 @@ async def test_a_relay_change_that_never_comes_still_fails(
 async def test_unloading_fails_a_pending_relay_command_cleanly(
     hass: HomeAssistant, entry: MockConfigEntry, mosquitto: Mosquitto
 ) -> None:
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     async with Observer(mosquitto) as observer:
         await announce_mute_plug(hass, observer, p.ON)
         command = hass.async_create_task(hub.async_set_relay(MUTE.id, False, timeout=30))

@@ -69,7 +69,7 @@ async def test_energy_dip_after_an_ha_restart_is_not_a_meter_reset(
 
         # After a power cut the plug's meter is a rounding step behind what HA showed.
         await plug.publish(f"{topic}/telemetry", report(12.495))
-        hub = entry.runtime_data.hub
+        hub = entry.runtime_data
         await wait_until(hass, lambda: hub.plugs[PLUG.id].telemetry is not None)
         assert state_of(hass, "sensor", PLUG.id, "energy") == "12.5"
 
