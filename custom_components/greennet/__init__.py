@@ -8,9 +8,10 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util.ssl import get_default_context
 
 from . import const
@@ -46,6 +47,23 @@ async def async_broker_settings(hass: HomeAssistant, data: Mapping[str, Any]) ->
         tls=tls,
         tls_context=context,
     )
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> bool:
+    """Bring an entry (and its entities) from an older minor version to this one."""
+    if entry.version > 1:
+        return False  # written by a newer integration: refuse rather than guess
+    if entry.minor_version < 2:
+        # 1.2: the uptime sensor (seconds, changing every report) became "last restart".
+        @callback
+        def uptime_to_last_restart(entity: er.RegistryEntry) -> dict[str, Any] | None:
+            if entity.domain == "sensor" and entity.unique_id.endswith("_uptime"):
+                return {"new_unique_id": entity.unique_id.removesuffix("_uptime") + "_last_restart"}
+            return None
+
+        await er.async_migrate_entries(hass, entry.entry_id, uptime_to_last_restart)
+        hass.config_entries.async_update_entry(entry, minor_version=2)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> bool:

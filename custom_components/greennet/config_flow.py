@@ -125,6 +125,7 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a GreenNet hub by hand, from zeroconf or from HA's MQTT discovery."""
 
     VERSION = 1
+    MINOR_VERSION = 2  # 1.2: the uptime sensor became "last restart" (see __init__.py)
 
     def __init__(self) -> None:
         """Start with nothing discovered."""

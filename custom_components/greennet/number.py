@@ -124,10 +124,11 @@ class GreenNetNumber(GreenNetEntity, NumberEntity):
     entity_description: GreenNetNumberDescription
     _channels = frozenset({p.Channel.PROTECTION, p.Channel.CONFIG})
 
-    @property
-    def native_value(self) -> float | None:
-        """The value the plug last reported."""
+    def _value(self) -> float | None:
         return self.entity_description.value_fn(self.plug)
+
+    def _show(self, value: float | None) -> None:
+        self._attr_native_value = value
 
     async def async_set_native_value(self, value: float) -> None:
         """Send the new value; the state follows when the plug confirms."""

@@ -60,10 +60,11 @@ class GreenNetSelect(GreenNetEntity, SelectEntity):
     entity_description: GreenNetSelectDescription
     _channels = frozenset({p.Channel.CONFIG})
 
-    @property
-    def current_option(self) -> str | None:
-        """The option the plug last reported."""
+    def _value(self) -> str | None:
         return self.entity_description.value_fn(self.plug)
+
+    def _show(self, value: str | None) -> None:
+        self._attr_current_option = value
 
     async def async_select_option(self, option: str) -> None:
         """Send the new choice; the state follows when the plug confirms."""
