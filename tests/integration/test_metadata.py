@@ -105,7 +105,13 @@ def test_every_flow_error_abort_and_exception_is_translated() -> None:
     assert aborts <= set(EN["config"]["abort"])
     assert steps - {"init"} <= set(EN["config"]["step"])
     assert "init" in EN["options"]["step"]
-    used = set(re.findall(r'translation_key="(\w+)"', source("hub.py", "__init__.py")))
+    used = set(
+        re.findall(
+            r'translation_key="(\w+)"',
+            source("hub.py", "__init__.py", "device_trigger.py", "device_condition.py"),
+        )
+    )
+    used |= set(re.findall(r'"(no_\w+)"', source("device_condition.py")))
     assert used
     assert used <= set(EN["exceptions"])
     assert set(re.findall(r"translation_key=(ISSUE_\w+)", source("issues.py"))) == {
