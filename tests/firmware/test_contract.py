@@ -170,7 +170,7 @@ def test_event_payloads_follow_the_docs() -> None:
     assert trip == ["type", "reason", "current", "power"]
     assert button == ["type", "action"]
     assert '"overload_trip"' in function_body(PROTOCOL_H, "encode_trip_event")
-    assert {str(e) for e in p.EventType} == {"overload_trip", "button"}
+    assert {str(e) for e in p.EventType} == {"overload_trip", "button", "sensor_fault"}
     assert "`overload_trip`: `reason` (`current` / `power`), `current` A, `power` W" in DOC
 
 
