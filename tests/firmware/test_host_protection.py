@@ -151,6 +151,19 @@ async def test_meter_missing_at_boot_keeps_the_relay_open(start_plug: StartPlug)
     assert again.state("Sensor fault") is True
 
 
+async def test_no_fault_is_reported_before_the_meter_had_its_time(start_plug: StartPlug) -> None:
+    plug = await start_plug(env={"GREENNET_SIM_METER_MISSING": "1"})
+    plug.switch(True)  # well within the 3 s the first reading may take: refused, no fault
+    await plug.wait_log("relay stays open: no valid meter reading")
+    await asyncio.sleep(SENSOR_TIMEOUT)
+    assert events(plug) == []
+    assert plug.state("Relay") is False
+    assert plug.state("Sensor fault") is True  # now it is one
+    plug.switch(True)
+    event = await plug.wait_message("event")
+    assert p.parse_event(event.payload).type == p.EventType.SENSOR_FAULT
+
+
 async def test_a_trip_survives_a_power_cut_and_holds_until_reset(start_plug: StartPlug) -> None:
     plug = await start_plug()
     log_mark = len(plug.log)
