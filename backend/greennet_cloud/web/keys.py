@@ -1,4 +1,4 @@
-"""Typed application keys."""
+"""Typed application and request keys."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from ..clock import Clock
 from ..config import Config
 from ..services.accounts import Accounts
 from ..services.admin import Administration
+from ..services.base import Principal
 from ..services.devices import Devices
 from ..services.homes import Homes
 from ..services.totp import TwoFactor
@@ -22,3 +23,6 @@ ADMINISTRATION = web.AppKey("administration", Administration)
 HOMES = web.AppKey("homes", Homes)
 DEVICES = web.AppKey("devices", Devices)
 OPENAPI = web.AppKey("openapi", dict)
+
+REQUEST_ID = web.RequestKey("request_id", str)
+PRINCIPAL = web.RequestKey("principal", Principal)
