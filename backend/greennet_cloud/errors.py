@@ -53,3 +53,9 @@ class Throttled(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = max(1, retry_after)
+
+
+class PayloadTooLarge(DomainError):
+    """The request carries more than the service takes at once (413)."""
+
+    code = "payload_too_large"

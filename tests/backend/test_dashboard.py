@@ -330,8 +330,7 @@ def test_reloads_and_rejected_access_tokens_are_carried_by_the_refresh_token(
     fresh = LiveApi(live.base_url).ok(
         "POST", "/api/v1/auth/login", {"email": "gus@example.com", "password": PASSWORD}
     )["access_token"]
-    lamp = {"id": "greennet-0d0e0f", "name": "Lamp"}
-    api.ok("POST", f"/api/v1/homes/{home}/devices", lamp, fresh)
+    LiveApi(live.base_url).pair(fresh, home, "greennet-0d0e0f", {"name": "Lamp"})
     page.shown("#reload").click()
     page.wait.until(lambda _: "Lamp" in page.plug_names(home))
     assert page.session_token() not in {None, second}

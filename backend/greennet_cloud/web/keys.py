@@ -7,10 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..clock import Clock
 from ..config import Config
+from ..jobs import JobRunner
 from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.devices import Devices
+from ..services.energy import EnergyReports
+from ..services.history import Histories
 from ..services.homes import Homes
+from ..services.ingest import Ingest
 from ..services.totp import TwoFactor
 
 CONFIG = web.AppKey("config", Config)
@@ -22,3 +26,7 @@ ADMINISTRATION = web.AppKey("administration", Administration)
 HOMES = web.AppKey("homes", Homes)
 DEVICES = web.AppKey("devices", Devices)
 OPENAPI = web.AppKey("openapi", dict)
+INGEST = web.AppKey("ingest", Ingest)
+HISTORIES = web.AppKey("histories", Histories)
+JOBS = web.AppKey("jobs", JobRunner)
+ENERGY = web.AppKey("energy", EnergyReports)

@@ -18,6 +18,7 @@ from ..errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     Throttled,
     Unauthenticated,
 )
@@ -33,6 +34,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    PayloadTooLarge: 413,
     Throttled: 429,
 }
 HTTP_CODES = {
