@@ -1,4 +1,4 @@
-"""Typed application keys."""
+"""Typed application and request keys."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ..config import Config
 from ..jobs import JobRunner
 from ..services.accounts import Accounts
 from ..services.admin import Administration
+from ..services.base import Principal
 from ..services.devices import Devices
 from ..services.energy import EnergyReports
 from ..services.history import Histories
@@ -30,3 +31,6 @@ INGEST = web.AppKey("ingest", Ingest)
 HISTORIES = web.AppKey("histories", Histories)
 JOBS = web.AppKey("jobs", JobRunner)
 ENERGY = web.AppKey("energy", EnergyReports)
+
+REQUEST_ID = web.RequestKey("request_id", str)
+PRINCIPAL = web.RequestKey("principal", Principal)
