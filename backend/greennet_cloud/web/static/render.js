@@ -27,6 +27,7 @@ export const PLUG_FIELDS = [
   { field: "model", label: "Model", value: (device) => device.model || "unknown" },
   { field: "location", label: "Location", value: (device) => device.location || "not set" },
   { field: "last-seen", label: "Last seen", value: lastSeen },
+  { field: "status", label: "Status", value: (device) => (device.online ? "online" : "offline") },
 ];
 
 /** Buttons under a plug card; none until part 2 brings relay control. */
