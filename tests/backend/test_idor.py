@@ -98,7 +98,13 @@ ENDPOINTS: list[tuple[str, str, Any, bool]] = [
     ("GET", "/api/v1/homes/{home}/link-tokens", None, False),
     ("POST", "/api/v1/homes/{home}/link-tokens", {"name": "x"}, False),
     ("DELETE", "/api/v1/homes/{home}/link-tokens/{link}", None, False),
+    ("GET", "/api/v1/homes/{home}/energy", None, True),
+    ("PATCH", "/api/v1/homes/{home}", {"timezone": "Europe/Berlin"}, False),
     ("GET", "/api/v1/devices/{device}", None, True),
+    ("GET", "/api/v1/devices/{device}/telemetry", None, True),
+    ("GET", "/api/v1/devices/{device}/telemetry?resolution=raw", None, True),
+    ("GET", "/api/v1/devices/{device}/telemetry.csv", None, True),
+    ("GET", "/api/v1/devices/{device}/energy?period=month", None, True),
     ("PATCH", "/api/v1/devices/{device}", {"name": "Renamed"}, False),
     ("GET", "/api/v1/devices/{device}/credentials", None, False),
     ("POST", "/api/v1/devices/{device}/credentials", None, False),
@@ -237,3 +243,21 @@ async def test_a_guest_stays_read_only_even_with_a_control_share(
     assert shared.status == 201
     seen = await api.call("GET", f"/api/v1/devices/{world.ids['device']}", token=world.guest.access)
     assert seen.body["access"] == "read"
+
+
+async def test_a_device_share_reads_its_history_but_not_its_home(
+    api: Api, clock: FakeClock
+) -> None:
+    world = await build_world(api, clock)
+    friend = await api.session("friend@example.com", "")
+    device = world.ids["device"]
+    for path in (
+        f"/api/v1/devices/{device}/telemetry",
+        f"/api/v1/devices/{device}/telemetry.csv",
+        f"/api/v1/devices/{device}/energy",
+    ):
+        assert (await api.call("GET", path, token=friend.access)).status == 200, path
+    home_energy = await api.call(
+        "GET", f"/api/v1/homes/{world.ids['home']}/energy", token=friend.access
+    )
+    assert (home_energy.status, home_energy.error) == (404, "not_found")
