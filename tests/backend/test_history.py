@@ -157,7 +157,29 @@ async def test_csv_export_holds_the_range_in_order(api: Api, clock: FakeClock) -
     assert rows[0] == ["time", "ts", "power", "voltage", "current", "energy", "relay"]
     assert len(rows) == 1201
     assert [int(row[1]) for row in rows[1:]] == [s["ts"] for s in samples]
-    assert rows[1][0] == datetime.fromtimestamp(start / 1000, UTC).isoformat().replace(
-        "+00:00", "Z"
+    assert rows[1][0] == datetime.fromtimestamp(start / 1000, UTC).strftime(
+        "%Y-%m-%dT%H:%M:%S.000Z"
     )
+    assert datetime.fromisoformat(rows[2][0]).timestamp() * 1000 == samples[1]["ts"]
     assert rows[-1][2:] == ["49.0", "230.0", "0.213", "1.0", "ON"]
+
+
+async def test_csv_export_of_rollups(api: Api, clock: FakeClock) -> None:
+    home = await household(api, "csv1h@example.com")
+    plug = home.plugs[0]
+    now = ms(clock.now)
+    start = now - now % HOUR - HOUR
+    samples = [sample(start + i * 60_000, power=10.0 * (i % 3), energy=i / 60) for i in range(60)]
+    await home.send(api, plug, samples, now)
+    await rollups(api)
+    reply = await api.call(
+        "GET", f"/api/v1/devices/{plug.id}/telemetry.csv?resolution=1h&from={start}&to={now}",
+        token=home.owner.access,
+    )  # fmt: skip
+    rows = list(csv.reader(io.StringIO(reply.body)))
+    assert rows[0] == ["time", "ts", "samples", "power", "power_min", "power_max", "energy_delta"]
+    [row] = rows[1:]
+    assert (int(row[1]), int(row[2]), float(row[3]), float(row[4]), float(row[5])) == (
+        start, 60, 10.0, 0.0, 20.0,
+    )  # fmt: skip
+    assert float(row[6]) == pytest.approx(59 / 60)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy import Row, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -103,16 +103,18 @@ async def move_device(conn: AsyncConnection, device_id: str, home_id: str) -> No
 
 
 async def mark_seen(conn: AsyncConnection, seen: dict[int, datetime]) -> None:
-    """Move `last_seen_at` forward (never back) for each device seq: one write per device."""
-    for seq, at in seen.items():
-        await conn.execute(
-            update(devices)
-            .where(
-                devices.c.seq == seq,
-                or_(devices.c.last_seen_at.is_(None), devices.c.last_seen_at < at),
-            )
-            .values(last_seen_at=at)
+    """Move `last_seen_at` forward (never back) for each device seq: one statement for all."""
+    if not seen:
+        return
+    await conn.execute(
+        update(devices)
+        .where(
+            devices.c.seq == bindparam("seq_"),
+            or_(devices.c.last_seen_at.is_(None), devices.c.last_seen_at < bindparam("at_")),
         )
+        .values(last_seen_at=bindparam("at_")),
+        [{"seq_": seq, "at_": at} for seq, at in seen.items()],
+    )
 
 
 async def list_devices(

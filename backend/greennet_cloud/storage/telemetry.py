@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..db.schema import TELEMETRY_PARTITION_PREFIX, rollup_pending, telemetry
+from ..db.schema import TELEMETRY_PARTITION_PREFIX, rollup_pending
 from ..models import Sample
 
 DAY_MS = 86_400_000
@@ -29,6 +29,12 @@ _PG_INSERT = text(
     " CAST(:current AS DOUBLE PRECISION[]), CAST(:energy AS DOUBLE PRECISION[]),"
     " CAST(:relay AS BOOLEAN[]))"
     " ON CONFLICT DO NOTHING"
+)
+
+
+_SQLITE_INSERT = (
+    "INSERT INTO telemetry (device_seq, ts, power, voltage, current, energy, relay)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 
 
@@ -53,21 +59,10 @@ async def insert_samples(conn: AsyncConnection, rows: Sequence[tuple[int, Sample
             },
         )
         return int(result.rowcount)
-    statement = sqlite_insert(telemetry).on_conflict_do_nothing()
-    result = await conn.execute(
-        statement,
-        [
-            {
-                "device_seq": seq,
-                "ts": sample.ts,
-                "power": sample.power,
-                "voltage": sample.voltage,
-                "current": sample.current,
-                "energy": sample.energy,
-                "relay": sample.relay,
-            }
-            for seq, sample in rows
-        ],
+    # straight to the driver's executemany: positional tuples, no per-row processing
+    result = await conn.exec_driver_sql(
+        _SQLITE_INSERT,
+        [(seq, s.ts, s.power, s.voltage, s.current, s.energy, int(s.relay)) for seq, s in rows],
     )
     return int(result.rowcount)
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +14,6 @@ from ..protocol import OFF, ON
 from ..storage.history import RollupPoint
 from .endpoints import Endpoint, Parameter, principal_of
 from .keys import CLOCK, HISTORIES
-from .serialize import timestamp
 
 DAY_MS = 86_400_000
 MAX_MS = 10_000_000_000_000
@@ -98,10 +96,29 @@ async def device_telemetry(request: web.Request) -> web.Response:
     )
 
 
-def _csv_line(values: tuple[Any, ...] | list[Any]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(values)
-    return buffer.getvalue().encode()
+def csv_time(ts: int) -> str:
+    """ISO 8601 UTC with milliseconds, e.g. 2026-12-01T13:22:05.250Z."""
+    seconds, millis = divmod(ts, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def csv_chunk(rows: list[Sample] | list[RollupPoint]) -> bytes:
+    """CSV lines of a chunk: only numbers and fixed words, so nothing needs quoting."""
+    if rows and isinstance(rows[0], Sample):
+        lines = [
+            f"{csv_time(s.ts)},{s.ts},{s.power!r},{s.voltage!r},{s.current!r},{s.energy!r},"
+            f"{ON if s.relay else OFF}\r\n"
+            for s in rows
+            if isinstance(s, Sample)
+        ]
+    else:
+        lines = [
+            f"{csv_time(p.bucket)},{p.bucket},{p.samples},{p.power_avg!r},{p.power_min!r},"
+            f"{p.power_max!r},{p.energy!r}\r\n"
+            for p in rows
+            if isinstance(p, RollupPoint)
+        ]
+    return "".join(lines).encode()
 
 
 async def device_telemetry_csv(request: web.Request) -> web.StreamResponse:
@@ -124,16 +141,10 @@ async def device_telemetry_csv(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    raw = resolution == "raw"
-    await response.write(_csv_line(("time", *(RAW_COLUMNS if raw else ROLLUP_COLUMNS))))
+    columns = RAW_COLUMNS if resolution == "raw" else ROLLUP_COLUMNS
+    await response.write((",".join(("time", *columns)) + "\r\n").encode())
     async for rows in chunks:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        for row in rows:
-            item = sample_json(row) if isinstance(row, Sample) else point_json(row)
-            when = timestamp(datetime.fromtimestamp(item["ts"] / 1000, UTC))
-            writer.writerow((when, *item.values()))
-        await response.write(buffer.getvalue().encode())
+        await response.write(csv_chunk(rows))
     await response.write_eof()
     return response
 
