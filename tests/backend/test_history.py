@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import tracemalloc
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from greennet_cloud.models import Sample
 from greennet_cloud.services.history import choose_resolution
-from greennet_cloud.web.keys import JOBS
+from greennet_cloud.storage import devices as device_store
+from greennet_cloud.web.keys import ENGINE, INGEST, JOBS
 
 from .api import Api
 from .conftest import FakeClock
@@ -183,3 +186,45 @@ async def test_csv_export_of_rollups(api: Api, clock: FakeClock) -> None:
         start, 60, 10.0, 0.0, 20.0,
     )  # fmt: skip
     assert float(row[6]) == pytest.approx(59 / 60)
+
+
+async def test_csv_export_memory_stays_flat_however_long_the_range(
+    api: Api, clock: FakeClock
+) -> None:
+    """Twice the rows, not twice the memory: the export streams chunk by chunk."""
+    home = await household(api, "csvmem@example.com")
+    assert api.client.app is not None
+    ingest = api.client.app[INGEST]
+    async with api.client.app[ENGINE].connect() as conn:
+        device = await device_store.find_device(conn, home.plugs[0].id)
+    assert device is not None
+    now = ms(clock.now)
+    start = now - 2 * 86_400_000
+    rows = 60_000
+    for first in range(0, rows, 10_000):
+        batch = [(device, Sample(start + i * 1000, 50.0, 230.0, 0.2, i / 3600, True))
+                 for i in range(first, first + 10_000)]  # fmt: skip
+        await ingest.store(batch)
+
+    async def export(count: int) -> tuple[int, int]:
+        """(peak traced bytes, CSV bytes) of exporting the first `count` samples."""
+        path = (f"/api/v1/devices/{device.id}/telemetry.csv?from={start}"
+                f"&to={start + count * 1000}")  # fmt: skip
+        headers = {"Authorization": f"Bearer {home.owner.access}"}
+        size = 0
+        tracemalloc.start()
+        try:
+            async with api.client.get(path, headers=headers) as reply:
+                assert reply.status == 200
+                async for chunk in reply.content.iter_chunked(1 << 16):
+                    size += len(chunk)
+            _current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        return peak, size
+
+    half_peak, half_size = await export(rows // 2)
+    full_peak, full_size = await export(rows)
+    assert full_size > 1.9 * half_size
+    assert full_peak < half_size  # far below even half the export: nothing is buffered whole
+    assert full_peak < 1.5 * half_peak, (half_peak, full_peak)

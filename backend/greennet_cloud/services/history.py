@@ -20,7 +20,7 @@ from .devices import visible_device
 RESOLUTIONS = ("auto", "raw", "1m", "1h", "1d")
 AUTO_POINTS = 1000  # `auto` picks the finest resolution that stays at or under this
 MAX_POINTS = 10_000  # one answer holds at most this many; page with `from`, or use CSV
-CSV_CHUNK = 5_000  # rows per database read while streaming CSV
+CSV_CHUNK = 2_000  # rows per database read while streaming CSV
 # nominal step of each resolution; raw samples come at most once a second
 STEP_MS = {"raw": 1_000, "1m": 60_000, "1h": 3_600_000, "1d": 86_400_000}
 
