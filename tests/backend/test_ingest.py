@@ -299,3 +299,25 @@ async def test_post_ingest_listeners_hear_each_device_once_per_batch(
     assert by_id[other.id].samples == 1
     await home.batch(api, samples)
     assert len(heard) == 1  # nothing new stored: nobody is told
+
+
+async def test_a_hub_batch_notes_its_link_token_use_once_a_minute(
+    api: Api, home: Household, clock: FakeClock
+) -> None:
+    path = f"/api/v1/homes/{home.home_id}/link-tokens"
+
+    async def last_used() -> str | None:
+        links = await api.call("GET", path, token=home.owner.access)
+        return links.body[0]["last_used_at"]
+
+    assert await last_used() is None
+    await home.batch(api, [])
+    first = await last_used()
+    assert first is not None
+    clock.advance(30)
+    await home.batch(api, [])
+    assert await last_used() == first
+    clock.advance(31)
+    await home.batch(api, [])
+    assert (later := await last_used()) is not None
+    assert later > first

@@ -38,6 +38,7 @@ from .samples import SampleError, decode_body, parse_samples
 _LOGGER = logging.getLogger(__name__)
 # last_seen_at moves in steps: a plug reporting every second costs a write per 10 s, not 1 s
 LAST_SEEN_STEP = timedelta(seconds=10)
+LINK_TOUCH_STEP = timedelta(seconds=60)  # link tokens' last_used_at, likewise
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +77,14 @@ class Ingest(Service):
 
     async def from_hub(self, link_token: str, raw_body: bytes) -> IngestReport:
         """A batch from the HA hub linked to a home; samples name plugs of that home."""
-        async with self.engine.begin() as conn:
-            link = await link_store.find_active_link_token(
-                conn, hash_secret(link_token), self.now()
-            )
+        async with reading(self.engine).begin() as conn:
+            link = await link_store.find_active_link_token(conn, hash_secret(link_token), None)
         if link is None:
             raise Unauthenticated("unknown or revoked link token", "invalid_link_token")
+        now = self.now()
+        if link.last_used_at is None or now - link.last_used_at > LINK_TOUCH_STEP:
+            async with self.engine.begin() as conn:  # a write a minute, not one per batch
+                await link_store.touch_link_token(conn, link.id, now)
         parsed, errors = self._parse(raw_body, with_device=True)
         keys = {item.device_key for item in parsed if item.device_key}
         async with reading(self.engine).begin() as conn:
