@@ -17,6 +17,7 @@ from ..errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     Throttled,
     Unauthenticated,
     Unavailable,
@@ -34,6 +35,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    PayloadTooLarge: 413,
     Throttled: 429,
     Unavailable: 503,
 }
