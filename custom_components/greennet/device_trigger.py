@@ -37,6 +37,7 @@ EVENT_TRIGGERS: Final = {
     "went_offline": EVENT_TYPE_OFFLINE,
     "came_online": EVENT_TYPE_ONLINE,
     "overload_tripped": "overload_trip",
+    "sensor_fault": "sensor_fault",
     "button_pressed": "button",
 }
 TRIGGER_TYPES: Final = (POWER_ABOVE, POWER_BELOW, *EVENT_TRIGGERS)

@@ -1,4 +1,4 @@
-"""Event entities of a GreenNet plug: overload trips and button presses."""
+"""Event entities of a GreenNet plug: overload trips, sensor faults and button presses."""
 
 from __future__ import annotations
 
@@ -37,6 +37,13 @@ EVENTS: tuple[GreenNetEventDescription, ...] = (
         plug_event=p.EventType.OVERLOAD_TRIP,
         event_types=["overload_trip"],
         type_fn=lambda event: "overload_trip",
+    ),
+    GreenNetEventDescription(
+        key="sensor_fault",
+        translation_key="sensor_fault",
+        plug_event=p.EventType.SENSOR_FAULT,
+        event_types=["sensor_fault"],
+        type_fn=lambda event: "sensor_fault",
     ),
     GreenNetEventDescription(
         key="button",

@@ -73,6 +73,7 @@ async def test_every_trigger_type_is_offered(hass: HomeAssistant, sim: Simulator
         "went_offline",
         "came_online",
         "overload_tripped",
+        "sensor_fault",
         "button_pressed",
     }
     conditions = await async_get_device_automations(hass, DeviceAutomationType.CONDITION, device.id)

@@ -110,7 +110,7 @@ async def headless_checks(
     home = next(h for h in homes if h["name"] == DEMO_HOME)
     path = f"/api/v1/homes/{home['id']}/devices"
     cloud_plugs: list[dict[str, Any]] = await authenticated_get(cloud_base, cloud_token, path)
-    if {d["id"] for d in cloud_plugs} != {p.id for p in sim.plugs}:
+    if {d["plug_id"] for d in cloud_plugs} != {p.id for p in sim.plugs}:
         raise RuntimeError(f"the cloud's demo home lacks plugs: {cloud_plugs}")
     print(
         f"  ok: GreenNet Cloud answers the demo account ({len(cloud_plugs)} plugs in {DEMO_HOME})"
