@@ -127,11 +127,16 @@ def sim_config(broker: Mosquitto, **kwargs: Any) -> SimulatorConfig:
 async def wait_until(
     hass: HomeAssistant, predicate: Callable[[], bool], timeout: float = 5.0
 ) -> None:
-    """Poll HA until `predicate` holds (bounded: fails the test after `timeout`)."""
+    """Poll HA until `predicate` holds (bounded: fails the test after `timeout`).
+
+    Then let HA finish what the change set off: a state written from a transport's
+    socket callback (no task) has its listeners (automations) still queued.
+    """
     async with asyncio.timeout(timeout):
         while True:
             await hass.async_block_till_done()
             if predicate():
+                await hass.async_block_till_done()
                 return
             await asyncio.sleep(0.02)
 
