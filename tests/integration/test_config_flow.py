@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from ipaddress import ip_address
 from typing import Any
 
@@ -129,8 +130,18 @@ async def test_user_flow_aborts_for_a_broker_already_configured(
 
 
 async def test_the_same_broker_with_another_prefix_is_another_entry(
-    hass: HomeAssistant, mosquitto: Mosquitto
+    hass: HomeAssistant, mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Name resolution is real for local names; a name no DNS knows fails as it would at home
+    # (newer test harnesses refuse every non-local lookup, so it is simulated here).
+    resolve = hass.loop.getaddrinfo
+
+    async def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host.endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return await resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(hass.loop, "getaddrinfo", getaddrinfo)
     MockConfigEntry(domain=DOMAIN, data=entry_data(mosquitto)).add_to_hass(hass)
     # An ignored discovery and a broker whose name does not resolve are no conflict either.
     MockConfigEntry(domain=DOMAIN, source="ignore", unique_id="x").add_to_hass(hass)
