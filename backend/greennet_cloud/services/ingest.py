@@ -14,6 +14,7 @@ marked for the rollup job. After the commit every `listeners` callback gets one
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..clock import Clock
 from ..config import Config
-from ..db.engine import reading
+from ..db.engine import reading, sqlite_writer
 from ..errors import Unauthenticated
 from ..models import Device, Sample
 from ..security.tokens import hash_secret
@@ -74,6 +75,14 @@ class Ingest(Service):
         # called after each commit with the devices it touched; keep them quick
         self.listeners: list[IngestListener] = []
         self._partition_days: set[int] = set()  # PostgreSQL partitions known to exist
+        # SQLite: a batch is written whole in one worker thread (one hop, not one per
+        # statement); the file and its settings are the async engine's
+        self._sqlite = sqlite_writer(config.resolved_database_url)
+
+    def close(self) -> None:
+        """Release the SQLite writer's connections."""
+        if self._sqlite is not None:
+            self._sqlite.dispose()
 
     async def from_hub(self, link_token: str, raw_body: bytes) -> IngestReport:
         """A batch from the HA hub linked to a home; samples name plugs of that home."""
@@ -133,21 +142,32 @@ class Ingest(Service):
         if self.engine.dialect.name == "postgresql":
             await self._ensure_partitions({telemetry_store.day_of(s.ts) for _, s in rows})
         minute = telemetry_store.MINUTE_MS
-        seen_at = {
-            seq: datetime.fromtimestamp(sample.ts / 1000, UTC)
-            for seq, (device, sample) in newest.items()
-            if device.last_seen_at is None
-            or device.last_seen_at < datetime.fromtimestamp(sample.ts / 1000, UTC) - LAST_SEEN_STEP
-        }
-        async with self.engine.begin() as conn:
-            stored = await telemetry_store.insert_samples(conn, rows)
-            await telemetry_store.mark_pending(
-                conn, {(seq, s.ts // minute * minute) for seq, s in rows}
-            )
-            await device_store.mark_seen(conn, seen_at)
+        seen_at = {}
+        for seq, (device, sample) in newest.items():
+            at = datetime.fromtimestamp(sample.ts / 1000, UTC)
+            if device.last_seen_at is None or device.last_seen_at < at - LAST_SEEN_STEP:
+                seen_at[seq] = at
+        if self._sqlite is not None:
+            minutes = {(seq, sample.ts // minute * minute) for seq, sample in rows}
+            stored = await asyncio.to_thread(self._write_sqlite, rows, minutes, seen_at)
+        else:
+            async with self.engine.begin() as conn:
+                stored = await telemetry_store.write_batch_postgresql(
+                    conn, rows, LAST_SEEN_STEP.total_seconds()
+                )
         if stored:  # a batch of duplicates changes nothing anybody could want to hear
             await self._notify(newest, rows)
         return stored, len(batch) - stored
+
+    def _write_sqlite(
+        self,
+        rows: list[tuple[int, Sample]],
+        minutes: set[tuple[int, int]],
+        seen_at: dict[int, datetime],
+    ) -> int:
+        assert self._sqlite is not None
+        with self._sqlite.begin() as conn:
+            return telemetry_store.write_batch_sqlite(conn, rows, minutes, seen_at)
 
     async def _notify(
         self, newest: dict[int, tuple[Device, Sample]], rows: list[tuple[int, Sample]]

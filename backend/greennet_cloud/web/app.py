@@ -120,4 +120,5 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await app[JOBS].stop()
+        app[INGEST].close()
         await engine.dispose()
