@@ -19,11 +19,23 @@ IPV6_PREFIX_RANGE = range(32, 129)
 
 @dataclass(frozen=True, slots=True)
 class PasswordHashing:
-    """argon2id cost. Defaults follow OWASP (19 MiB, 2 passes, 1 lane)."""
+    """argon2id cost (defaults follow OWASP: 19 MiB, 2 passes, 1 lane) and its workers.
+
+    `workers` threads hash at most (0: half the cores, at least one), so a login flood leaves
+    the other cores to everything else; `max_waiting` more may queue, beyond that a request
+    is refused at once with 503 and Retry-After instead of waiting without bound.
+    """
 
     time_cost: int = 2
     memory_cost_kib: int = 19_456
     parallelism: int = 1
+    workers: int = 0
+    max_waiting: int = 16
+
+    @property
+    def worker_threads(self) -> int:
+        """`workers`, or half the cores (at least one) when 0."""
+        return self.workers if self.workers > 0 else max(1, (os.cpu_count() or 2) // 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +110,10 @@ class Config:
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     registration_throttle: RegistrationThrottle = field(default_factory=RegistrationThrottle)
+    # how long a request may trust a session it found live (0: ask the database every time)
+    session_cache_seconds: float = 5.0
+    # one INFO line per request (the access log); off leaves it to the proxy in front
+    access_log: bool = True
     retention: Retention = field(default_factory=Retention)
     # run the background jobs (rollups, retention) in this process
     run_jobs: bool = True
@@ -116,6 +132,10 @@ class Config:
                 f"GREENNET_THROTTLE_IPV6_PREFIX={self.throttle_ipv6_prefix} is not an IPv6 prefix"
                 f" length from {IPV6_PREFIX_RANGE.start} to {IPV6_PREFIX_RANGE.stop - 1}"
             )
+        if self.session_cache_seconds < 0 or self.session_cache_seconds > 60:
+            raise ValueError("GREENNET_SESSION_CACHE_SECONDS must be from 0 to 60")
+        if self.password_hashing.workers < 0 or self.password_hashing.max_waiting < 0:
+            raise ValueError("GREENNET_ARGON2_WORKERS and GREENNET_ARGON2_QUEUE must be >= 0")
         _check_retention(self.retention)
         if self.secret is not None:
             if len(self.secret) < MIN_SECRET_LENGTH:
@@ -173,6 +193,7 @@ ENV_FIELDS: dict[str, tuple[str, type]] = {
     "GREENNET_OFFLINE_AFTER": ("offline_after_seconds", int),
     "GREENNET_PROXY_HOPS": ("proxy_hops", int),
     "GREENNET_THROTTLE_IPV6_PREFIX": ("throttle_ipv6_prefix", int),
+    "GREENNET_SESSION_CACHE_SECONDS": ("session_cache_seconds", float),
 }
 
 
@@ -192,6 +213,8 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
         changes["secret"] = Path(secret_file).read_text(encoding="utf-8").strip()
     if auto := env.get("GREENNET_AUTO_MIGRATE"):
         changes["auto_migrate"] = auto.lower() not in {"0", "false", "no", "off"}
+    if access_log := env.get("GREENNET_ACCESS_LOG"):
+        changes["access_log"] = access_log.lower() not in {"0", "false", "no", "off"}
     if jobs := env.get("GREENNET_RUN_JOBS"):
         changes["run_jobs"] = jobs.lower() not in {"0", "false", "no", "off"}
     retention = _overlay(
@@ -214,6 +237,8 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
             "GREENNET_ARGON2_TIME_COST": "time_cost",
             "GREENNET_ARGON2_MEMORY_KIB": "memory_cost_kib",
             "GREENNET_ARGON2_PARALLELISM": "parallelism",
+            "GREENNET_ARGON2_WORKERS": "workers",
+            "GREENNET_ARGON2_QUEUE": "max_waiting",
         },
     )
     throttle = _overlay(

@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from ..bus import create_bus
 from ..clock import Clock, utcnow
 from ..config import Config
 from ..db.engine import create_engine
 from ..db.migrate import migrate
 from ..jobs import JobRunner
 from ..security.passwords import PasswordHasher
+from ..security.session_cache import SessionCache
 from ..security.tokens import AccessTokens
 from ..services.accounts import Accounts
 from ..services.admin import Administration
@@ -39,6 +41,7 @@ from .endpoints import Endpoint, add_endpoints
 from .keys import (
     ACCOUNTS,
     ADMINISTRATION,
+    BUS,
     CLOCK,
     CONFIG,
     DEVICES,
@@ -49,6 +52,8 @@ from .keys import (
     INGEST,
     JOBS,
     OPENAPI,
+    PASSWORD_HASHER,
+    SESSION_CACHE,
     TWO_FACTOR,
 )
 from .middleware import error_middleware, request_id_middleware
@@ -80,12 +85,17 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     engine = create_engine(config.resolved_database_url)
     hasher = PasswordHasher(config.password_hashing)
     tokens = AccessTokens(config.secret, config.issuer, config.audience, config.access_ttl_seconds)
+    bus = create_bus(config.resolved_database_url)
+    sessions = SessionCache(bus, clock, config.session_cache_seconds)
     app[CONFIG] = config
     app[CLOCK] = clock
     app[ENGINE] = engine
-    app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens)
-    app[TWO_FACTOR] = TwoFactor(engine, clock)
-    app[ADMINISTRATION] = Administration(engine, clock)
+    app[BUS] = bus
+    app[SESSION_CACHE] = sessions
+    app[PASSWORD_HASHER] = hasher
+    app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens, sessions)
+    app[TWO_FACTOR] = TwoFactor(engine, clock, sessions)
+    app[ADMINISTRATION] = Administration(engine, clock, sessions)
     app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
     app[DEVICES] = Devices(engine, clock, config)
     app[INGEST] = Ingest(engine, clock, config, app[DEVICES])
@@ -108,17 +118,21 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    """Migrate on startup (when enabled) and start the job runner; stop both on cleanup."""
+    """Migrate on startup (when enabled), start the bus and the job runner; stop all on cleanup."""
     engine = app[ENGINE]
     try:
         if app[CONFIG].auto_migrate:
             applied = await migrate(engine)
             if applied:
                 _LOGGER.info("database migrated to revision %s", applied[-1])
+        await app[BUS].start()
+        await app[SESSION_CACHE].start()
         if app[CONFIG].run_jobs:
             app[JOBS].start()
         yield
     finally:
         await app[JOBS].stop()
         app[INGEST].close()
+        await app[BUS].close()
+        app[PASSWORD_HASHER].close()
         await engine.dispose()

@@ -5,9 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..bus import Bus
 from ..clock import Clock
 from ..config import Config
 from ..jobs import JobRunner
+from ..security.passwords import PasswordHasher
+from ..security.session_cache import SessionCache
 from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.base import Principal
@@ -21,6 +24,9 @@ from ..services.totp import TwoFactor
 CONFIG = web.AppKey("config", Config)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 ENGINE = web.AppKey("engine", AsyncEngine)
+BUS = web.AppKey("bus", Bus)
+SESSION_CACHE = web.AppKey("session_cache", SessionCache)
+PASSWORD_HASHER = web.AppKey("password_hasher", PasswordHasher)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 TWO_FACTOR = web.AppKey("two_factor", TwoFactor)
 ADMINISTRATION = web.AppKey("administration", Administration)

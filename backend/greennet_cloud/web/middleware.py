@@ -20,6 +20,7 @@ from ..errors import (
     PayloadTooLarge,
     Throttled,
     Unauthenticated,
+    Unavailable,
 )
 from .keys import REQUEST_ID
 
@@ -36,6 +37,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     PayloadTooLarge: 413,
     Throttled: 429,
+    Unavailable: 503,
 }
 HTTP_CODES = {
     400: "bad_request",
@@ -73,7 +75,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except DomainError as err:
         headers: dict[str, str] = {}
         status = next(s for kind, s in STATUS_OF.items() if isinstance(err, kind))
-        if isinstance(err, Throttled):
+        if isinstance(err, Throttled | Unavailable):
             headers["Retry-After"] = str(err.retry_after)
         elif isinstance(err, Unauthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="greennet"'
