@@ -19,14 +19,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..bus import Bus
 from ..clock import Clock
 from ..config import Config
 from ..db.engine import reading, sqlite_writer
 from ..errors import Unauthenticated
 from ..models import Device, Sample
+from ..protocol import OFF, ON
 from ..security.tokens import hash_secret
 from ..storage import devices as device_store
 from ..storage import links as link_store
@@ -53,6 +56,40 @@ class DeviceReport:
 
 
 type IngestListener = Callable[[list[DeviceReport]], Awaitable[None]]
+
+# the bus channel every stored batch is announced on (the websocket and alerts listen)
+TELEMETRY_CHANNEL = "greennet_telemetry"
+DEVICES_PER_MESSAGE = 20  # ~250 bytes each: well under the bus's 7,900-byte limit
+
+
+def report_message(report: DeviceReport) -> dict[str, Any]:
+    """One device's entry in a bus message: ids, newest values, online."""
+    latest = report.latest
+    return {
+        "id": report.device.id,
+        "home_id": report.device.home_id,
+        "plug_id": report.device.plug_id,
+        "ts": latest.ts,
+        "power": latest.power,
+        "voltage": latest.voltage,
+        "current": latest.current,
+        "energy": latest.energy,
+        "relay": ON if latest.relay else OFF,
+        "online": True,
+        "came_online": report.came_online,
+    }
+
+
+def bus_publisher(bus: Bus) -> IngestListener:
+    """A post-ingest listener that announces each stored batch on `TELEMETRY_CHANNEL`:
+    `{"devices": [report_message, …]}`, at most DEVICES_PER_MESSAGE devices a message."""
+
+    async def publish(reports: list[DeviceReport]) -> None:
+        for first in range(0, len(reports), DEVICES_PER_MESSAGE):
+            chunk = reports[first : first + DEVICES_PER_MESSAGE]
+            await bus.publish(TELEMETRY_CHANNEL, {"devices": [report_message(r) for r in chunk]})
+
+    return publish
 
 
 @dataclass(frozen=True, slots=True)
