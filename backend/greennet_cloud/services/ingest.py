@@ -37,7 +37,7 @@ from ..storage import telemetry as telemetry_store
 from .base import Service
 from .device_auth import verify_device_request
 from .devices import Devices
-from .samples import SampleError, decode_body, parse_samples
+from .samples import ParsedSample, SampleError, decode_body, parse_samples
 
 _LOGGER = logging.getLogger(__name__)
 # last_seen_at moves in steps: a plug reporting every second costs a write per 10 s, not 1 s
@@ -231,7 +231,9 @@ class Ingest(Service):
             except Exception:  # a listener never takes ingest down
                 _LOGGER.exception("post-ingest listener %r failed", listener)
 
-    def _parse(self, raw_body: bytes, *, with_device: bool) -> tuple[list, list[SampleError]]:  # type: ignore[type-arg]
+    def _parse(
+        self, raw_body: bytes, *, with_device: bool
+    ) -> tuple[list[ParsedSample], list[SampleError]]:
         now_ms = int(self.now().timestamp() * 1000)
         # older samples would land in a day retention is about to drop (or has dropped)
         oldest_ms = now_ms - (self.retention.raw_days - 1) * telemetry_store.DAY_MS
