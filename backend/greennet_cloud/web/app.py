@@ -23,6 +23,7 @@ from ..services.totp import TwoFactor
 from . import routes_auth, routes_devices, routes_homes, routes_meta, routes_users
 from .dashboard import add_dashboard
 from .endpoints import Endpoint, add_endpoints
+from .health import DatabaseHealth
 from .keys import (
     ACCOUNTS,
     ADMINISTRATION,
@@ -31,6 +32,7 @@ from .keys import (
     CONFIG,
     DEVICES,
     ENGINE,
+    HEALTH,
     HOMES,
     OPENAPI,
     PASSWORD_HASHER,
@@ -60,7 +62,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         client_max_size=config.max_body_bytes,
         middlewares=[request_id_middleware, error_middleware],
     )
-    engine = create_engine(config.resolved_database_url)
+    engine = create_engine(config.resolved_database_url, config.database_pool_size)
     hasher = PasswordHasher(config.password_hashing)
     tokens = AccessTokens(config.secret, config.issuer, config.audience, config.access_ttl_seconds)
     bus = create_bus(config.resolved_database_url)
@@ -76,6 +78,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[ADMINISTRATION] = Administration(engine, clock, sessions)
     app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
     app[DEVICES] = Devices(engine, clock, config)
+    app[HEALTH] = DatabaseHealth(engine)
     app[OPENAPI] = build_openapi(ENDPOINTS)
     add_endpoints(app, ENDPOINTS)
     add_dashboard(app)
