@@ -16,6 +16,7 @@ from ..services.base import Principal
 from ..services.devices import Devices
 from ..services.homes import Homes
 from ..services.totp import TwoFactor
+from .health import DatabaseHealth
 
 CONFIG = web.AppKey("config", Config)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -30,5 +31,6 @@ HOMES = web.AppKey("homes", Homes)
 DEVICES = web.AppKey("devices", Devices)
 OPENAPI = web.AppKey("openapi", dict)
 
+HEALTH = web.AppKey("health", DatabaseHealth)
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)

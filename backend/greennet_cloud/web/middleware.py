@@ -10,6 +10,8 @@ import uuid
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..errors import (
     Conflict,
@@ -87,9 +89,24 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             err.reason if err.text is None or err.text.startswith(str(err.status)) else err.text
         )
         return error_response(err.status, code, message, headers)
+    except (OperationalError, InterfaceError, PoolTimeout, OSError) as err:
+        return _database_unavailable(request, err)
+    except DBAPIError as err:
+        if err.connection_invalidated:  # the pool found the server gone and starts afresh
+            return _database_unavailable(request, err)
+        _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "internal server error")
     except Exception:
         _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal server error")
+
+
+def _database_unavailable(request: web.Request, err: Exception) -> web.Response:
+    """503 the client may retry at once: the database is unreachable or overloaded."""
+    _LOGGER.warning("database unavailable in %s %s: %s", request.method, request.path, err)
+    return error_response(
+        503, "database_unavailable", "the database is unavailable; retry", {"Retry-After": "1"}
+    )
 
 
 class RequestIdFilter(logging.Filter):
