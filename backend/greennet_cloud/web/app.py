@@ -21,6 +21,7 @@ from ..services.devices import Devices
 from ..services.homes import Homes
 from ..services.totp import TwoFactor
 from . import routes_auth, routes_devices, routes_homes, routes_meta, routes_users
+from .admission import api_admission
 from .dashboard import add_dashboard
 from .endpoints import Endpoint, add_endpoints
 from .health import DatabaseHealth
@@ -43,6 +44,7 @@ from .middleware import error_middleware, request_id_middleware
 from .openapi import build_openapi
 
 _LOGGER = logging.getLogger(__name__)
+ADMISSION_PER_CONNECTION = 4  # API requests in flight per pooled database connection
 
 # order matters: literal paths (/users/me, /devices/pair) before their {id} siblings
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -60,7 +62,11 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     assert config.secret is not None
     app = web.Application(
         client_max_size=config.max_body_bytes,
-        middlewares=[request_id_middleware, error_middleware],
+        middlewares=[
+            request_id_middleware,
+            error_middleware,
+            api_admission(ADMISSION_PER_CONNECTION * config.database_pool_size),
+        ],
     )
     engine = create_engine(config.resolved_database_url, config.database_pool_size)
     hasher = PasswordHasher(config.password_hashing)
