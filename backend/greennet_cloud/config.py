@@ -60,6 +60,32 @@ class RegistrationThrottle:
 
 
 @dataclass(frozen=True, slots=True)
+class Retention:
+    """How long telemetry is kept, in days (0: forever), and how often the jobs run.
+
+    Rollups are computed from the finer level, so each level is kept at least as long as
+    the one below it (checked by `Config.resolve`).
+    """
+
+    raw_days: int = 30
+    minute_days: int = 90
+    hour_days: int = 5 * 366
+    day_days: int = 0
+    rollup_interval_seconds: float = 10.0
+    retention_interval_seconds: float = 3600.0
+
+    def with_intervals(self, rollup: float | None, retention: float | None) -> Retention:
+        """A copy with the given job intervals (None keeps one)."""
+        return dataclasses.replace(
+            self,
+            rollup_interval_seconds=self.rollup_interval_seconds if rollup is None else rollup,
+            retention_interval_seconds=(
+                self.retention_interval_seconds if retention is None else retention
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything the service needs; `resolve()` fills in the data dir derived values."""
 
@@ -74,6 +100,8 @@ class Config:
     refresh_ttl_seconds: int = 30 * 24 * 3600
     pairing_ttl_seconds: int = 600
     max_body_bytes: int = 1024 * 1024
+    # a device that has not reported for this long shows as offline
+    offline_after_seconds: int = 300
     auto_migrate: bool = True
     # proxies in front of us that append to X-Forwarded-For (0: use the peer address)
     proxy_hops: int = 0
@@ -88,6 +116,9 @@ class Config:
     session_cache_seconds: float = 5.0
     # one INFO line per request (the access log); off leaves it to the proxy in front
     access_log: bool = True
+    retention: Retention = field(default_factory=Retention)
+    # run the background jobs (rollups, retention) in this process
+    run_jobs: bool = True
 
     @property
     def resolved_database_url(self) -> str:
@@ -109,11 +140,28 @@ class Config:
             raise ValueError("GREENNET_DB_POOL_SIZE must be at least 1")
         if self.password_hashing.workers < 0 or self.password_hashing.max_waiting < 0:
             raise ValueError("GREENNET_ARGON2_WORKERS and GREENNET_ARGON2_QUEUE must be >= 0")
+        _check_retention(self.retention)
         if self.secret is not None:
             if len(self.secret) < MIN_SECRET_LENGTH:
                 raise ValueError(f"the signing secret must be at least {MIN_SECRET_LENGTH} chars")
             return self
         return dataclasses.replace(self, secret=load_or_create_secret(self.data_dir))
+
+
+def _check_retention(retention: Retention) -> None:
+    levels = [
+        ("GREENNET_RETENTION_RAW_DAYS", retention.raw_days),
+        ("GREENNET_RETENTION_1M_DAYS", retention.minute_days),
+        ("GREENNET_RETENTION_1H_DAYS", retention.hour_days),
+        ("GREENNET_RETENTION_1D_DAYS", retention.day_days),
+    ]
+    if retention.raw_days < 1:
+        raise ValueError("GREENNET_RETENTION_RAW_DAYS must be at least 1")
+    for (name, days), (finer, finer_days) in zip(levels[1:], levels, strict=False):
+        if days < 0 or (days != 0 and (finer_days == 0 or days < finer_days)):
+            raise ValueError(f"{name}={days} must be 0 (forever) or at least {finer}")
+    if min(retention.rollup_interval_seconds, retention.retention_interval_seconds) <= 0:
+        raise ValueError("job intervals must be positive")
 
 
 def load_or_create_secret(data_dir: Path) -> str:
@@ -146,6 +194,7 @@ ENV_FIELDS: dict[str, tuple[str, type]] = {
     "GREENNET_REFRESH_TTL": ("refresh_ttl_seconds", int),
     "GREENNET_PAIRING_TTL": ("pairing_ttl_seconds", int),
     "GREENNET_MAX_BODY": ("max_body_bytes", int),
+    "GREENNET_OFFLINE_AFTER": ("offline_after_seconds", int),
     "GREENNET_PROXY_HOPS": ("proxy_hops", int),
     "GREENNET_THROTTLE_IPV6_PREFIX": ("throttle_ipv6_prefix", int),
     "GREENNET_SESSION_CACHE_SECONDS": ("session_cache_seconds", float),
@@ -171,6 +220,21 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
         changes["auto_migrate"] = auto.lower() not in {"0", "false", "no", "off"}
     if access_log := env.get("GREENNET_ACCESS_LOG"):
         changes["access_log"] = access_log.lower() not in {"0", "false", "no", "off"}
+    if jobs := env.get("GREENNET_RUN_JOBS"):
+        changes["run_jobs"] = jobs.lower() not in {"0", "false", "no", "off"}
+    retention = _overlay(
+        config.retention,
+        env,
+        {
+            "GREENNET_RETENTION_RAW_DAYS": "raw_days",
+            "GREENNET_RETENTION_1M_DAYS": "minute_days",
+            "GREENNET_RETENTION_1H_DAYS": "hour_days",
+            "GREENNET_RETENTION_1D_DAYS": "day_days",
+        },
+    )
+    retention = retention.with_intervals(
+        _seconds(env, "GREENNET_ROLLUP_INTERVAL"), _seconds(env, "GREENNET_RETENTION_INTERVAL")
+    )
     hashing = _overlay(
         config.password_hashing,
         env,
@@ -204,11 +268,21 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
         password_hashing=hashing,
         login_throttle=throttle,
         registration_throttle=registration,
+        retention=retention,
         **changes,
     )
 
 
-def _overlay[T: (PasswordHashing, LoginThrottle, RegistrationThrottle)](
+def _seconds(env: Mapping[str, str], name: str) -> float | None:
+    if not (raw := env.get(name)):
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+
+
+def _overlay[T: (PasswordHashing, LoginThrottle, RegistrationThrottle, Retention)](
     value: T, env: Mapping[str, str], names: dict[str, str]
 ) -> T:
     changes: dict[str, int] = {}

@@ -63,3 +63,9 @@ class Unavailable(DomainError):
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = max(1, retry_after)
+
+
+class PayloadTooLarge(DomainError):
+    """The request carries more than the service takes at once (413)."""
+
+    code = "payload_too_large"

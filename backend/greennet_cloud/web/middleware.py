@@ -20,6 +20,7 @@ from ..errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     Throttled,
     Unauthenticated,
     Unavailable,
@@ -41,6 +42,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    PayloadTooLarge: 413,
     Throttled: 429,
     Unavailable: 503,
 }
