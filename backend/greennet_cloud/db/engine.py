@@ -15,6 +15,7 @@ SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 READ_ONLY = "greennet_read_only"
+EACH_STATEMENT = "greennet_each_statement"
 
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
@@ -62,26 +63,43 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    if conn.get_execution_options().get(READ_ONLY):
-        # no BEGIN: each read statement runs on its own snapshot (WAL), side by side with the
-        # writer instead of queueing on the write lock, and costs no extra thread hops
+    options = conn.get_execution_options()
+    if options.get(EACH_STATEMENT):
+        return  # no BEGIN: each statement is its own snapshot, and costs no extra thread hop
+    if options.get(READ_ONLY):
+        # a read never upgrades to a write, so it cannot deadlock: let readers run side by
+        # side (WAL) instead of queueing on the write lock behind the busy handler's sleeps
+        conn.exec_driver_sql("BEGIN")
         return
     # take the write lock up front: two deferred transactions upgrading at once deadlock
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def reading(engine: AsyncEngine) -> AsyncEngine:
-    """The same engine and pool, for work that only reads: every statement commits on its
-    own (no BEGIN/COMMIT round trips; several statements may see different snapshots)."""
+    """The same engine and pool, for work that only reads. On SQLite its statements share one
+    snapshot (a deferred BEGIN, beside the writer instead of behind it). On PostgreSQL each
+    statement sees what is committed when it starts (READ COMMITTED, as in any transaction
+    there), so it runs without BEGIN/COMMIT round trips."""
+    return _with_options(engine, "_greennet_reading", _read_options(engine))
+
+
+def reading_each_statement(engine: AsyncEngine) -> AsyncEngine:
+    """For reads whose statements need not share a snapshot (typically one statement on a
+    hot path): on SQLite too, each runs on its own, saving the BEGIN thread hop."""
+    options = {**_read_options(engine), EACH_STATEMENT: True}
+    return _with_options(engine, "_greennet_reading_each_statement", options)
+
+
+def _read_options(engine: AsyncEngine) -> dict[str, Any]:
+    if engine.dialect.name == "postgresql":
+        return {READ_ONLY: True, "isolation_level": "AUTOCOMMIT"}
+    return {READ_ONLY: True}
+
+
+def _with_options(engine: AsyncEngine, name: str, options: dict[str, Any]) -> AsyncEngine:
     # made once per engine (kept on it): an option engine per request was a measurable cost
-    reader: AsyncEngine | None = getattr(engine.sync_engine, _READER, None)
-    if reader is None:
-        options: dict[str, Any] = {READ_ONLY: True}
-        if engine.dialect.name == "postgresql":
-            options["isolation_level"] = "AUTOCOMMIT"
-        reader = engine.execution_options(**options)
-        setattr(engine.sync_engine, _READER, reader)
-    return reader
-
-
-_READER = "_greennet_reader"
+    derived: AsyncEngine | None = getattr(engine.sync_engine, name, None)
+    if derived is None:
+        derived = engine.execution_options(**options)
+        setattr(engine.sync_engine, name, derived)
+    return derived

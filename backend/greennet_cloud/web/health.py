@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..db.engine import reading
+from ..db.engine import reading_each_statement
 
 _LOGGER = logging.getLogger(__name__)
 PROBE_SECONDS = 1.0
@@ -41,7 +41,7 @@ class DatabaseHealth:
 
     async def _probe(self) -> bool:
         try:
-            async with reading(self._engine).connect() as conn:
+            async with reading_each_statement(self._engine).connect() as conn:
                 await conn.execute(text("SELECT 1"))
             healthy = True
         except (SQLAlchemyError, OSError) as err:
