@@ -54,7 +54,11 @@ class AccessTokens:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
     def verify(self, token: str, now: datetime) -> AccessClaims:
-        """The token's claims, or `Unauthenticated` for anything not exactly right."""
+        """The token's claims, or the one generic `Unauthenticated` for anything not right.
+
+        The reason (PyJWT's message, expiry, a wrong type) is never told to the client: it
+        only helps someone probing forged tokens. A client refreshes on any 401.
+        """
         try:
             claims = jwt.decode(
                 token,
@@ -70,23 +74,28 @@ class AccessTokens:
                     "verify_iat": False,
                 },
             )
-        except jwt.PyJWTError as err:
-            raise Unauthenticated(f"invalid access token: {err}", "invalid_token") from None
+        except jwt.PyJWTError:
+            raise invalid_access_token() from None
         moment = now.timestamp()
         try:
             exp, nbf, iat = (float(claims[name]) for name in ("exp", "nbf", "iat"))
         except (TypeError, ValueError):
-            raise Unauthenticated("invalid access token times", "invalid_token") from None
+            raise invalid_access_token() from None
         if moment >= exp + LEEWAY_SECONDS:
-            raise Unauthenticated("access token expired", "token_expired")
+            raise invalid_access_token()
         if moment + LEEWAY_SECONDS < nbf or moment + LEEWAY_SECONDS < iat:
-            raise Unauthenticated("access token not valid yet", "invalid_token")
+            raise invalid_access_token()
         if claims["typ"] != ACCESS_TYPE:
-            raise Unauthenticated("not an access token", "invalid_token")
+            raise invalid_access_token()
         sub, sid = claims["sub"], claims["sid"]
         if not isinstance(sub, str) or not isinstance(sid, str):
-            raise Unauthenticated("invalid access token subject", "invalid_token")
+            raise invalid_access_token()
         return AccessClaims(user_id=sub, session_id=sid)
+
+
+def invalid_access_token() -> Unauthenticated:
+    """The one answer to every unusable access token (bad, expired, revoked, unknown user)."""
+    return Unauthenticated("the access token is invalid, expired or revoked", "invalid_token")
 
 
 def new_secret(prefix: str) -> str:

@@ -13,7 +13,7 @@ from ..db.engine import reading
 from ..errors import Conflict, DomainError, Forbidden, Unauthenticated
 from ..models import Role, User
 from ..security.passwords import PasswordHasher, check_password_policy
-from ..security.tokens import AccessTokens, hash_secret, new_secret
+from ..security.tokens import AccessTokens, hash_secret, invalid_access_token, new_secret
 from ..storage import sessions as session_store
 from ..storage import users as user_store
 from .base import Principal, Service, clean_name, new_id, normalize_email, off_loop
@@ -238,9 +238,9 @@ class Accounts(Service):
             user = await user_store.get_user(conn, claims.user_id)
             session = await session_store.get_session(conn, claims.user_id, claims.session_id)
         if user is None or user.disabled:
-            raise Unauthenticated("account unavailable", "invalid_token")
+            raise invalid_access_token()
         if session is None or session.revoked_at is not None or session.expires_at <= now:
-            raise Unauthenticated("this session was revoked", "session_revoked")
+            raise invalid_access_token()
         return Principal(user=user, session_id=session.id)
 
     async def update_profile(

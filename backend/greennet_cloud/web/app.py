@@ -32,7 +32,7 @@ from .keys import (
     OPENAPI,
     TWO_FACTOR,
 )
-from .middleware import error_middleware, request_id_middleware
+from .middleware import error_middleware, no_store_middleware, request_id_middleware
 from .openapi import build_openapi
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     assert config.secret is not None
     app = web.Application(
         client_max_size=config.max_body_bytes,
-        middlewares=[request_id_middleware, error_middleware],
+        middlewares=[request_id_middleware, no_store_middleware, error_middleware],
     )
     engine = create_engine(config.resolved_database_url)
     hasher = PasswordHasher(config.password_hashing)

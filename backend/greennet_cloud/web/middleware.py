@@ -20,6 +20,7 @@ from ..errors import (
     NotFound,
     Throttled,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     Throttled: 429,
+    UnsupportedMediaType: 415,
 }
 HTTP_CODES = {
     400: "bad_request",
@@ -60,6 +62,19 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     request_id_var.set(request_id)
     response = await handler(request)
     response.headers[REQUEST_ID_HEADER] = request_id
+    return response
+
+
+API_PREFIX = "/api/"
+
+
+@web.middleware
+async def no_store_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """`Cache-Control: no-store` on every API answer: tokens, secrets and personal data must
+    never sit in a browser's or a proxy's cache (ASVS 14.3)."""
+    response = await handler(request)
+    if request.path.startswith(API_PREFIX):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
