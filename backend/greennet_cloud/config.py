@@ -28,11 +28,19 @@ class PasswordHashing:
 
 @dataclass(frozen=True, slots=True)
 class LoginThrottle:
-    """Failed logins allowed per sliding window, per account and per client address."""
+    """Password checks per sliding window.
+
+    `per_account` failures per (account, client network) then 429 for that network only;
+    past `per_account` failures per account from all networks together, each attempt waits
+    a delay doubling from `first_delay_seconds` to `max_delay_seconds` (never a refusal of
+    the right password); `per_address` failures per client network, over all accounts.
+    """
 
     window_seconds: int = 900
     per_account: int = 5
     per_address: int = 20
+    first_delay_seconds: int = 1
+    max_delay_seconds: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +167,7 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
             "GREENNET_LOGIN_WINDOW": "window_seconds",
             "GREENNET_LOGIN_PER_ACCOUNT": "per_account",
             "GREENNET_LOGIN_PER_ADDRESS": "per_address",
+            "GREENNET_LOGIN_MAX_DELAY": "max_delay_seconds",
         },
     )
     registration = _overlay(

@@ -3,6 +3,7 @@ and the app served on loopback with an API client."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 import threading
@@ -36,6 +37,7 @@ class FakeClock:
 
     def __init__(self) -> None:
         self.now = datetime.now(UTC).replace(microsecond=0)
+        self.slept: list[float] = []
 
     def __call__(self) -> datetime:
         return self.now
@@ -43,6 +45,12 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Move time forward."""
         self.now += timedelta(seconds=seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        """What the app waits with: time moves on at once (and the waits are kept)."""
+        self.slept.append(seconds)
+        self.advance(seconds)
+        await asyncio.sleep(0)
 
 
 @pytest.fixture(autouse=True)
@@ -127,7 +135,7 @@ def config(database_url: str, tmp_path: Path) -> Config:
 @pytest.fixture
 async def api(config: Config, clock: FakeClock) -> AsyncIterator[Api]:
     """The app on a loopback port and a client for it."""
-    app = create_app(config, clock=clock)
+    app = create_app(config, clock=clock, sleep=clock.sleep)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield Api(client)
 
@@ -141,7 +149,7 @@ async def make_api(config: Config, clock: FakeClock) -> AsyncIterator[ApiFactory
     clients: list[TestClient] = []  # type: ignore[type-arg]
 
     async def make(**changes: Any) -> Api:
-        app = create_app(dataclasses.replace(config, **changes), clock=clock)
+        app = create_app(dataclasses.replace(config, **changes), clock=clock, sleep=clock.sleep)
         client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         clients.append(client)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..clock import Clock
+from ..clock import Clock, Sleep, real_sleep
 from ..config import Config
 from ..db.engine import reading
 from ..errors import Conflict, DomainError, Forbidden, Unauthenticated
@@ -18,7 +18,9 @@ from ..storage import sessions as session_store
 from ..storage import users as user_store
 from .base import Principal, Service, clean_name, new_id, normalize_email, off_loop
 from .throttle import (
+    Attempt,
     account_key,
+    account_network_key,
     address_key,
     login_throttle,
     registration_key,
@@ -48,8 +50,10 @@ class Accounts(Service):
         config: Config,
         hasher: PasswordHasher,
         tokens: AccessTokens,
+        sleep: Sleep = real_sleep,
     ) -> None:
         super().__init__(engine, clock)
+        self.sleep = sleep
         self.config = config
         self.hasher = hasher
         self.tokens = tokens
@@ -100,9 +104,26 @@ class Accounts(Service):
             raise taken
         return user
 
+    def password_keys(self, email: str, address: str) -> list[str]:
+        """Throttle keys of one password check: the account from this network (hard), the
+        network (hard), the account (soft: growing delays, never a lockout)."""
+        prefix = self.config.throttle_ipv6_prefix
+        return [
+            account_network_key(email, address, prefix),
+            address_key(address, prefix),
+            account_key(email),
+        ]
+
+    async def take_password_attempt(self, keys: list[str]) -> Attempt:
+        """Count a password check before it runs (429 past a hard limit), then wait its turn."""
+        async with self.engine.begin() as conn:
+            attempt = await self.throttle.take(conn, keys, self.now())
+        if attempt.wait_seconds > 0:
+            await self.sleep(attempt.wait_seconds)
+        return attempt
+
     async def login(self, email: str, password: str, totp: str | None, address: str) -> TokenPair:
         """Check credentials (and TOTP when enabled), then start a session."""
-        now = self.now()
         try:
             email = normalize_email(email)
             valid_email = True
@@ -110,54 +131,57 @@ class Accounts(Service):
             # no account can have it; still throttled, under a key safe to store
             email = "invalid:" + hash_secret(email)[:32]
             valid_email = False
-        keys = [account_key(email), address_key(address, self.config.throttle_ipv6_prefix)]
+        keys = self.password_keys(email, address)
+        attempt = await self.take_password_attempt(keys)
+        now = self.now()
         async with reading(self.engine).begin() as conn:
-            await self.throttle.check(conn, keys, now)
             user = await user_store.get_user_by_email(conn, email) if valid_email else None
         password_ok = await off_loop(
             self.hasher.verify, user.password_hash if user else self.hasher.dummy_hash, password
         )
-        failure: Unauthenticated | None = None
         totp_step: int | None = None
         if user is None or not password_ok:
-            failure = Unauthenticated("wrong email or password", "invalid_credentials")
-        elif user.totp_enabled and user.totp_secret:
+            raise Unauthenticated("wrong email or password", "invalid_credentials")
+        if user.totp_enabled and user.totp_secret:
             if not totp:
                 # the password was right: ask for the code without counting a failure
+                async with self.engine.begin() as conn:
+                    await self.throttle.release(conn, attempt)
                 raise Unauthenticated("a two-factor code is required", "totp_required")
             totp_step = verify_totp(user.totp_secret, totp, now, user.totp_last_step)
             if totp_step is None:
-                failure = Unauthenticated("wrong two-factor code", "invalid_totp")
-        if failure is not None or user is None:
-            async with self.engine.begin() as conn:
-                await self.throttle.record(conn, keys, now)
-            raise failure or Unauthenticated("wrong email or password", "invalid_credentials")
+                raise Unauthenticated("wrong two-factor code", "invalid_totp")
         if user.disabled:
             raise Forbidden("this account is disabled", "account_disabled")
         new_hash = None
         if self.hasher.needs_rehash(user.password_hash):
             new_hash = await off_loop(self.hasher.hash, password)
         async with self.engine.begin() as conn:
-            await self.throttle.succeeded(conn, keys[0])
-            changes: dict[str, object] = {}
-            if totp_step is not None:
-                changes["totp_last_step"] = totp_step
-            if new_hash is not None:
-                changes["password_hash"] = new_hash
-            if changes:
-                await user_store.update_user(conn, user.id, now, **changes)
-            session_id = new_id()
-            await session_store.create_session(
-                conn,
-                user_id=user.id,
-                session_id=session_id,
-                now=now,
-                expires_at=now + timedelta(seconds=self.config.refresh_ttl_seconds),
-            )
-            refresh = new_secret(REFRESH_PREFIX)
-            await session_store.add_refresh_token(
-                conn, session_id=session_id, token_hash=hash_secret(refresh), now=now
-            )
+            if totp_step is not None and not await user_store.use_totp_step(
+                conn, user.id, totp_step, now
+            ):
+                # a parallel login used this code first: it is single use
+                failure = Unauthenticated("wrong two-factor code", "invalid_totp")
+            else:
+                failure = None
+                await self.throttle.release(conn, attempt)
+                await self.throttle.succeeded(conn, [keys[0], keys[2]])
+                if new_hash is not None:
+                    await user_store.update_user(conn, user.id, now, password_hash=new_hash)
+                session_id = new_id()
+                await session_store.create_session(
+                    conn,
+                    user_id=user.id,
+                    session_id=session_id,
+                    now=now,
+                    expires_at=now + timedelta(seconds=self.config.refresh_ttl_seconds),
+                )
+                refresh = new_secret(REFRESH_PREFIX)
+                await session_store.add_refresh_token(
+                    conn, session_id=session_id, token_hash=hash_secret(refresh), now=now
+                )
+        if failure is not None:
+            raise failure
         return self._pair(user.id, session_id, refresh, now)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
@@ -210,21 +234,19 @@ class Accounts(Service):
             )
 
     async def change_password(
-        self, principal: Principal, current_password: str, new_password: str
+        self, principal: Principal, current_password: str, new_password: str, address: str
     ) -> None:
         """Set a new password and revoke every other session of the caller."""
-        now = self.now()
         user = principal.user
-        key = [account_key(user.email)]
-        async with reading(self.engine).begin() as conn:
-            await self.throttle.check(conn, key, now)
-        if not await off_loop(self.hasher.verify, user.password_hash, current_password):
-            async with self.engine.begin() as conn:
-                await self.throttle.record(conn, key, now)
-            raise Unauthenticated("the current password is wrong", "invalid_credentials")
         check_password_policy(new_password, user.email)
+        keys = self.password_keys(user.email, address)
+        attempt = await self.take_password_attempt(keys)
+        if not await off_loop(self.hasher.verify, user.password_hash, current_password):
+            raise Unauthenticated("the current password is wrong", "invalid_credentials")
         new_hash = await off_loop(self.hasher.hash, new_password)
+        now = self.now()
         async with self.engine.begin() as conn:
+            await self.throttle.release(conn, attempt)
             await user_store.update_user(conn, user.id, now, password_hash=new_hash)
             await session_store.revoke_user_sessions(
                 conn, user.id, now, "password_changed", keep_session_id=principal.session_id

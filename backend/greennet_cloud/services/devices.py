@@ -107,15 +107,16 @@ class Devices(Service):
         keys = [pairing_key(address, self.ipv6_prefix)]
         code_hash = hash_secret(normalize_pairing_code(code))
         async with self.engine.begin() as conn:
-            await self.pair_throttle.check(conn, keys, now)
+            # the guess is counted before the code is looked up, under the key's lock
+            attempt = await self.pair_throttle.take(conn, keys, now)
+        async with self.engine.begin() as conn:
             home_id = await device_store.claim_pairing_code(conn, code_hash, now)
             if home_id is not None:
                 device = self._new_device(home_id, device_id, details)
                 await device_store.insert_device(conn, device)
                 issued = await self._issue(conn, device.id)
+                await self.pair_throttle.release(conn, attempt)
         if home_id is None:
-            async with self.engine.begin() as conn:
-                await self.pair_throttle.record(conn, keys, now)
             raise Unauthenticated("unknown or expired pairing code", "invalid_pairing_code")
         return device, issued
 

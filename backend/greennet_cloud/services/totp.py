@@ -76,9 +76,12 @@ class TwoFactor(Service):
         if not user.totp_enabled or not user.totp_secret:
             raise Conflict("two-factor authentication is not enabled", "totp_not_enabled")
         now = self.now()
-        if verify_totp(user.totp_secret, code, now, user.totp_last_step) is None:
+        step = verify_totp(user.totp_secret, code, now, user.totp_last_step)
+        if step is None:
             raise Forbidden("wrong two-factor code", "invalid_totp")
         async with self.engine.begin() as conn:
+            if not await user_store.use_totp_step(conn, user.id, step, now):
+                raise Forbidden("wrong two-factor code", "invalid_totp")  # used in parallel
             await user_store.update_user(
                 conn, user.id, now, totp_enabled=False, totp_secret=None, totp_last_step=None
             )

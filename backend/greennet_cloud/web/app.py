@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..clock import Clock, utcnow
+from ..clock import Clock, Sleep, real_sleep, utcnow
 from ..config import Config
 from ..db.engine import create_engine
 from ..db.migrate import migrate
@@ -17,6 +21,7 @@ from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.devices import Devices
 from ..services.homes import Homes
+from ..services.throttle import sweep_expired_attempts
 from ..services.totp import TwoFactor
 from . import routes_auth, routes_devices, routes_homes, routes_meta, routes_users
 from .dashboard import add_dashboard
@@ -47,8 +52,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 )
 
 
-def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
-    """Build the GreenNet Cloud app. The database opens on startup and closes on cleanup."""
+def create_app(
+    config: Config, *, clock: Clock = utcnow, sleep: Sleep = real_sleep
+) -> web.Application:
+    """Build the GreenNet Cloud app. The database opens on startup and closes on cleanup.
+
+    `clock` and `sleep` are injected so tests move time instead of waiting for it.
+    """
     config = config.resolve()
     assert config.secret is not None
     app = web.Application(
@@ -61,7 +71,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[CONFIG] = config
     app[CLOCK] = clock
     app[ENGINE] = engine
-    app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens)
+    app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens, sleep)
     app[TWO_FACTOR] = TwoFactor(engine, clock)
     app[ADMINISTRATION] = Administration(engine, clock)
     app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
@@ -70,6 +80,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     add_endpoints(app, ENDPOINTS)
     add_dashboard(app)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_throttle_sweeper)
     return app
 
 
@@ -84,3 +95,32 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await engine.dispose()
+
+
+THROTTLE_SWEEP_SECONDS = 600
+
+
+async def _throttle_sweeper(app: web.Application) -> AsyncIterator[None]:
+    """Every 10 minutes, forget throttle attempts older than the longest window (requests
+    only prune the keys they touch, so keys nobody comes back to would stay forever)."""
+    config = app[CONFIG]
+    window = timedelta(
+        seconds=max(
+            config.login_throttle.window_seconds, config.registration_throttle.window_seconds
+        )
+    )
+
+    async def sweep_forever() -> None:
+        while True:
+            await asyncio.sleep(THROTTLE_SWEEP_SECONDS)
+            try:
+                async with app[ENGINE].begin() as conn:
+                    await sweep_expired_attempts(conn, app[CLOCK](), window)
+            except (SQLAlchemyError, OSError) as err:
+                _LOGGER.warning("throttle sweep failed (retried later): %s", err)
+
+    task = asyncio.create_task(sweep_forever(), name="greennet-throttle-sweep")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -63,6 +63,7 @@ async def change_password(request: web.Request) -> web.Response:
         principal_of(request),
         string(body, "current_password", max_length=PASSWORD_MAX),
         string(body, "new_password", max_length=PASSWORD_MAX),
+        client_address(request),
     )
     return web.Response(status=204)
 
