@@ -83,7 +83,7 @@ def test_migrate_and_create_admin(workdir: Path) -> None:
     env = {**FAST_ARGON2, "GREENNET_DATA_DIR": str(workdir / "state")}
     migrated = run_cli("migrate", cwd=workdir, env=env)
     assert migrated.returncode == 0, migrated.stderr
-    assert "applied migrations: [1]" in migrated.stderr
+    assert "applied migrations: ['0001'" in migrated.stderr
     assert "up to date" in run_cli("migrate", cwd=workdir, env=env).stderr
 
     weak = run_cli(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from greennet_cloud.db import migrate as migrations
 from greennet_cloud.db.engine import create_engine
 from greennet_cloud.db.schema import metadata
@@ -16,6 +19,8 @@ from greennet_cloud.storage import throttle as throttle_store
 from greennet_cloud.storage import users as user_store
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+initial = importlib.import_module("greennet_cloud.db.alembic.versions.0001_initial")
 
 
 @pytest.fixture
@@ -36,19 +41,24 @@ def _columns(sync_conn: object) -> dict[str, set[str]]:
 
 
 async def test_migrations_build_exactly_the_current_schema(engine: AsyncEngine) -> None:
-    assert await migrations.migrate(engine) == [1]
+    assert await migrations.migrate(engine) == [migrations.LATEST_REVISION]
     async with engine.connect() as conn:
         actual = await conn.run_sync(_columns)
+        # Alembic's own comparison also sees types, nullability, indexes and constraints
+        differences = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+        )
     expected = {name: {c.name for c in table.columns} for name, table in metadata.tables.items()}
-    expected["schema_version"] = {"version", "name", "applied_at"}
+    expected["alembic_version"] = {"version_num"}
     assert actual == expected
+    assert differences == []
 
 
 async def test_migrating_again_is_a_no_op(engine: AsyncEngine) -> None:
     await migrations.migrate(engine)
     assert await migrations.migrate(engine) == []
     async with engine.connect() as conn:
-        assert await migrations.current_version(conn) == migrations.LATEST_VERSION
+        assert await migrations.current_revision(conn) == migrations.LATEST_REVISION
 
 
 async def test_concurrent_migrations_apply_once(engine: AsyncEngine, database_url: str) -> None:
@@ -59,17 +69,55 @@ async def test_concurrent_migrations_apply_once(engine: AsyncEngine, database_ur
     finally:
         for other in others:
             await other.dispose()
-    assert sorted(results) == [[], [], [], [1]]
+    applied = [result for result in results if result]
+    assert results.count([]) == 3
+    assert len(applied) == 1
+    assert applied[0][-1] == migrations.LATEST_REVISION
 
 
 async def test_a_newer_database_is_refused(engine: AsyncEngine) -> None:
     await migrations.migrate(engine)
     async with engine.begin() as conn:
+        await conn.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
+    with pytest.raises(RuntimeError, match="newer"):
+        await migrations.migrate(engine)
+
+
+async def test_a_database_from_the_hand_written_runner_is_adopted(engine: AsyncEngine) -> None:
+    """Version 1 of the runner used before Alembic is revision 0001: data kept, nothing re-run."""
+    async with engine.begin() as conn:
+        await conn.run_sync(initial.metadata.create_all)
         await conn.execute(
-            migrations.schema_version.insert().values(
-                version=999, name="future", applied_at=datetime.now(UTC)
+            text(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
+                " name VARCHAR(100) NOT NULL, applied_at TIMESTAMP NOT NULL)"
             )
         )
+        await conn.execute(
+            text("INSERT INTO schema_version VALUES (1, 'initial', CURRENT_TIMESTAMP)")
+        )
+        await user_store.insert_user(
+            conn,
+            user_id="kept",
+            email="kept@example.com",
+            password_hash="x",
+            role=Role.USER,
+            display_name="kept",
+            now=datetime.now(UTC),
+        )
+    applied = await migrations.migrate(engine)
+    assert "0001" not in applied
+    async with engine.connect() as conn:
+        assert await migrations.current_revision(conn) == migrations.LATEST_REVISION
+        assert await user_store.get_user(conn, "kept") is not None
+        tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+    assert "schema_version" not in tables
+
+
+async def test_a_newer_hand_written_version_is_refused(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE schema_version (version INTEGER PRIMARY KEY)"))
+        await conn.execute(text("INSERT INTO schema_version VALUES (2)"))
     with pytest.raises(RuntimeError, match="newer"):
         await migrations.migrate(engine)
 

@@ -1,65 +1,87 @@
-"""A small migration runner: a `schema_version` table and ordered, transactional upgrades.
+"""Schema migrations with Alembic, run from the service (startup or `greennet-cloud migrate`).
 
-Safe to run from several processes at once: PostgreSQL serializes on an advisory lock,
-SQLite on its write lock (every transaction begins IMMEDIATE).
+Revisions live in `db/alembic/versions/`. `migrate()` applies the pending ones in one
+transaction. It is safe to run from several processes at once: PostgreSQL serializes on an
+advisory lock, SQLite on its write lock (every writing transaction begins IMMEDIATE). A
+database made by the hand-written runner this project used before Alembic (a
+`schema_version` table) is adopted: its version 1 is revision 0001.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from importlib.resources import files
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from .migrations import MIGRATIONS
-from .types import UtcDateTime
 
 _LOGGER = logging.getLogger(__name__)
 _LOCK_ID = 0x6772_6E65_7400  # "grnet": any constant shared by all GreenNet processes
-
-_version_metadata = MetaData()
-schema_version = Table(
-    "schema_version",
-    _version_metadata,
-    Column("version", Integer, primary_key=True),
-    Column("name", String(100), nullable=False),
-    Column("applied_at", UtcDateTime, nullable=False),
-)
-
-LATEST_VERSION = MIGRATIONS[-1].VERSION
+# the pre-Alembic runner's versions, as the revisions that replaced them
+_LEGACY_REVISIONS = {1: "0001"}
 
 
-async def current_version(conn: AsyncConnection) -> int:
-    """The highest applied migration (0 on an empty database)."""
-    exists = await conn.run_sync(lambda sync: sync.dialect.has_table(sync, "schema_version"))
-    if not exists:
-        return 0
-    rows = await conn.execute(select(schema_version.c.version))
-    return max((row.version for row in rows), default=0)
+def alembic_config() -> AlembicConfig:
+    """Alembic's configuration for the revisions shipped in this package."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(files("greennet_cloud.db") / "alembic"))
+    return config
 
 
-async def migrate(engine: AsyncEngine) -> list[int]:
-    """Apply every pending migration; return the versions applied (empty when up to date)."""
-    applied: list[int] = []
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+LATEST_REVISION = _script().get_current_head()
+
+
+async def current_revision(conn: AsyncConnection) -> str | None:
+    """The revision the database is at (None on an empty database)."""
+    return await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+
+
+async def migrate(engine: AsyncEngine) -> list[str]:
+    """Apply every pending revision; return the revisions applied (empty when up to date)."""
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
-        await conn.run_sync(_version_metadata.create_all)
-        version = await current_version(conn)
-        if version > LATEST_VERSION:
-            raise RuntimeError(
-                f"database schema {version} is newer than this GreenNet Cloud ({LATEST_VERSION})"
-            )
-        for migration in MIGRATIONS:
-            if version >= migration.VERSION:
-                continue
-            _LOGGER.info("applying migration %04d %s", migration.VERSION, migration.NAME)
-            await migration.upgrade(conn)
-            await conn.execute(
-                schema_version.insert().values(
-                    version=migration.VERSION, name=migration.NAME, applied_at=datetime.now(UTC)
-                )
-            )
-            applied.append(migration.VERSION)
-    return applied
+        return await conn.run_sync(_upgrade)
+
+
+def _upgrade(conn: Connection) -> list[str]:
+    config = alembic_config()
+    config.attributes["connection"] = conn
+    script = ScriptDirectory.from_config(config)
+    _adopt_legacy_version_table(conn, config)
+    current = MigrationContext.configure(conn).get_current_revision()
+    known = {revision.revision for revision in script.walk_revisions()}
+    if current is not None and current not in known:
+        raise RuntimeError(
+            f"database schema {current} is newer than this GreenNet Cloud ({LATEST_REVISION})"
+        )
+    pending = [
+        revision
+        for revision in reversed(list(script.iterate_revisions("heads", current or "base")))
+        if revision.revision != current
+    ]
+    for revision in pending:
+        _LOGGER.info("applying migration %s %s", revision.revision, revision.doc)
+    command.upgrade(config, "heads")
+    return [revision.revision for revision in pending]
+
+
+def _adopt_legacy_version_table(conn: Connection, config: AlembicConfig) -> None:
+    if not inspect(conn).has_table("schema_version"):
+        return
+    version = conn.execute(text("SELECT max(version) FROM schema_version")).scalar_one()
+    if version not in _LEGACY_REVISIONS:
+        raise RuntimeError(f"database schema {version} is newer than this GreenNet Cloud")
+    _LOGGER.info(
+        "adopting schema version %s as Alembic revision %s", version, _LEGACY_REVISIONS[version]
+    )
+    command.stamp(config, _LEGACY_REVISIONS[version])
+    conn.execute(text("DROP TABLE schema_version"))

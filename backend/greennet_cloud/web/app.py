@@ -91,7 +91,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         if app[CONFIG].auto_migrate:
             applied = await migrate(engine)
             if applied:
-                _LOGGER.info("database migrated to version %s", applied[-1])
+                _LOGGER.info("database migrated to revision %s", applied[-1])
         yield
     finally:
         await engine.dispose()

@@ -1,10 +1,17 @@
-"""Migration 1: accounts, sessions, homes, devices, credentials, pairing, shares, link tokens.
+"""initial: accounts, sessions, homes, devices, credentials, pairing, shares, link tokens.
 
-Frozen copy of the schema as first released; later changes go in new migrations.
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-23
+
+Frozen copy of the schema as first released (it was migration 1 of the hand-written runner
+this project used before Alembic); later changes go in new revisions.
 """
 
 from __future__ import annotations
 
+from alembic import op
+from greennet_cloud.db.types import UtcDateTime
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -17,12 +24,11 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..types import UtcDateTime
-
-VERSION = 1
-NAME = "initial"
+revision = "0001"
+down_revision: str | None = None
+branch_labels: str | None = None
+depends_on: str | None = None
 
 metadata = MetaData()
 
@@ -150,6 +156,11 @@ link_tokens = Table(
 )
 
 
-async def upgrade(conn: AsyncConnection) -> None:
+def upgrade() -> None:
     """Create the initial tables."""
-    await conn.run_sync(metadata.create_all)
+    metadata.create_all(op.get_bind())
+
+
+def downgrade() -> None:
+    """Not supported: restore a backup instead (see docs/backend.md)."""
+    raise NotImplementedError("GreenNet Cloud migrations are forward-only")
