@@ -140,9 +140,9 @@ async def test_times_come_back_aware_and_ordered(engine: AsyncEngine) -> None:
         assert user.created_at == base
         assert user.created_at.tzinfo is not None
         for offset in (0, 10, 20):
-            await throttle_store.record_failure(conn, "k", base + timedelta(seconds=offset))
-        count, oldest = await throttle_store.recent_failures(conn, "k", base + timedelta(seconds=5))
-        assert (count, oldest) == (2, base + timedelta(seconds=10))
+            await throttle_store.record_attempt(conn, "k", base + timedelta(seconds=offset))
+        found = await throttle_store.recent_attempts(conn, "k", base + timedelta(seconds=5))
+        assert found == (2, base + timedelta(seconds=10), base + timedelta(seconds=20))
 
 
 async def test_writes_are_scoped_to_the_owner(engine: AsyncEngine) -> None:
