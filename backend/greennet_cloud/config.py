@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -71,8 +72,9 @@ class Config:
     pairing_ttl_seconds: int = 600
     max_body_bytes: int = 1024 * 1024
     auto_migrate: bool = True
-    # proxies in front of us that append to X-Forwarded-For (0: use the peer address)
-    proxy_hops: int = 0
+    # reverse proxies (addresses or networks) whose X-Forwarded-For we believe; empty:
+    # the header is ignored and the TCP peer is the client
+    trusted_proxies: tuple[str, ...] = ()
     # an IPv6 host usually holds a whole /64: throttle by that network, not by address
     throttle_ipv6_prefix: int = 64
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)
@@ -93,6 +95,13 @@ class Config:
                 f"GREENNET_THROTTLE_IPV6_PREFIX={self.throttle_ipv6_prefix} is not an IPv6 prefix"
                 f" length from {IPV6_PREFIX_RANGE.start} to {IPV6_PREFIX_RANGE.stop - 1}"
             )
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"GREENNET_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+                ) from None
         if self.secret is not None:
             if len(self.secret) < MIN_SECRET_LENGTH:
                 raise ValueError(f"the signing secret must be at least {MIN_SECRET_LENGTH} chars")
@@ -130,7 +139,6 @@ ENV_FIELDS: dict[str, tuple[str, type]] = {
     "GREENNET_REFRESH_TTL": ("refresh_ttl_seconds", int),
     "GREENNET_PAIRING_TTL": ("pairing_ttl_seconds", int),
     "GREENNET_MAX_BODY": ("max_body_bytes", int),
-    "GREENNET_PROXY_HOPS": ("proxy_hops", int),
     "GREENNET_THROTTLE_IPV6_PREFIX": ("throttle_ipv6_prefix", int),
 }
 
@@ -147,6 +155,15 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
             changes[attr] = convert(raw)
         except ValueError:
             raise ValueError(f"{name}={raw!r} is not a valid {convert.__name__}") from None
+    if env.get("GREENNET_PROXY_HOPS"):
+        raise ValueError(
+            "GREENNET_PROXY_HOPS is gone: it believed X-Forwarded-For from any peer; list your"
+            " proxies' addresses or networks in GREENNET_TRUSTED_PROXIES instead"
+        )
+    if proxies := env.get("GREENNET_TRUSTED_PROXIES"):
+        changes["trusted_proxies"] = tuple(
+            part.strip() for part in proxies.split(",") if part.strip()
+        )
     if (secret_file := env.get("GREENNET_SECRET_FILE")) and "secret" not in changes:
         changes["secret"] = Path(secret_file).read_text(encoding="utf-8").strip()
     if auto := env.get("GREENNET_AUTO_MIGRATE"):

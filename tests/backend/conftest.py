@@ -26,6 +26,8 @@ from .api import PASSWORD, Account, Api
 from .postgres import PostgresServer
 
 BACKENDS = ["sqlite", "postgresql"]
+# the test client's peer address, as GREENNET_TRUSTED_PROXIES: it plays the reverse proxy
+LOOPBACK = ("127.0.0.1",)
 TEST_SECRET = "test-signing-secret-" + "x" * 40
 # argon2id at test cost: the suite hashes hundreds of passwords
 FAST_HASHING = PasswordHashing(time_cost=1, memory_cost_kib=256, parallelism=1)

@@ -19,7 +19,7 @@ from greennet_cloud.web.keys import ENGINE
 from sqlalchemy import event
 
 from .api import PASSWORD, Api
-from .conftest import ApiFactory, FakeClock
+from .conftest import LOOPBACK, ApiFactory, FakeClock
 
 PARALLEL = 50
 PER_ACCOUNT = 5  # failures per (account, network) per window, the default
@@ -139,7 +139,7 @@ async def test_50_parallel_pairing_guesses_reach_the_code_lookup_at_most_the_lim
 async def test_an_attacker_cannot_lock_the_owner_out_from_another_network(
     make_api: ApiFactory, clock: FakeClock
 ) -> None:
-    api = await make_api(proxy_hops=1)
+    api = await make_api(trusted_proxies=LOOPBACK)
     owner = await api.account("owner@example.com")
     attacker = "203.0.113.5"
     assert [await wrong_login(api, owner.email, attacker) for _ in range(6)] == [401] * 5 + [429]
@@ -155,7 +155,7 @@ async def test_an_attacker_cannot_lock_the_owner_out_from_another_network(
 async def test_guesses_from_many_networks_slow_the_account_down_but_never_lock_it(
     make_api: ApiFactory, clock: FakeClock
 ) -> None:
-    api = await make_api(proxy_hops=1)
+    api = await make_api(trusted_proxies=LOOPBACK)
     owner = await api.account("popular@example.com")
     statuses = [await wrong_login(api, owner.email, f"203.0.113.{index}") for index in range(1, 12)]
     assert statuses == [401] * 11  # never a 429 for the account as a whole
@@ -174,7 +174,7 @@ async def test_parallel_guesses_from_many_networks_take_turns_on_one_account(
 ) -> None:
     """With the account past its free attempts, a burst from a botnet is serialized: each
     guess waits its turn and the queue holds one delay's worth, the rest are told to retry."""
-    api = await make_api(proxy_hops=1)
+    api = await make_api(trusted_proxies=LOOPBACK)
     owner = await api.account("botnet-target@example.com")
     for index in range(PER_ACCOUNT):
         assert await wrong_login(api, owner.email, f"192.0.2.{index}") == 401

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..clock import Clock, Sleep, real_sleep, utcnow
@@ -39,6 +40,7 @@ from .keys import (
 )
 from .middleware import error_middleware, no_store_middleware, request_id_middleware
 from .openapi import build_openapi
+from .proxies import trusted_proxy_middleware
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,10 +63,10 @@ def create_app(
     """
     config = config.resolve()
     assert config.secret is not None
-    app = web.Application(
-        client_max_size=config.max_body_bytes,
-        middlewares=[request_id_middleware, no_store_middleware, error_middleware],
-    )
+    middlewares: list[Middleware] = [request_id_middleware, no_store_middleware, error_middleware]
+    if (behind_proxies := trusted_proxy_middleware(config.trusted_proxies)) is not None:
+        middlewares.append(behind_proxies)  # inside error_middleware: a bad header is a 400
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=middlewares)
     engine = create_engine(config.resolved_database_url)
     hasher = PasswordHasher(config.password_hashing)
     tokens = AccessTokens(config.secret, config.issuer, config.audience, config.access_ttl_seconds)

@@ -9,17 +9,10 @@ from aiohttp import web
 from ..models import Permission
 from ..services.devices import DeviceDetails
 from .body import choice, optional_string
-from .keys import CONFIG
 
 
 def client_address(request: web.Request) -> str:
-    """The client's address, taken from X-Forwarded-For only behind trusted proxies."""
-    hops = request.app[CONFIG].proxy_hops
-    if hops > 0:
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= hops:
-            return forwarded[-hops][:64]
+    """The client's address (`web/proxies.py` has put it in `remote` behind our proxies)."""
     return request.remote or "unknown"
 
 
