@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
+from .security.keyring import KEYRING_FILE, Keyring, load_keyring_file
+
 SECRET_FILE = "signing.key"  # noqa: S105 (a file name, not a secret)  # noqa: S105 (a file name, not a secret)
 DB_FILE = "greennet.db"
 MIN_SECRET_LENGTH = 32
@@ -65,6 +69,9 @@ class Config:
     data_dir: Path = Path("greennet-data")
     database_url: str | None = None
     secret: str | None = None
+    # a keyring file (security/keyring.py); without one the keys derive from `secret`
+    keyring_file: Path | None = None
+    keyring: Keyring | None = None  # filled in by resolve()
     issuer: str = "greennet-cloud"
     audience: str = "greennet-api"
     access_ttl_seconds: int = 900
@@ -88,8 +95,20 @@ class Config:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / DB_FILE).resolve()}"
 
+    @property
+    def on_postgresql(self) -> bool:
+        """Whether the database is PostgreSQL (several processes may share it)."""
+        return make_url(self.resolved_database_url).drivername.startswith("postgresql")
+
     def resolve(self) -> Config:
-        """Check the settings; return a copy with the signing secret loaded (or generated)."""
+        """Check the settings; return a copy with the keyring loaded (or generated).
+
+        Where the keys come from, in order: `keyring_file`; `keyring.json` in the data dir
+        (what `rotate-key` writes); `secret` (keys derived from it, key id `root`); the data
+        dir's generated `signing.key`. On PostgreSQL one of the first three is required:
+        processes sharing a database must share their keys, and a key each process invents
+        for itself would make every other process's tokens look forged.
+        """
         if self.throttle_ipv6_prefix not in IPV6_PREFIX_RANGE:
             raise ValueError(
                 f"GREENNET_THROTTLE_IPV6_PREFIX={self.throttle_ipv6_prefix} is not an IPv6 prefix"
@@ -102,11 +121,23 @@ class Config:
                 raise ValueError(
                     f"GREENNET_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
                 ) from None
+        if self.secret is not None and len(self.secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"the signing secret must be at least {MIN_SECRET_LENGTH} chars")
+        if self.keyring_file is not None:
+            return dataclasses.replace(self, keyring=load_keyring_file(self.keyring_file))
+        if (self.data_dir / KEYRING_FILE).exists():  # written by `greennet-cloud rotate-key`
+            return dataclasses.replace(
+                self, keyring=load_keyring_file(self.data_dir / KEYRING_FILE)
+            )
         if self.secret is not None:
-            if len(self.secret) < MIN_SECRET_LENGTH:
-                raise ValueError(f"the signing secret must be at least {MIN_SECRET_LENGTH} chars")
-            return self
-        return dataclasses.replace(self, secret=load_or_create_secret(self.data_dir))
+            return dataclasses.replace(self, keyring=Keyring.from_root_secret(self.secret))
+        if self.on_postgresql:
+            raise ValueError(
+                "on PostgreSQL set GREENNET_SECRET, GREENNET_SECRET_FILE or"
+                " GREENNET_KEYRING_FILE: every process sharing the database needs the same keys"
+            )
+        secret = load_or_create_secret(self.data_dir)
+        return dataclasses.replace(self, secret=secret, keyring=Keyring.from_root_secret(secret))
 
 
 def load_or_create_secret(data_dir: Path) -> str:
@@ -133,6 +164,7 @@ ENV_FIELDS: dict[str, tuple[str, type]] = {
     "GREENNET_DATA_DIR": ("data_dir", Path),
     "GREENNET_DATABASE_URL": ("database_url", str),
     "GREENNET_SECRET": ("secret", str),
+    "GREENNET_KEYRING_FILE": ("keyring_file", Path),
     "GREENNET_ISSUER": ("issuer", str),
     "GREENNET_AUDIENCE": ("audience", str),
     "GREENNET_ACCESS_TTL": ("access_ttl_seconds", int),

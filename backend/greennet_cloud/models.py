@@ -103,6 +103,7 @@ class DeviceCredential:
     id: str
     device_id: str
     nonce: str
+    key_id: str  # the keyring's device-ingest key the secret is derived with
     created_at: datetime
     revoked_at: datetime | None
 

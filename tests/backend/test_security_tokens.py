@@ -11,12 +11,15 @@ from typing import Any
 
 import jwt
 import pytest
-from greennet_cloud.security.tokens import AccessTokens, access_token_key
+from greennet_cloud.security.keyring import Keyring
+from greennet_cloud.security.tokens import AccessTokens
 
 from .api import Api
 from .conftest import TEST_SECRET, FakeClock
 
-KEY = access_token_key(TEST_SECRET)
+# the keys of an installation with only GREENNET_SECRET (key id "root")
+KEYS = Keyring.from_root_secret(TEST_SECRET).access_token
+KEY = KEYS.current.material
 
 
 def claims_for(user_id: str, session_id: str, now: float, **changes: Any) -> dict[str, Any]:
@@ -214,9 +217,9 @@ async def test_expired_sessions_cannot_refresh(api: Api, clock: FakeClock) -> No
 
 
 def test_tokens_carry_every_required_claim_and_one_algorithm() -> None:
-    tokens = AccessTokens(TEST_SECRET, "iss", "aud", 60)
+    tokens = AccessTokens(KEYS, "iss", "aud", 60)
     token = tokens.issue("u", "s", datetime.now(UTC))
-    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT", "kid": "root"}
     claims = decode_unverified(token)
     assert {"exp", "iat", "nbf", "iss", "aud", "sub", "typ", "sid"} <= set(claims)
     assert claims["exp"] - claims["iat"] == 60

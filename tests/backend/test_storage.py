@@ -41,7 +41,9 @@ def _columns(sync_conn: object) -> dict[str, set[str]]:
 
 
 async def test_migrations_build_exactly_the_current_schema(engine: AsyncEngine) -> None:
-    assert await migrations.migrate(engine) == [migrations.LATEST_REVISION]
+    applied = await migrations.migrate(engine)
+    assert applied[0] == "0001"
+    assert applied[-1] == migrations.LATEST_REVISION
     async with engine.connect() as conn:
         actual = await conn.run_sync(_columns)
         # Alembic's own comparison also sees types, nullability, indexes and constraints

@@ -148,7 +148,9 @@ class Accounts(Service):
                 async with self.engine.begin() as conn:
                     await self.throttle.release(conn, attempt)
                 raise Unauthenticated("a two-factor code is required", "totp_required")
-            totp_step = verify_totp(user.totp_secret, totp, now, user.totp_last_step)
+            assert self.config.keyring is not None
+            secret = self.config.keyring.open_totp_secret(user.totp_secret)
+            totp_step = verify_totp(secret, totp, now, user.totp_last_step)
             if totp_step is None:
                 raise Unauthenticated("wrong two-factor code", "invalid_totp")
         if user.disabled:

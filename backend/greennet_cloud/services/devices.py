@@ -71,8 +71,8 @@ class Devices(Service):
 
     def __init__(self, engine: AsyncEngine, clock: Clock, config: Config) -> None:
         super().__init__(engine, clock)
-        assert config.secret is not None
-        self._server_secret = config.secret
+        assert config.keyring is not None
+        self._ingest_keys = config.keyring.device_ingest
         self.pair_throttle = login_throttle(config.login_throttle)
         self.ipv6_prefix = config.throttle_ipv6_prefix
         self.shares = Shares(engine, clock, DEVICE)
@@ -183,20 +183,27 @@ class Devices(Service):
             ):
                 raise NotFound("no such active credential", "not_found")
 
-    def ingest_secret(self, credential: DeviceCredential) -> str:
-        """The HMAC key of a credential (for verifying device ingest)."""
-        return ingest_secret(self._server_secret, credential.device_id, credential.nonce)
+    def ingest_secret(self, credential: DeviceCredential) -> str | None:
+        """The HMAC key of a credential (for verifying device ingest); None once the keyring
+        no longer holds the key it was derived with (the credential is dead)."""
+        key = self._ingest_keys.get(credential.key_id)
+        if key is None:
+            return None
+        return ingest_secret(key.material, credential.device_id, credential.nonce)
 
     async def _issue(self, conn: AsyncConnection, device_id: str) -> IssuedCredential:
         credential = DeviceCredential(
             id=new_id(),
             device_id=device_id,
             nonce=secrets.token_hex(16),
+            key_id=self._ingest_keys.current.id,
             created_at=self.now(),
             revoked_at=None,
         )
         await device_store.insert_credential(conn, credential)
-        return IssuedCredential(credential=credential, secret=self.ingest_secret(credential))
+        secret = self.ingest_secret(credential)
+        assert secret is not None  # made with the current key
+        return IssuedCredential(credential=credential, secret=secret)
 
     def _new_device(self, home_id: str, device_id: str, details: DeviceDetails) -> Device:
         return Device(

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..clock import Clock
 from ..errors import Conflict, Forbidden
+from ..security.keyring import Keyring
 from ..storage import users as user_store
 from .base import Principal, Service
 
@@ -40,7 +43,11 @@ def verify_totp(secret: str, code: str, now: datetime, last_step: int | None) ->
 
 
 class TwoFactor(Service):
-    """TOTP enrollment for the calling account."""
+    """TOTP enrollment for the calling account; secrets are stored sealed (keyring)."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock, keyring: Keyring) -> None:
+        super().__init__(engine, clock)
+        self.keyring = keyring
 
     async def enroll(self, principal: Principal) -> TotpEnrollment:
         """Generate a new pending secret (replacing an unconfirmed one)."""
@@ -49,7 +56,11 @@ class TwoFactor(Service):
         secret = pyotp.random_base32()
         async with self.engine.begin() as conn:
             await user_store.update_user(
-                conn, principal.user_id, self.now(), totp_secret=secret, totp_last_step=None
+                conn,
+                principal.user_id,
+                self.now(),
+                totp_secret=self.keyring.seal_totp_secret(secret),
+                totp_last_step=None,
             )
         uri = pyotp.TOTP(secret).provisioning_uri(
             name=principal.user.email, issuer_name=ISSUER_NAME
@@ -64,7 +75,7 @@ class TwoFactor(Service):
         if not user.totp_secret:
             raise Conflict("enroll first", "totp_not_enrolled")
         now = self.now()
-        step = verify_totp(user.totp_secret, code, now, None)
+        step = verify_totp(self.keyring.open_totp_secret(user.totp_secret), code, now, None)
         if step is None:
             raise Forbidden("wrong two-factor code", "invalid_totp")
         async with self.engine.begin() as conn:
@@ -76,7 +87,8 @@ class TwoFactor(Service):
         if not user.totp_enabled or not user.totp_secret:
             raise Conflict("two-factor authentication is not enabled", "totp_not_enabled")
         now = self.now()
-        step = verify_totp(user.totp_secret, code, now, user.totp_last_step)
+        secret = self.keyring.open_totp_secret(user.totp_secret)
+        step = verify_totp(secret, code, now, user.totp_last_step)
         if step is None:
             raise Forbidden("wrong two-factor code", "invalid_totp")
         async with self.engine.begin() as conn:

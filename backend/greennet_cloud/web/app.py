@@ -62,19 +62,21 @@ def create_app(
     `clock` and `sleep` are injected so tests move time instead of waiting for it.
     """
     config = config.resolve()
-    assert config.secret is not None
+    assert config.keyring is not None
     middlewares: list[Middleware] = [request_id_middleware, no_store_middleware, error_middleware]
     if (behind_proxies := trusted_proxy_middleware(config.trusted_proxies)) is not None:
         middlewares.append(behind_proxies)  # inside error_middleware: a bad header is a 400
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=middlewares)
     engine = create_engine(config.resolved_database_url)
     hasher = PasswordHasher(config.password_hashing)
-    tokens = AccessTokens(config.secret, config.issuer, config.audience, config.access_ttl_seconds)
+    tokens = AccessTokens(
+        config.keyring.access_token, config.issuer, config.audience, config.access_ttl_seconds
+    )
     app[CONFIG] = config
     app[CLOCK] = clock
     app[ENGINE] = engine
     app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens, sleep)
-    app[TWO_FACTOR] = TwoFactor(engine, clock)
+    app[TWO_FACTOR] = TwoFactor(engine, clock, config.keyring)
     app[ADMINISTRATION] = Administration(engine, clock)
     app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
     app[DEVICES] = Devices(engine, clock, config)
@@ -91,7 +93,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = app[ENGINE]
     try:
         if app[CONFIG].auto_migrate:
-            applied = await migrate(engine)
+            applied = await migrate(engine, app[CONFIG].keyring)
             if applied:
                 _LOGGER.info("database migrated to revision %s", applied[-1])
         yield
