@@ -76,6 +76,8 @@ class Config:
     audience: str = "greennet-api"
     access_ttl_seconds: int = 900
     refresh_ttl_seconds: int = 30 * 24 * 3600
+    # a session with no login or refresh for this long ends (ASVS 7.3.1)
+    idle_timeout_seconds: int = 3 * 24 * 3600
     pairing_ttl_seconds: int = 600
     max_body_bytes: int = 1024 * 1024
     auto_migrate: bool = True
@@ -169,6 +171,7 @@ ENV_FIELDS: dict[str, tuple[str, type]] = {
     "GREENNET_AUDIENCE": ("audience", str),
     "GREENNET_ACCESS_TTL": ("access_ttl_seconds", int),
     "GREENNET_REFRESH_TTL": ("refresh_ttl_seconds", int),
+    "GREENNET_IDLE_TIMEOUT": ("idle_timeout_seconds", int),
     "GREENNET_PAIRING_TTL": ("pairing_ttl_seconds", int),
     "GREENNET_MAX_BODY": ("max_body_bytes", int),
     "GREENNET_THROTTLE_IPV6_PREFIX": ("throttle_ipv6_prefix", int),

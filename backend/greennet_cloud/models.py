@@ -61,6 +61,7 @@ class Session:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    last_used_at: datetime  # last login or refresh (idle timeout)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..clock import Clock, Sleep, real_sleep
 from ..config import Config
 from ..db.engine import reading
-from ..errors import Conflict, DomainError, Forbidden, Unauthenticated
-from ..models import Role, User
+from ..errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
+from ..models import Role, Session, User
 from ..security.passwords import PasswordHasher, check_password_policy
 from ..security.tokens import AccessTokens, hash_secret, invalid_access_token, new_secret
 from ..storage import sessions as session_store
@@ -200,10 +200,17 @@ class Accounts(Service):
                 raise Unauthenticated("this session was revoked", "session_revoked")
             if session.expires_at <= now:
                 raise Unauthenticated("this session has expired", "session_expired")
-            if token.used_at is not None or not await session_store.mark_refresh_token_used(
+            if self.is_idle(session, now):
+                await session_store.revoke_sessions(
+                    conn, session.user_id, now, "idle", only=session.id
+                )
+                failure = Unauthenticated("this session was idle too long", "session_expired")
+            elif token.used_at is not None or not await session_store.mark_refresh_token_used(
                 conn, token_hash, now
             ):
-                await session_store.revoke_session(conn, session.user_id, session.id, now, "reuse")
+                await session_store.revoke_sessions(
+                    conn, session.user_id, now, "reuse", only=session.id
+                )
                 failure = Unauthenticated(
                     "refresh token reused: the session is revoked", "refresh_token_reused"
                 )
@@ -215,6 +222,7 @@ class Accounts(Service):
                 await session_store.add_refresh_token(
                     conn, session_id=session.id, token_hash=hash_secret(refresh), now=now
                 )
+                await session_store.touch_session(conn, session.id, now)
         if failure is not None:  # raised after commit so the revocation sticks
             raise failure
         return self._pair(session.user_id, session.id, refresh, now)
@@ -226,14 +234,14 @@ class Accounts(Service):
             found = await session_store.find_refresh_token(conn, hash_secret(refresh_token))
             if found is not None:
                 _token, session = found
-                await session_store.revoke_session(conn, session.user_id, session.id, now, "logout")
+                await session_store.revoke_sessions(
+                    conn, session.user_id, now, "logout", only=session.id
+                )
 
     async def logout_all(self, principal: Principal) -> None:
         """Revoke every session of the caller, this one included."""
         async with self.engine.begin() as conn:
-            await session_store.revoke_user_sessions(
-                conn, principal.user_id, self.now(), "logout_all"
-            )
+            await session_store.revoke_sessions(conn, principal.user_id, self.now(), "logout_all")
 
     async def change_password(
         self, principal: Principal, current_password: str, new_password: str, address: str
@@ -250,8 +258,8 @@ class Accounts(Service):
         async with self.engine.begin() as conn:
             await self.throttle.release(conn, attempt)
             await user_store.update_user(conn, user.id, now, password_hash=new_hash)
-            await session_store.revoke_user_sessions(
-                conn, user.id, now, "password_changed", keep_session_id=principal.session_id
+            await session_store.revoke_sessions(
+                conn, user.id, now, "password_changed", keep=principal.session_id
             )
 
     async def authenticate(self, access_token: str) -> Principal:
@@ -265,7 +273,29 @@ class Accounts(Service):
             raise invalid_access_token()
         if session is None or session.revoked_at is not None or session.expires_at <= now:
             raise invalid_access_token()
+        if self.is_idle(session, now):
+            raise invalid_access_token()
         return Principal(user=user, session_id=session.id)
+
+    def is_idle(self, session: Session, now: datetime) -> bool:
+        """Whether `session` went unused (no login or refresh) for the idle timeout."""
+        return now - session.last_used_at >= timedelta(seconds=self.config.idle_timeout_seconds)
+
+    async def list_sessions(self, principal: Principal) -> list[Session]:
+        """The caller's live sessions (the current one among them)."""
+        now = self.now()
+        async with reading(self.engine).begin() as conn:
+            found = await session_store.list_live_sessions(conn, principal.user_id, now)
+        return [session for session in found if not self.is_idle(session, now)]
+
+    async def revoke_session(self, principal: Principal, session_id: str) -> None:
+        """End one of the caller's sessions (any of them, the current one included)."""
+        async with self.engine.begin() as conn:
+            ended = await session_store.revoke_sessions(
+                conn, principal.user_id, self.now(), "revoked", only=session_id
+            )
+        if not ended:
+            raise NotFound("no such session", "not_found")
 
     async def update_profile(
         self, principal: Principal, display_name: str | None, email: str | None

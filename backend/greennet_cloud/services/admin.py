@@ -53,7 +53,7 @@ class Administration(Service):
             if changes:
                 await user_store.update_user(conn, user_id, now, **changes)
             if disabled:
-                await session_store.revoke_user_sessions(conn, user_id, now, "disabled")
+                await session_store.revoke_sessions(conn, user_id, now, "disabled")
             user = await user_store.get_user(conn, user_id)
         assert user is not None
         return user

@@ -8,7 +8,7 @@ from .body import optional_string, read_object, string
 from .endpoints import Endpoint, principal_of
 from .keys import ACCOUNTS, TWO_FACTOR
 from .params import client_address
-from .serialize import tokens_json, user_json
+from .serialize import session_json, tokens_json, user_json
 
 PASSWORD_MAX = 1000  # longer than the policy allows, so the policy answers, not the parser
 
@@ -53,6 +53,21 @@ async def logout(request: web.Request) -> web.Response:
 async def logout_all(request: web.Request) -> web.Response:
     """End every session of the caller."""
     await request.app[ACCOUNTS].logout_all(principal_of(request))
+    return web.Response(status=204)
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    """The caller's live sessions."""
+    principal = principal_of(request)
+    found = await request.app[ACCOUNTS].list_sessions(principal)
+    return web.json_response([session_json(s, principal.session_id) for s in found])
+
+
+async def revoke_session(request: web.Request) -> web.Response:
+    """End one of the caller's sessions."""
+    await request.app[ACCOUNTS].revoke_session(
+        principal_of(request), request.match_info["session_id"]
+    )
     return web.Response(status=204)
 
 
@@ -123,6 +138,10 @@ ENDPOINTS = (
              request="RefreshRequest", responses={204: None}),
     Endpoint("POST", f"{P}/auth/logout-all", logout_all, "logoutAll", "End every session",
              "auth", responses={204: None}),
+    Endpoint("GET", f"{P}/auth/sessions", list_sessions, "listSessions",
+             "Your live sessions (logins)", "auth", responses={200: "SessionList"}),
+    Endpoint("DELETE", f"{P}/auth/sessions/{{session_id}}", revoke_session, "revokeSession",
+             "End one of your sessions", "auth", responses={204: None}),
     Endpoint("POST", f"{P}/auth/password", change_password, "changePassword",
              "Change the password (ends other sessions)", "auth", request="PasswordChange",
              responses={204: None}, errors=(429,)),

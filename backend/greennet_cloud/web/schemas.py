@@ -111,6 +111,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {"current_password": ANY_TEXT, "new_password": PASSWORD},
         ("current_password", "new_password"),
     ),
+    "Session": response(
+        {
+            "id": STR,
+            "created_at": TIME,
+            "last_used_at": TIME,
+            "expires_at": TIME,
+            "current": {"type": "boolean"},
+        }
+    ),
+    "SessionList": array_of("Session"),
     "TotpEnrollment": response({"secret": STR, "otpauth_uri": STR}),
     "TotpCode": request({"code": {"type": "string", "pattern": "^[0-9]{6}$"}}, ("code",)),
     "User": response(USER),
