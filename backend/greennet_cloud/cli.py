@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    admin.add_argument(
+        "--promote",
+        action="store_true",
+        help="make an existing account an administrator: its sessions end, its two-factor"
+        " setup is cleared and it gets this password",
+    )
     rotate = commands.add_parser(
         "rotate-key",
         parents=[common],
@@ -93,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         asyncio.run(_migrate(config))
     else:
         password = _read_password(args.password_stdin)
-        sys.exit(asyncio.run(_create_admin(config, args.email, password)))
+        sys.exit(asyncio.run(_create_admin(config, args.email, password, promote=args.promote)))
 
 
 def serve(config: Config) -> None:
@@ -122,18 +128,26 @@ async def _migrate(config: Config) -> None:
     _LOGGER.info("applied migrations: %s", applied or "none (up to date)")
 
 
-async def _create_admin(config: Config, email: str, password: str) -> int:
+async def _create_admin(config: Config, email: str, password: str, *, promote: bool) -> int:
     engine = create_engine(config.resolved_database_url)
     try:
         await migrate(engine, config.keyring)
         hasher = PasswordHasher(config.password_hashing)
-        user, created = await create_admin(Service(engine, utcnow), hasher, email, password)
+        user, created = await create_admin(
+            Service(engine, utcnow), hasher, email, password, promote=promote
+        )
     except DomainError as err:
         print(f"greennet-cloud: {err.message}", file=sys.stderr)
         return 1
     finally:
         await engine.dispose()
-    print(f"{'created' if created else 'promoted'} administrator {user.email} ({user.id})")
+    if created:
+        print(f"created administrator {user.email} ({user.id})")
+    else:
+        print(
+            f"promoted administrator {user.email} ({user.id}): its sessions ended and its"
+            " two-factor setup was cleared"
+        )
     return 0
 
 

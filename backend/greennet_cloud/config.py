@@ -18,6 +18,7 @@ from .security.keyring import KEYRING_FILE, Keyring, load_keyring_file
 SECRET_FILE = "signing.key"  # noqa: S105 (a file name, not a secret)  # noqa: S105 (a file name, not a secret)
 DB_FILE = "greennet.db"
 MIN_SECRET_LENGTH = 32
+REGISTRATION_MODES = ("open", "invite", "closed")
 # per-address throttles count an IPv6 client by its network of this many bits
 IPV6_PREFIX_RANGE = range(32, 129)
 
@@ -84,6 +85,9 @@ class Config:
     # reverse proxies (addresses or networks) whose X-Forwarded-For we believe; empty:
     # the header is ignored and the TCP peer is the client
     trusted_proxies: tuple[str, ...] = ()
+    # who may create an account: anyone, holders of an admin's invitation, nobody (admins
+    # still create accounts with `greennet-cloud create-admin`)
+    registration: str = "open"
     # an IPv6 host usually holds a whole /64: throttle by that network, not by address
     throttle_ipv6_prefix: int = 64
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)
@@ -115,6 +119,11 @@ class Config:
             raise ValueError(
                 f"GREENNET_THROTTLE_IPV6_PREFIX={self.throttle_ipv6_prefix} is not an IPv6 prefix"
                 f" length from {IPV6_PREFIX_RANGE.start} to {IPV6_PREFIX_RANGE.stop - 1}"
+            )
+        if self.registration not in REGISTRATION_MODES:
+            raise ValueError(
+                f"GREENNET_REGISTRATION={self.registration} is not one of"
+                f" {', '.join(REGISTRATION_MODES)}"
             )
         for proxy in self.trusted_proxies:
             try:
@@ -167,6 +176,7 @@ ENV_FIELDS: dict[str, tuple[str, type]] = {
     "GREENNET_DATABASE_URL": ("database_url", str),
     "GREENNET_SECRET": ("secret", str),
     "GREENNET_KEYRING_FILE": ("keyring_file", Path),
+    "GREENNET_REGISTRATION": ("registration", str),
     "GREENNET_ISSUER": ("issuer", str),
     "GREENNET_AUDIENCE": ("audience", str),
     "GREENNET_ACCESS_TTL": ("access_ttl_seconds", int),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..clock import Clock, Sleep, real_sleep
 from ..config import Config
@@ -14,9 +14,11 @@ from ..errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
 from ..models import Role, Session, User
 from ..security.passwords import PasswordHasher, check_password_policy
 from ..security.tokens import AccessTokens, hash_secret, invalid_access_token, new_secret
+from ..storage import invitations as invitation_store
 from ..storage import sessions as session_store
 from ..storage import users as user_store
 from .base import Principal, Service, clean_name, new_id, normalize_email, off_loop
+from .invitations import REGISTRATION
 from .throttle import (
     Attempt,
     account_key,
@@ -67,12 +69,20 @@ class Accounts(Service):
         address: str | None,
         role: Role = Role.USER,
         display_name: str = "",
+        invitation: str | None = None,
     ) -> User:
         """Create an account after checking the password policy.
 
         `address` is the web client's; it may register only so many accounts per window
-        (None: an operator's own tool, not throttled).
+        (None: an operator's own tool, not throttled). `GREENNET_REGISTRATION` decides who
+        may: anyone (`open`), holders of an unused invitation (`invite`, for its e-mail
+        address if it names one), nobody (`closed`).
         """
+        mode = self.config.registration
+        if mode == "closed":
+            raise Forbidden("registration is closed on this server", "registration_closed")
+        if mode == "invite" and not invitation:
+            raise Forbidden("registration needs an invitation", "invitation_required")
         email = normalize_email(email)
         check_password_policy(password, email)
         name = clean_name(display_name or email.split("@", 1)[0], "display name")
@@ -100,9 +110,23 @@ class Accounts(Service):
                 )
             except Conflict as err:
                 taken = err  # counted all the same: probing for taken emails is throttled too
+            if taken is None and mode == "invite":
+                await self._accept_invitation(conn, invitation or "", user)
         if taken is not None:
             raise taken
         return user
+
+    async def _accept_invitation(self, conn: AsyncConnection, token: str, user: User) -> None:
+        """Spend the registration invitation `token` on `user` (rolls the account back if
+        it is not an open invitation for this address)."""
+        found = await invitation_store.claim_invitation(
+            conn, REGISTRATION, hash_secret(token), self.now(), user.id
+        )
+        if found is None or (found.email is not None and found.email != user.email):
+            raise Forbidden(
+                "this invitation is unknown, used, expired or for another address",
+                "invalid_invitation",
+            )
 
     def password_keys(self, email: str, address: str) -> list[str]:
         """Throttle keys of one password check: the account from this network (hard), the

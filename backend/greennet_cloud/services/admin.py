@@ -6,12 +6,21 @@ from ..db.engine import reading
 from ..errors import Conflict, Forbidden, NotFound
 from ..models import Role, User
 from ..security.passwords import PasswordHasher, check_password_policy
+from ..storage import recovery_codes as recovery_store
 from ..storage import sessions as session_store
 from ..storage import users as user_store
 from .base import Principal, Service, new_id, normalize_email, off_loop
 
+# the columns that, cleared, turn two-factor off and forget its secret
+TWO_FACTOR_CLEARED: dict[str, object] = {
+    "totp_enabled": False,
+    "totp_secret": None,
+    "totp_last_step": None,
+}
 
-def _require_admin(principal: Principal) -> None:
+
+def require_admin(principal: Principal) -> None:
+    """`Forbidden` unless the caller is an administrator."""
     if principal.user.role is not Role.ADMIN:
         raise Forbidden("administrators only", "forbidden")
 
@@ -21,13 +30,13 @@ class Administration(Service):
 
     async def list_users(self, principal: Principal) -> list[User]:
         """Every account."""
-        _require_admin(principal)
+        require_admin(principal)
         async with reading(self.engine).begin() as conn:
             return await user_store.list_all_users(conn)
 
     async def get_user(self, principal: Principal, user_id: str) -> User:
         """One account."""
-        _require_admin(principal)
+        require_admin(principal)
         async with reading(self.engine).begin() as conn:
             user = await user_store.get_user(conn, user_id)
         if user is None:
@@ -38,7 +47,7 @@ class Administration(Service):
         self, principal: Principal, user_id: str, role: Role | None, disabled: bool | None
     ) -> User:
         """Change another account's role or disable/enable it (disabling ends its sessions)."""
-        _require_admin(principal)
+        require_admin(principal)
         if user_id == principal.user_id:
             raise Conflict("administrators cannot change their own account here", "self_change")
         now = self.now()
@@ -60,7 +69,7 @@ class Administration(Service):
 
     async def delete_user(self, principal: Principal, user_id: str) -> None:
         """Delete another account and everything it owns."""
-        _require_admin(principal)
+        require_admin(principal)
         if user_id == principal.user_id:
             raise Conflict("administrators cannot delete themselves", "self_change")
         async with self.engine.begin() as conn:
@@ -69,9 +78,15 @@ class Administration(Service):
 
 
 async def create_admin(
-    service: Service, hasher: PasswordHasher, email: str, password: str
+    service: Service, hasher: PasswordHasher, email: str, password: str, *, promote: bool = False
 ) -> tuple[User, bool]:
-    """Create an administrator, or promote an existing account; return (user, created)."""
+    """Create an administrator; return (user, created).
+
+    An existing account is refused unless `promote`: with open registration anyone may have
+    registered the address first and still hold a session. Promoting therefore also ends
+    every session of the account, clears its two-factor setup (and recovery codes) and sets
+    the new password, so only whoever runs this command holds the admin account afterwards.
+    """
     email = normalize_email(email)
     check_password_policy(password, email)
     password_hash = await off_loop(hasher.hash, password)
@@ -79,9 +94,23 @@ async def create_admin(
     async with service.engine.begin() as conn:
         existing = await user_store.get_user_by_email(conn, email)
         if existing is not None:
+            if not promote:
+                raise Conflict(
+                    f"an account with {email} exists; pass --promote to make it an"
+                    " administrator (its sessions end and its two-factor setup is cleared)",
+                    "email_taken",
+                )
             await user_store.update_user(
-                conn, existing.id, now, role=Role.ADMIN.value, password_hash=password_hash
+                conn,
+                existing.id,
+                now,
+                role=Role.ADMIN.value,
+                password_hash=password_hash,
+                disabled=False,
+                **TWO_FACTOR_CLEARED,
             )
+            await recovery_store.delete_codes(conn, existing.id)
+            await session_store.revoke_sessions(conn, existing.id, now, "promoted")
             user = await user_store.get_user(conn, existing.id)
             assert user is not None
             return user, False

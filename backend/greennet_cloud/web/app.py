@@ -22,9 +22,17 @@ from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.devices import Devices
 from ..services.homes import Homes
+from ..services.invitations import Invitations
 from ..services.throttle import sweep_expired_attempts
 from ..services.totp import TwoFactor
-from . import routes_auth, routes_devices, routes_homes, routes_meta, routes_users
+from . import (
+    routes_auth,
+    routes_devices,
+    routes_homes,
+    routes_invitations,
+    routes_meta,
+    routes_users,
+)
 from .dashboard import add_dashboard
 from .endpoints import Endpoint, add_endpoints
 from .keys import (
@@ -35,6 +43,7 @@ from .keys import (
     DEVICES,
     ENGINE,
     HOMES,
+    INVITATIONS,
     OPENAPI,
     TWO_FACTOR,
 )
@@ -49,6 +58,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *routes_meta.ENDPOINTS,
     *routes_auth.ENDPOINTS,
     *routes_users.ENDPOINTS,
+    *routes_invitations.ENDPOINTS,
     *routes_homes.ENDPOINTS,
     *routes_devices.ENDPOINTS,
 )
@@ -78,6 +88,7 @@ def create_app(
     app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens, sleep)
     app[TWO_FACTOR] = TwoFactor(engine, clock, config.keyring)
     app[ADMINISTRATION] = Administration(engine, clock)
+    app[INVITATIONS] = Invitations(engine, clock)
     app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
     app[DEVICES] = Devices(engine, clock, config)
     app[OPENAPI] = build_openapi(ENDPOINTS)

@@ -11,6 +11,7 @@ from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.devices import Devices
 from ..services.homes import Homes
+from ..services.invitations import Invitations
 from ..services.totp import TwoFactor
 
 CONFIG = web.AppKey("config", Config)
@@ -22,3 +23,4 @@ ADMINISTRATION = web.AppKey("administration", Administration)
 HOMES = web.AppKey("homes", Homes)
 DEVICES = web.AppKey("devices", Devices)
 OPENAPI = web.AppKey("openapi", dict)
+INVITATIONS = web.AppKey("invitations", Invitations)

@@ -20,6 +20,7 @@ async def register(request: web.Request) -> web.Response:
         string(body, "email", max_length=254),
         string(body, "password", max_length=PASSWORD_MAX),
         client_address(request),
+        invitation=optional_string(body, "invitation", max_length=100),
     )
     return web.json_response(user_json(user), status=201)
 
@@ -129,7 +130,7 @@ P = "/api/v1"
 # fmt: off
 ENDPOINTS = (
     Endpoint("POST", f"{P}/auth/register", register, "register", "Create an account", "auth",
-             auth=False, request="Credentials", responses={201: "User"}, errors=(409, 429)),
+             auth=False, request="Credentials", responses={201: "User"}, errors=(403, 409, 429)),
     Endpoint("POST", f"{P}/auth/login", login, "login", "Log in", "auth", auth=False,
              request="Login", responses={200: "TokenPair"}, errors=(401, 403, 429)),
     Endpoint("POST", f"{P}/auth/refresh", refresh, "refresh", "Rotate a refresh token", "auth",

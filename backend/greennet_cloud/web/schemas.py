@@ -81,6 +81,12 @@ DEVICE = {
     "created_at": TIME,
     "last_seen_at": MAYBE_TIME,
 }
+INVITATION = {
+    "id": STR,
+    "email": {"type": ["string", "null"]},
+    "created_at": TIME,
+    "expires_at": TIME,
+}
 CREDENTIAL = {"id": STR, "device_id": PLUG_ID, "created_at": TIME, "revoked_at": MAYBE_TIME}
 LINK = {"id": STR, "home_id": STR, "name": STR, "created_at": TIME, "last_used_at": MAYBE_TIME}
 DEVICE_FIELDS = {"name": OPTIONAL_TEXT, "model": OPTIONAL_TEXT, "location": OPTIONAL_TEXT}
@@ -89,7 +95,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": response({"error": STR, "message": STR}),
     "Health": response({"status": {"type": "string", "enum": ["ok"]}}),
     "OpenApiDocument": {"type": "object"},
-    "Credentials": request({"email": EMAIL, "password": PASSWORD}, ("email", "password")),
+    "Credentials": request(
+        {"email": EMAIL, "password": PASSWORD, "invitation": {"type": "string", "maxLength": 100}},
+        ("email", "password"),
+    ),
     "Login": request(
         {
             "email": ANY_TEXT,
@@ -127,6 +136,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "UserList": array_of("User"),
     "ProfileUpdate": request({"display_name": NAME, "email": EMAIL}),
     "UserAdminUpdate": request({"role": ROLE, "disabled": {"type": "boolean"}}),
+    "Invitation": response(INVITATION),
+    "InvitationList": array_of("Invitation"),
+    "NewInvitation": response({**INVITATION, "token": STR}),
+    "InvitationCreate": request(
+        {"email": EMAIL, "ttl_days": {"type": "integer", "minimum": 1, "maximum": 30}}
+    ),
     "Home": response({"id": STR, "name": STR, "access": ACCESS, "created_at": TIME}),
     "HomeList": array_of("Home"),
     "HomeCreate": request({"name": NAME}, ("name",)),
