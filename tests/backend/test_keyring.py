@@ -104,7 +104,14 @@ async def test_totp_secrets_are_stored_encrypted_and_survive_a_rotation(
 ) -> None:
     before = await make_api(keyring_file=keyring_file(tmp_path, ROOT, "before"))
     user = await before.account("sealed@example.com")
-    secret = (await before.call("POST", "/api/v1/auth/totp", token=user.access)).body["secret"]
+    secret = (
+        await before.call(
+            "POST",
+            "/api/v1/auth/totp",
+            token=user.access,
+            json_body={"current_password": user.password},
+        )  # fmt: skip
+    ).body["secret"]
     engine = before.client.app[ENGINE] if before.client.app is not None else None
     assert engine is not None
     async with engine.connect() as conn:
@@ -113,9 +120,12 @@ async def test_totp_secrets_are_stored_encrypted_and_survive_a_rotation(
     assert stored.startswith("root:")
     code = pyotp.TOTP(secret).at(clock.now)
     confirm = await before.call(
-        "POST", "/api/v1/auth/totp/confirm", token=user.access, json_body={"code": code}
+        "POST",
+        "/api/v1/auth/totp/confirm",
+        token=user.access,
+        json_body={"code": code, "current_password": user.password},
     )
-    assert confirm.status == 204
+    assert confirm.status == 200
     after = await make_api(
         keyring_file=keyring_file(tmp_path, ROOT.rotated("totp_secret", "t2"), "after")
     )

@@ -83,7 +83,10 @@ async def test_token_and_secret_answers_are_never_cached(api: Api) -> None:
     refreshed = await api.call(
         "POST", "/api/v1/auth/refresh", json_body={"refresh_token": login.body["refresh_token"]}
     )
-    totp = await api.call("POST", "/api/v1/auth/totp", token=user.access)
+    totp = await api.call(
+        "POST", "/api/v1/auth/totp", token=user.access,
+        json_body={"current_password": user.password},
+    )  # fmt: skip
     home = await api.call("POST", "/api/v1/homes", token=user.access, json_body={"name": "H"})
     home_id = home.body["id"]
     device = await api.call(

@@ -17,20 +17,25 @@ from ..security.tokens import AccessTokens, hash_secret, invalid_access_token, n
 from ..storage import invitations as invitation_store
 from ..storage import sessions as session_store
 from ..storage import users as user_store
-from .base import Principal, Service, clean_name, new_id, normalize_email, off_loop
+from .base import Principal, clean_name, new_id, normalize_email, off_loop
 from .invitations import REGISTRATION
+from .password_checks import PasswordChecks
 from .throttle import (
-    Attempt,
-    account_key,
-    account_network_key,
-    address_key,
-    login_throttle,
     registration_key,
     registration_throttle,
 )
-from .totp import verify_totp
 
 REFRESH_PREFIX = "gnr"
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileChanges:
+    """What a caller may change about their account (None: leave it)."""
+
+    display_name: str | None = None
+    email: str | None = None
+    current_password: str | None = None  # needed to change the e-mail
+    second_factor: str | None = None  # TOTP or recovery code, when two-factor is on
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +47,7 @@ class TokenPair:
     expires_in: int
 
 
-class Accounts(Service):
+class Accounts(PasswordChecks):
     """Account lifecycle and authentication."""
 
     def __init__(
@@ -54,12 +59,8 @@ class Accounts(Service):
         tokens: AccessTokens,
         sleep: Sleep = real_sleep,
     ) -> None:
-        super().__init__(engine, clock)
-        self.sleep = sleep
-        self.config = config
-        self.hasher = hasher
+        super().__init__(engine, clock, config, hasher, sleep)
         self.tokens = tokens
-        self.throttle = login_throttle(config.login_throttle)
         self.registrations = registration_throttle(config.registration_throttle)
 
     async def register(
@@ -128,24 +129,6 @@ class Accounts(Service):
                 "invalid_invitation",
             )
 
-    def password_keys(self, email: str, address: str) -> list[str]:
-        """Throttle keys of one password check: the account from this network (hard), the
-        network (hard), the account (soft: growing delays, never a lockout)."""
-        prefix = self.config.throttle_ipv6_prefix
-        return [
-            account_network_key(email, address, prefix),
-            address_key(address, prefix),
-            account_key(email),
-        ]
-
-    async def take_password_attempt(self, keys: list[str]) -> Attempt:
-        """Count a password check before it runs (429 past a hard limit), then wait its turn."""
-        async with self.engine.begin() as conn:
-            attempt = await self.throttle.take(conn, keys, self.now())
-        if attempt.wait_seconds > 0:
-            await self.sleep(attempt.wait_seconds)
-        return attempt
-
     async def login(self, email: str, password: str, totp: str | None, address: str) -> TokenPair:
         """Check credentials (and TOTP when enabled), then start a session."""
         try:
@@ -163,30 +146,21 @@ class Accounts(Service):
         password_ok = await off_loop(
             self.hasher.verify, user.password_hash if user else self.hasher.dummy_hash, password
         )
-        totp_step: int | None = None
         if user is None or not password_ok:
             raise Unauthenticated("wrong email or password", "invalid_credentials")
-        if user.totp_enabled and user.totp_secret:
-            if not totp:
-                # the password was right: ask for the code without counting a failure
-                async with self.engine.begin() as conn:
-                    await self.throttle.release(conn, attempt)
-                raise Unauthenticated("a two-factor code is required", "totp_required")
-            assert self.config.keyring is not None
-            secret = self.config.keyring.open_totp_secret(user.totp_secret)
-            totp_step = verify_totp(secret, totp, now, user.totp_last_step)
-            if totp_step is None:
-                raise Unauthenticated("wrong two-factor code", "invalid_totp")
+        if user.totp_enabled and not totp:
+            # the password was right: ask for the code without counting a failure
+            async with self.engine.begin() as conn:
+                await self.throttle.release(conn, attempt)
+            raise Unauthenticated("a two-factor code is required", "totp_required")
         if user.disabled:
             raise Forbidden("this account is disabled", "account_disabled")
         new_hash = None
         if self.hasher.needs_rehash(user.password_hash):
             new_hash = await off_loop(self.hasher.hash, password)
         async with self.engine.begin() as conn:
-            if totp_step is not None and not await user_store.use_totp_step(
-                conn, user.id, totp_step, now
-            ):
-                # a parallel login used this code first: it is single use
+            if user.totp_enabled and not await self.second_factor_ok(conn, user, totp or ""):
+                # wrong, or a parallel login spent this code first: it is single use
                 failure = Unauthenticated("wrong two-factor code", "invalid_totp")
             else:
                 failure = None
@@ -268,19 +242,20 @@ class Accounts(Service):
             await session_store.revoke_sessions(conn, principal.user_id, self.now(), "logout_all")
 
     async def change_password(
-        self, principal: Principal, current_password: str, new_password: str, address: str
+        self,
+        principal: Principal,
+        current_password: str,
+        new_password: str,
+        address: str,
+        second_factor: str | None = None,
     ) -> None:
-        """Set a new password and revoke every other session of the caller."""
+        """Set a new password (after re-authentication) and end every other session."""
         user = principal.user
         check_password_policy(new_password, user.email)
-        keys = self.password_keys(user.email, address)
-        attempt = await self.take_password_attempt(keys)
-        if not await off_loop(self.hasher.verify, user.password_hash, current_password):
-            raise Unauthenticated("the current password is wrong", "invalid_credentials")
+        await self.reauthenticate(principal, current_password, second_factor, address)
         new_hash = await off_loop(self.hasher.hash, new_password)
         now = self.now()
         async with self.engine.begin() as conn:
-            await self.throttle.release(conn, attempt)
             await user_store.update_user(conn, user.id, now, password_hash=new_hash)
             await session_store.revoke_sessions(
                 conn, user.id, now, "password_changed", keep=principal.session_id
@@ -322,20 +297,37 @@ class Accounts(Service):
             raise NotFound("no such session", "not_found")
 
     async def update_profile(
-        self, principal: Principal, display_name: str | None, email: str | None
+        self, principal: Principal, changes: ProfileChanges, address: str
     ) -> User:
-        """Change the caller's display name and/or email."""
-        changes: dict[str, object] = {}
-        if display_name is not None:
-            changes["display_name"] = clean_name(display_name, "display name")
-        if email is not None:
-            changes["email"] = normalize_email(email)
+        """Change the caller's display name and/or e-mail.
+
+        A new e-mail address is where the account is reached and logged into: changing it
+        takes re-authentication and ends every other session.
+        """
+        values: dict[str, object] = {}
+        if changes.display_name is not None:
+            values["display_name"] = clean_name(changes.display_name, "display name")
+        new_email = normalize_email(changes.email) if changes.email is not None else None
+        if new_email is not None and new_email != principal.user.email:
+            if changes.current_password is None:
+                raise Unauthenticated(
+                    "changing the e-mail address needs current_password", "reauth_required"
+                )
+            await self.reauthenticate(
+                principal, changes.current_password, changes.second_factor, address
+            )
+            values["email"] = new_email
+        now = self.now()
         async with self.engine.begin() as conn:
-            if changes:
-                await user_store.update_user(conn, principal.user_id, self.now(), **changes)
+            if values:
+                await user_store.update_user(conn, principal.user_id, now, **values)
+            if "email" in values:
+                await session_store.revoke_sessions(
+                    conn, principal.user_id, now, "email_changed", keep=principal.session_id
+                )
             user = await user_store.get_user(conn, principal.user_id)
         if user is None:
-            raise Unauthenticated("account unavailable", "invalid_token")
+            raise invalid_access_token()
         return user
 
     def _pair(self, user_id: str, session_id: str, refresh: str, now: datetime) -> TokenPair:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..clock import Clock
 from ..db.engine import reading
 from ..errors import Conflict, Forbidden, NotFound
 from ..models import Role, User
@@ -10,6 +15,9 @@ from ..storage import recovery_codes as recovery_store
 from ..storage import sessions as session_store
 from ..storage import users as user_store
 from .base import Principal, Service, new_id, normalize_email, off_loop
+
+if TYPE_CHECKING:  # password_checks imports this module's neighbours, not this module
+    from .password_checks import PasswordChecks
 
 # the columns that, cleared, turn two-factor off and forget its secret
 TWO_FACTOR_CLEARED: dict[str, object] = {
@@ -27,6 +35,56 @@ def require_admin(principal: Principal) -> None:
 
 class Administration(Service):
     """What administrators may do to other accounts."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock, checks: PasswordChecks) -> None:
+        super().__init__(engine, clock)
+        self.checks = checks
+
+    async def reset_two_factor(
+        self,
+        principal: Principal,
+        user_id: str,
+        password: str,
+        second_factor: str | None,
+        address: str,
+    ) -> None:
+        """Turn another account's two-factor off (lost phone and codes): its secret and
+        recovery codes are forgotten and its sessions end. Re-authenticates the admin."""
+        require_admin(principal)
+        await self.checks.reauthenticate(principal, password, second_factor, address)
+        now = self.now()
+        async with self.engine.begin() as conn:
+            if await user_store.get_user(conn, user_id) is None:
+                raise NotFound("no such user", "not_found")
+            await user_store.update_user(conn, user_id, now, **TWO_FACTOR_CLEARED)
+            await recovery_store.delete_codes(conn, user_id)
+            await session_store.revoke_sessions(conn, user_id, now, "admin_reset_totp")
+
+    async def reset_password(
+        self,
+        principal: Principal,
+        user_id: str,
+        password: str,
+        second_factor: str | None,
+        new_password: str,
+        address: str,
+    ) -> None:
+        """Give another account a new password (to hand over out of band); its sessions end.
+        Re-authenticates the admin."""
+        require_admin(principal)
+        if user_id == principal.user_id:
+            raise Conflict("change your own password with /auth/password", "self_change")
+        await self.checks.reauthenticate(principal, password, second_factor, address)
+        async with reading(self.engine).begin() as conn:
+            target = await user_store.get_user(conn, user_id)
+        if target is None:
+            raise NotFound("no such user", "not_found")
+        check_password_policy(new_password, target.email)
+        new_hash = await off_loop(self.checks.hasher.hash, new_password)
+        now = self.now()
+        async with self.engine.begin() as conn:
+            await user_store.update_user(conn, user_id, now, password_hash=new_hash)
+            await session_store.revoke_sessions(conn, user_id, now, "admin_reset_password")
 
     async def list_users(self, principal: Principal) -> list[User]:
         """Every account."""

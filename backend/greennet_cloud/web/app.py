@@ -86,8 +86,8 @@ def create_app(
     app[CLOCK] = clock
     app[ENGINE] = engine
     app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens, sleep)
-    app[TWO_FACTOR] = TwoFactor(engine, clock, config.keyring)
-    app[ADMINISTRATION] = Administration(engine, clock)
+    app[TWO_FACTOR] = TwoFactor(engine, clock, app[ACCOUNTS])
+    app[ADMINISTRATION] = Administration(engine, clock, app[ACCOUNTS])
     app[INVITATIONS] = Invitations(engine, clock)
     app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
     app[DEVICES] = Devices(engine, clock, config)

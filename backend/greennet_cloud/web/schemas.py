@@ -29,6 +29,11 @@ PASSWORD = {
 }
 EMAIL = {"type": "string", "format": "email", "maxLength": 254}
 ANY_TEXT = {"type": "string", "maxLength": 1000}
+SECOND_FACTOR = {
+    "type": ["string", "null"],
+    "maxLength": 32,
+    "description": "A TOTP code, or a recovery code; needed when two-factor is on",
+}
 PLUG_ID = {
     "type": "string",
     "pattern": "^greennet-[0-9a-f]{6}$",
@@ -103,7 +108,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {
             "email": ANY_TEXT,
             "password": ANY_TEXT,
-            "totp": {"type": ["string", "null"], "maxLength": 16},
+            "totp": {"type": ["string", "null"], "maxLength": 32},
         },
         ("email", "password"),
     ),
@@ -117,9 +122,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "RefreshRequest": request({"refresh_token": ANY_TEXT}, ("refresh_token",)),
     "PasswordChange": request(
-        {"current_password": ANY_TEXT, "new_password": PASSWORD},
+        {"current_password": ANY_TEXT, "new_password": PASSWORD, "totp": SECOND_FACTOR},
         ("current_password", "new_password"),
     ),
+    "Reauth": request({"current_password": ANY_TEXT, "totp": SECOND_FACTOR}, ("current_password",)),
+    "AdminPasswordReset": request(
+        {"current_password": ANY_TEXT, "totp": SECOND_FACTOR, "new_password": PASSWORD},
+        ("current_password", "new_password"),
+    ),
+    "RecoveryCodes": response({"recovery_codes": {"type": "array", "items": STR, "minItems": 1}}),
     "Session": response(
         {
             "id": STR,
@@ -131,10 +142,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "SessionList": array_of("Session"),
     "TotpEnrollment": response({"secret": STR, "otpauth_uri": STR}),
-    "TotpCode": request({"code": {"type": "string", "pattern": "^[0-9]{6}$"}}, ("code",)),
+    "TotpConfirm": request(
+        {
+            "code": {"type": "string", "maxLength": 32, "minLength": 1},
+            "current_password": ANY_TEXT,
+        },
+        ("code", "current_password"),
+    ),
     "User": response(USER),
     "UserList": array_of("User"),
-    "ProfileUpdate": request({"display_name": NAME, "email": EMAIL}),
+    "ProfileUpdate": request(
+        {"display_name": NAME, "email": EMAIL, "current_password": ANY_TEXT, "totp": SECOND_FACTOR}
+    ),
     "UserAdminUpdate": request({"role": ROLE, "disabled": {"type": "boolean"}}),
     "Invitation": response(INVITATION),
     "InvitationList": array_of("Invitation"),
