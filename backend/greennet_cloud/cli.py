@@ -24,7 +24,7 @@ from .security.passwords import PasswordHasher
 from .services.admin import create_admin
 from .services.base import Service
 from .web.app import create_app
-from .web.middleware import AccessLogger, RequestIdFilter
+from .web.middleware import AccessLogger, MalformedRequestFilter, RequestIdFilter
 
 _LOGGER = logging.getLogger("greennet_cloud")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -81,6 +81,7 @@ def setup_logging(level: str) -> None:
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.getLogger("aiohttp.server").addFilter(MalformedRequestFilter())
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -113,6 +113,7 @@ async def test_recovery_codes_log_in_once_and_can_be_regenerated(
     user = await api.account("lost-phone@example.com")
     totp, codes = await enable_totp(api, user, clock)
     assert len(set(codes)) == 10
+    assert all(len(code.replace("-", "")) == 24 for code in codes)  # 120 bits each
     engine = api.client.app[ENGINE] if api.client.app is not None else None
     assert engine is not None
     async with engine.connect() as conn:

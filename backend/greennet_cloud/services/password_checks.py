@@ -27,13 +27,14 @@ from .throttle import (
 )
 
 RECOVERY_CODES = 10
-# 16 symbols of 32 (no 0/O/1/I): 80 bits, so a plain SHA-256 of a code is safe to store
+# 24 symbols of 32 (no 0/O/1/I): 120 bits, so a plain SHA-256 of a code is safe to store
+# (ASVS 5.0 6.5.2 asks for a salted slow hash below 112 bits)
 RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-RECOVERY_LENGTH = 16
+RECOVERY_LENGTH = 24
 
 
 def new_recovery_codes() -> list[str]:
-    """Fresh recovery codes, formatted `ABCD-EFGH-JKLM-NPQR` for reading off paper."""
+    """Fresh recovery codes, formatted `ABCD-EFGH-JKLM-NPQR-STUV-WXYZ` for reading off paper."""
     codes = []
     for _ in range(RECOVERY_CODES):
         raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from ..errors import (
@@ -111,6 +112,24 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
+        return True
+
+
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp logs every request its parser refuses as an ERROR with a traceback that
+    quotes the offending bytes (a header line may hold a token). Anyone can send those: make
+    each one line at WARNING, with the parser's reason and none of the request's bytes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and error.code == 400:
+            reason = str(error.message).split("\n", 1)[0].strip().rstrip(":")
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg = "refused a malformed HTTP request from %s: %s"
+            record.args = (peer, reason)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 

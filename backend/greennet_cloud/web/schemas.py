@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..security.common_passwords import POLICY_RELEVANT
+from ..security.common_passwords import POLICY_RELEVANT, SCHEMA_EXAMPLES
 
 STR = {"type": "string"}
 TIME = {"type": "string", "format": "date-time"}
@@ -24,8 +24,11 @@ PASSWORD_RULES = {
     "type": "string",
     "minLength": 8,
     "maxLength": 128,
-    "not": {"enum": POLICY_RELEVANT},
-    "description": "8-128 characters, not a common or breached password (ignoring case)",
+    "not": {"enum": SCHEMA_EXAMPLES},
+    "description": (
+        f"8-128 characters, not one of the {len(POLICY_RELEVANT)} common or breached passwords"
+        " of that length (zxcvbn's list, compared ignoring case); the enum names a few"
+    ),
 }
 PASSWORD = {"$ref": "#/components/schemas/Password"}  # the list is long: written once
 EMAIL = {"type": "string", "format": "email", "maxLength": 254}
