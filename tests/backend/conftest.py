@@ -1,12 +1,15 @@
 """Backend fixtures: a real PostgreSQL for the session, a database per test, a movable clock,
-and the app served on loopback with an API client."""
+and the app served on loopback with an API client.
+
+This suite runs in the cloud venv (tests/backend/pytest.ini), without Home Assistant's test
+plugin and its socket blocker; every server still listens on 127.0.0.1 only.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import itertools
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,15 +58,12 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
-@pytest.fixture(autouse=True)
-def join_database_threads() -> Iterator[None]:
-    """aiosqlite ends a closed connection's worker thread a moment later; wait for it so
-    HA's harness (which fails a test on any thread left behind) does not race it."""
-    before = set(threading.enumerate())
-    yield
-    for thread in set(threading.enumerate()) - before:
-        if type(thread).__module__.startswith("aiosqlite"):
-            thread.join(timeout=5)
+@pytest.fixture
+def socket_enabled() -> None:
+    """No-op: the HA venv's socket blocker (pytest-socket) is absent from the cloud venv.
+
+    Kept so tests that talk to real servers keep saying so, and run unchanged in either venv.
+    """
 
 
 @pytest.fixture(scope="session")
@@ -131,6 +131,7 @@ def config(database_url: str, tmp_path: Path) -> Config:
         login_throttle=LoginThrottle(),
         registration_throttle=RegistrationThrottle(per_address=1_000_000),
         max_body_bytes=64 * 1024,
+        run_jobs=False,  # tests run jobs by hand (app[JOBS].run_job), with the test clock
     )
 
 

@@ -7,7 +7,6 @@ import itertools
 import json
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,10 @@ from greennet_cloud import Config
 from greennet_cloud.web.app import ENDPOINTS, create_app
 from greennet_cloud.web.dashboard import is_dashboard_route
 from greennet_cloud.web.keys import OPENAPI
+from greennet_demo.services import cloud_bin
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from .conftest import TEST_SECRET
 from .live import FAST_ARGON2, LiveServer
@@ -77,7 +78,8 @@ def test_every_reference_resolves_and_every_operation_is_described(tmp_path: Any
         for operation in operations.values():
             operation_ids.append(operation["operationId"])
             assert operation["summary"]
-            assert {p["name"] for p in operation.get("parameters", [])} == params
+            in_path = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert in_path == params
             for status, answer in operation["responses"].items():
                 if int(status) >= 400:
                     assert answer["content"]["application/json"]["schema"] == {
@@ -121,7 +123,7 @@ class FuzzWorld:
         self.base = server.base_url
         self.email = "fuzz-admin@example.com"
         admin = subprocess.run(
-            [sys.executable, "-m", "greennet_cloud", "create-admin", "--email", self.email,
+            [str(cloud_bin() / "greennet-cloud"), "create-admin", "--email", self.email,
              "--password-stdin"],
             input=self.password, text=True, capture_output=True, check=True,
             cwd=server.cwd, env=server.env,
@@ -151,17 +153,19 @@ class FuzzWorld:
         )
         plug = f"greennet-{next(_names):06x}"
         home = self.post("/api/v1/homes", {"name": "Fuzz"})
-        added = self.post(f"/api/v1/homes/{home['id']}/devices", {"id": plug})
+        code = self.post(f"/api/v1/homes/{home['id']}/pairing-codes")["code"]
+        added = self.post("/api/v1/devices/pair", {"code": code, "device_id": plug})
+        device = added["device"]["id"]
         home_share = self.post(
             f"/api/v1/homes/{home['id']}/shares", {"email": friend, "permission": "read"}
         )
         device_share = self.post(
-            f"/api/v1/devices/{plug}/shares", {"email": friend, "permission": "control"}
+            f"/api/v1/devices/{device}/shares", {"email": friend, "permission": "control"}
         )
         link = self.post(f"/api/v1/homes/{home['id']}/link-tokens")
         self.known = {
             "home_id": [home["id"]],
-            "device_id": [plug],
+            "device_id": [device],
             "credential_id": [added["credential"]["id"]],
             "share_id": [home_share["id"], device_share["id"]],
             "token_id": [link["id"]],
@@ -207,13 +211,19 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(
         label = f"{case.method} {case.path}"
         seen.add(label)
         try:
-            response = case.call_and_validate(base_url=base, headers=world.headers)
+            # Schema-valid is not always acceptable: rules beyond JSON Schema (a common
+            # password, the e-mail as password, sharing with yourself) answer 400 by design.
+            response = case.call_and_validate(
+                base_url=base, headers=world.headers, excluded_checks=[positive_data_acceptance]
+            )
         except Exception as err:  # collect all, report together
             failures.append(f"{case.method} {case.formatted_path}: {err}")
             return
         if response.status_code < 300:
             succeeded.add(label)
-        body = response.json() if response.content else None
+        body = None
+        if response.content and response.content[:1] in (b"{", b"["):  # not the CSV export
+            body = response.json()
         world.after(case.method, case.path, response.status_code, body)
 
     run()

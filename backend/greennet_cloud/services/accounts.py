@@ -13,11 +13,12 @@ from ..db.engine import reading
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
 from ..models import Role, Session, User
 from ..security.passwords import PasswordHasher, check_password_policy
+from ..security.session_cache import SessionCache
 from ..security.tokens import AccessTokens, hash_secret, invalid_access_token, new_secret
 from ..storage import invitations as invitation_store
 from ..storage import sessions as session_store
 from ..storage import users as user_store
-from .base import Principal, clean_name, new_id, normalize_email, off_loop
+from .base import Principal, clean_name, new_id, normalize_email
 from .invitations import REGISTRATION
 from .password_checks import PasswordChecks
 from .throttle import (
@@ -57,10 +58,12 @@ class Accounts(PasswordChecks):
         config: Config,
         hasher: PasswordHasher,
         tokens: AccessTokens,
+        sessions: SessionCache,
         sleep: Sleep = real_sleep,
     ) -> None:
         super().__init__(engine, clock, config, hasher, sleep)
         self.tokens = tokens
+        self.sessions = sessions
         self.registrations = registration_throttle(config.registration_throttle)
 
     async def register(
@@ -95,7 +98,7 @@ class Accounts(PasswordChecks):
             # refuse before the costly hash; the check under the write lock below decides
             async with reading(self.engine).begin() as conn:
                 await self.registrations.check(conn, keys, now)
-        password_hash = await off_loop(self.hasher.hash, password)
+        password_hash = await self.hasher.hash_off_loop(password)
         taken: Conflict | None = None
         async with self.engine.begin() as conn:
             await self.registrations.take(conn, keys, now)
@@ -143,8 +146,8 @@ class Accounts(PasswordChecks):
         now = self.now()
         async with reading(self.engine).begin() as conn:
             user = await user_store.get_user_by_email(conn, email) if valid_email else None
-        password_ok = await off_loop(
-            self.hasher.verify, user.password_hash if user else self.hasher.dummy_hash, password
+        password_ok = await self.hasher.verify_off_loop(
+            user.password_hash if user else self.hasher.dummy_hash, password
         )
         if user is None or not password_ok:
             raise Unauthenticated("wrong email or password", "invalid_credentials")
@@ -157,7 +160,7 @@ class Accounts(PasswordChecks):
             raise Forbidden("this account is disabled", "account_disabled")
         new_hash = None
         if self.hasher.needs_rehash(user.password_hash):
-            new_hash = await off_loop(self.hasher.hash, password)
+            new_hash = await self.hasher.hash_off_loop(password)
         async with self.engine.begin() as conn:
             if user.totp_enabled and not await self.second_factor_ok(conn, user, totp or ""):
                 # wrong, or a parallel login spent this code first: it is single use
@@ -180,6 +183,9 @@ class Accounts(PasswordChecks):
                 await session_store.add_refresh_token(
                     conn, session_id=session_id, token_hash=hash_secret(refresh), now=now
                 )
+        if failure is None and (new_hash is not None or user.totp_enabled):
+            # other sessions' cached account (TOTP step, hash) is out of date
+            await self.sessions.invalidate_user(user.id)
         if failure is not None:
             raise failure
         return self._pair(user.id, session_id, refresh, now)
@@ -222,6 +228,7 @@ class Accounts(PasswordChecks):
                 )
                 await session_store.touch_session(conn, session.id, now)
         if failure is not None:  # raised after commit so the revocation sticks
+            await self.sessions.invalidate(session.id)
             raise failure
         return self._pair(session.user_id, session.id, refresh, now)
 
@@ -235,11 +242,14 @@ class Accounts(PasswordChecks):
                 await session_store.revoke_sessions(
                     conn, session.user_id, now, "logout", only=session.id
                 )
+        if found is not None:
+            await self.sessions.invalidate(found[1].id)
 
     async def logout_all(self, principal: Principal) -> None:
         """Revoke every session of the caller, this one included."""
         async with self.engine.begin() as conn:
             await session_store.revoke_sessions(conn, principal.user_id, self.now(), "logout_all")
+        await self.sessions.invalidate_user(principal.user_id)
 
     async def change_password(
         self,
@@ -253,18 +263,23 @@ class Accounts(PasswordChecks):
         user = principal.user
         check_password_policy(new_password, user.email)
         await self.reauthenticate(principal, current_password, second_factor, address)
-        new_hash = await off_loop(self.hasher.hash, new_password)
+        new_hash = await self.hasher.hash_off_loop(new_password)
         now = self.now()
         async with self.engine.begin() as conn:
             await user_store.update_user(conn, user.id, now, password_hash=new_hash)
             await session_store.revoke_sessions(
                 conn, user.id, now, "password_changed", keep=principal.session_id
             )
+        await self.sessions.invalidate_user(user.id)
 
     async def authenticate(self, access_token: str) -> Principal:
-        """The caller behind a bearer token; its session must still be live."""
+        """The caller behind a bearer token; its session must still be live (a live session
+        found in the last few seconds is taken from the session cache)."""
         now = self.now()
         claims = self.tokens.verify(access_token, now)
+        if cached := self.sessions.get(claims.session_id, claims.user_id):
+            return cached
+        generation = self.sessions.generation
         async with reading(self.engine).begin() as conn:
             user = await user_store.get_user(conn, claims.user_id)
             session = await session_store.get_session(conn, claims.user_id, claims.session_id)
@@ -274,7 +289,9 @@ class Accounts(PasswordChecks):
             raise invalid_access_token()
         if self.is_idle(session, now):
             raise invalid_access_token()
-        return Principal(user=user, session_id=session.id)
+        principal = Principal(user=user, session_id=session.id)
+        self.sessions.put(principal, session.expires_at, generation)
+        return principal
 
     def is_idle(self, session: Session, now: datetime) -> bool:
         """Whether `session` went unused (no login or refresh) for the idle timeout."""
@@ -295,6 +312,7 @@ class Accounts(PasswordChecks):
             )
         if not ended:
             raise NotFound("no such session", "not_found")
+        await self.sessions.invalidate(session_id)
 
     async def update_profile(
         self, principal: Principal, changes: ProfileChanges, address: str
@@ -326,6 +344,8 @@ class Accounts(PasswordChecks):
                     conn, principal.user_id, now, "email_changed", keep=principal.session_id
                 )
             user = await user_store.get_user(conn, principal.user_id)
+        if changes:
+            await self.sessions.invalidate_user(principal.user_id)
         if user is None:
             raise invalid_access_token()
         return user

@@ -11,10 +11,11 @@ from ..db.engine import reading
 from ..errors import Conflict, Forbidden, NotFound
 from ..models import Role, User
 from ..security.passwords import PasswordHasher, check_password_policy
+from ..security.session_cache import SessionCache
 from ..storage import recovery_codes as recovery_store
 from ..storage import sessions as session_store
 from ..storage import users as user_store
-from .base import Principal, Service, new_id, normalize_email, off_loop
+from .base import Principal, Service, new_id, normalize_email
 
 if TYPE_CHECKING:  # password_checks imports this module's neighbours, not this module
     from .password_checks import PasswordChecks
@@ -36,9 +37,12 @@ def require_admin(principal: Principal) -> None:
 class Administration(Service):
     """What administrators may do to other accounts."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, checks: PasswordChecks) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, checks: PasswordChecks, sessions: SessionCache
+    ) -> None:
         super().__init__(engine, clock)
         self.checks = checks
+        self.sessions = sessions
 
     async def reset_two_factor(
         self,
@@ -59,6 +63,7 @@ class Administration(Service):
             await user_store.update_user(conn, user_id, now, **TWO_FACTOR_CLEARED)
             await recovery_store.delete_codes(conn, user_id)
             await session_store.revoke_sessions(conn, user_id, now, "admin_reset_totp")
+        await self.sessions.invalidate_user(user_id)
 
     async def reset_password(
         self,
@@ -80,11 +85,12 @@ class Administration(Service):
         if target is None:
             raise NotFound("no such user", "not_found")
         check_password_policy(new_password, target.email)
-        new_hash = await off_loop(self.checks.hasher.hash, new_password)
+        new_hash = await self.checks.hasher.hash_off_loop(new_password)
         now = self.now()
         async with self.engine.begin() as conn:
             await user_store.update_user(conn, user_id, now, password_hash=new_hash)
             await session_store.revoke_sessions(conn, user_id, now, "admin_reset_password")
+        await self.sessions.invalidate_user(user_id)
 
     async def list_users(self, principal: Principal) -> list[User]:
         """Every account."""
@@ -122,6 +128,7 @@ class Administration(Service):
             if disabled:
                 await session_store.revoke_sessions(conn, user_id, now, "disabled")
             user = await user_store.get_user(conn, user_id)
+        await self.sessions.invalidate_user(user_id)
         assert user is not None
         return user
 
@@ -133,6 +140,7 @@ class Administration(Service):
         async with self.engine.begin() as conn:
             if not await user_store.delete_user(conn, user_id):
                 raise NotFound("no such user", "not_found")
+        await self.sessions.invalidate_user(user_id)
 
 
 async def create_admin(
@@ -147,7 +155,7 @@ async def create_admin(
     """
     email = normalize_email(email)
     check_password_policy(password, email)
-    password_hash = await off_loop(hasher.hash, password)
+    password_hash = await hasher.hash_off_loop(password)
     now = service.now()
     async with service.engine.begin() as conn:
         existing = await user_store.get_user_by_email(conn, email)

@@ -17,7 +17,7 @@ from ..security.tokens import hash_secret
 from ..security.totp import verify_totp
 from ..storage import recovery_codes as recovery_store
 from ..storage import users as user_store
-from .base import Principal, Service, off_loop
+from .base import Principal, Service
 from .throttle import (
     Attempt,
     account_key,
@@ -113,7 +113,7 @@ class PasswordChecks(Service):
         user = principal.user
         keys = self.password_keys(user.email, address)
         attempt = await self.take_password_attempt(keys)
-        if not await off_loop(self.hasher.verify, user.password_hash, password):
+        if not await self.hasher.verify_off_loop(user.password_hash, password):
             raise Unauthenticated("the current password is wrong", "invalid_credentials")
         async with self.engine.begin() as conn:
             if user.totp_enabled:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..clock import Clock
 from ..errors import Conflict, Forbidden
+from ..security.session_cache import SessionCache
 from ..security.totp import verify_totp
 from ..storage import recovery_codes as recovery_store
 from ..storage import sessions as session_store
@@ -33,10 +34,13 @@ class TwoFactor(Service):
     code once two-factor is on), is throttled like login and ends the other sessions.
     Secrets are stored sealed (keyring); recovery codes are stored hashed."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, checks: PasswordChecks) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, checks: PasswordChecks, sessions: SessionCache
+    ) -> None:
         super().__init__(engine, clock)
         self.checks = checks
         self.keyring = checks.keyring
+        self.sessions = sessions
 
     async def enroll(self, principal: Principal, password: str, address: str) -> TotpEnrollment:
         """Generate a new pending secret (replacing an unconfirmed one)."""
@@ -52,6 +56,7 @@ class TwoFactor(Service):
                 totp_secret=self.keyring.seal_totp_secret(secret),
                 totp_last_step=None,
             )
+        await self.sessions.invalidate_user(principal.user_id)
         uri = pyotp.TOTP(secret).provisioning_uri(
             name=principal.user.email, issuer_name=ISSUER_NAME
         )
@@ -81,6 +86,7 @@ class TwoFactor(Service):
             await session_store.revoke_sessions(
                 conn, user.id, now, "totp_enabled", keep=principal.session_id
             )
+        await self.sessions.invalidate_user(user.id)
         return codes
 
     async def disable(self, principal: Principal, code: str, password: str, address: str) -> None:
@@ -96,6 +102,7 @@ class TwoFactor(Service):
             await session_store.revoke_sessions(
                 conn, user.id, now, "totp_disabled", keep=principal.session_id
             )
+        await self.sessions.invalidate_user(user.id)
 
     async def regenerate_recovery_codes(
         self, principal: Principal, password: str, code: str | None, address: str

@@ -12,23 +12,34 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..bus import create_bus
 from ..clock import Clock, Sleep, real_sleep, utcnow
 from ..config import Config
 from ..db.engine import create_engine
 from ..db.migrate import migrate
+from ..jobs import JobRunner
 from ..security.passwords import PasswordHasher
+from ..security.session_cache import SessionCache
 from ..security.tokens import AccessTokens
 from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.devices import Devices
+from ..services.energy import EnergyReports
+from ..services.history import Histories
 from ..services.homes import Homes
+from ..services.ingest import Ingest, bus_publisher
 from ..services.invitations import Invitations
+from ..services.retention import Retention
+from ..services.rollups import Rollups
 from ..services.throttle import sweep_expired_attempts
 from ..services.totp import TwoFactor
 from . import (
     routes_auth,
     routes_devices,
+    routes_energy,
+    routes_history,
     routes_homes,
+    routes_ingest,
     routes_invitations,
     routes_meta,
     routes_users,
@@ -38,13 +49,20 @@ from .endpoints import Endpoint, add_endpoints
 from .keys import (
     ACCOUNTS,
     ADMINISTRATION,
+    BUS,
     CLOCK,
     CONFIG,
     DEVICES,
+    ENERGY,
     ENGINE,
+    HISTORIES,
     HOMES,
+    INGEST,
     INVITATIONS,
+    JOBS,
     OPENAPI,
+    PASSWORD_HASHER,
+    SESSION_CACHE,
     TWO_FACTOR,
 )
 from .middleware import error_middleware, no_store_middleware, request_id_middleware
@@ -61,6 +79,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *routes_invitations.ENDPOINTS,
     *routes_homes.ENDPOINTS,
     *routes_devices.ENDPOINTS,
+    *routes_ingest.ENDPOINTS,
+    *routes_history.ENDPOINTS,
+    *routes_energy.ENDPOINTS,
 )
 
 
@@ -82,15 +103,33 @@ def create_app(
     tokens = AccessTokens(
         config.keyring.access_token, config.issuer, config.audience, config.access_ttl_seconds
     )
+    bus = create_bus(config.resolved_database_url)
+    sessions = SessionCache(bus, clock, config.session_cache_seconds)
     app[CONFIG] = config
     app[CLOCK] = clock
     app[ENGINE] = engine
-    app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens, sleep)
-    app[TWO_FACTOR] = TwoFactor(engine, clock, app[ACCOUNTS])
-    app[ADMINISTRATION] = Administration(engine, clock, app[ACCOUNTS])
+    app[BUS] = bus
+    app[SESSION_CACHE] = sessions
+    app[PASSWORD_HASHER] = hasher
+    app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens, sessions, sleep)
+    app[TWO_FACTOR] = TwoFactor(engine, clock, app[ACCOUNTS], sessions)
+    app[ADMINISTRATION] = Administration(engine, clock, app[ACCOUNTS], sessions)
     app[INVITATIONS] = Invitations(engine, clock)
     app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
     app[DEVICES] = Devices(engine, clock, config)
+    app[INGEST] = Ingest(engine, clock, config, app[DEVICES])
+    app[INGEST].listeners.append(bus_publisher(bus))
+    app[HISTORIES] = Histories(engine, clock)
+    app[ENERGY] = EnergyReports(engine, clock)
+    app[JOBS] = JobRunner(engine, clock)
+    app[JOBS].register(
+        "rollups", config.retention.rollup_interval_seconds, Rollups(engine, clock).run
+    )
+    app[JOBS].register(
+        "retention",
+        config.retention.retention_interval_seconds,
+        Retention(engine, clock, config.retention).apply,
+    )
     app[OPENAPI] = build_openapi(ENDPOINTS)
     add_endpoints(app, ENDPOINTS)
     add_dashboard(app)
@@ -100,15 +139,23 @@ def create_app(
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    """Migrate on startup (when enabled); dispose the connection pool on cleanup."""
+    """Migrate on startup (when enabled), start the bus and the job runner; stop all on cleanup."""
     engine = app[ENGINE]
     try:
         if app[CONFIG].auto_migrate:
             applied = await migrate(engine, app[CONFIG].keyring)
             if applied:
                 _LOGGER.info("database migrated to revision %s", applied[-1])
+        await app[BUS].start()
+        await app[SESSION_CACHE].start()
+        if app[CONFIG].run_jobs:
+            app[JOBS].start()
         yield
     finally:
+        await app[JOBS].stop()
+        app[INGEST].close()
+        await app[BUS].close()
+        app[PASSWORD_HASHER].close()
         await engine.dispose()
 
 

@@ -6,7 +6,6 @@ import contextvars
 import logging
 import re
 import uuid
-from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -19,10 +18,13 @@ from ..errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     Throttled,
     Unauthenticated,
+    Unavailable,
     UnsupportedMediaType,
 )
+from .keys import REQUEST_ID
 
 _LOGGER = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -35,8 +37,10 @@ STATUS_OF: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    PayloadTooLarge: 413,
     Throttled: 429,
     UnsupportedMediaType: 415,
+    Unavailable: 503,
 }
 HTTP_CODES = {
     400: "bad_request",
@@ -59,7 +63,7 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     """Tag the request (and every log line it causes) with an id, echoed in the response."""
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     request_id_var.set(request_id)
     response = await handler(request)
     response.headers[REQUEST_ID_HEADER] = request_id
@@ -87,7 +91,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except DomainError as err:
         headers: dict[str, str] = {}
         status = next(s for kind, s in STATUS_OF.items() if isinstance(err, kind))
-        if isinstance(err, Throttled):
+        if isinstance(err, Throttled | Unavailable):
             headers["Retry-After"] = str(err.retry_after)
         elif isinstance(err, Unauthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="greennet"'
@@ -137,7 +141,7 @@ class AccessLogger(AbstractAccessLogger):
     """One access line per request, with its request id (never headers or bodies)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        request_id: Any = request.get("request_id", "-")
+        request_id = request.get(REQUEST_ID, "-")
         self.logger.info(
             '%s "%s %s" %s %.1fms',
             request.remote,

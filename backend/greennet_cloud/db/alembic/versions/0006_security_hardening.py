@@ -1,7 +1,7 @@
 """security hardening: session idle time, keyring ids, recovery codes, invitations.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 
 Issue #14. Existing rows: sessions count as used when they were created; device
@@ -17,8 +17,8 @@ from alembic import context, op
 from greennet_cloud.db.types import UtcDateTime
 from greennet_cloud.security.keyring import Keyring
 
-revision = "0002"
-down_revision: str | None = "0001"
+revision = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 
@@ -91,7 +91,7 @@ def _seal_totp_secrets() -> None:
     op.add_column("users", sa.Column("totp_sealed", sa.String(255)))
     for user_id, secret in rows:
         if keyring is None:
-            raise RuntimeError("revision 0002 encrypts TOTP secrets: run it with the keyring")
+            raise RuntimeError("revision 0006 encrypts TOTP secrets: run it with the keyring")
         bind.execute(
             sa.text("UPDATE users SET totp_sealed = :sealed WHERE id = :id"),
             {"sealed": keyring.seal_totp_secret(secret), "id": user_id},
