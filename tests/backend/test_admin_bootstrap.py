@@ -12,7 +12,7 @@ from greennet_cloud.errors import Conflict
 from greennet_cloud.security.passwords import PasswordHasher
 from greennet_cloud.services.admin import create_admin
 from greennet_cloud.services.base import Service
-from greennet_cloud.web.keys import ENGINE
+from greennet_cloud.web.keys import ENGINE, SESSION_CACHE
 
 from .api import Api
 from .conftest import FAST_HASHING, TEST_SECRET, ApiFactory, FakeClock, admin_account
@@ -49,8 +49,9 @@ async def test_an_existing_account_is_promoted_only_on_request_and_loses_its_ses
     assert me.body["role"] == "user"  # refused: nothing changed
 
     user, created = await create_admin(
-        service, hasher, "admin@example.com", ADMIN_PASSWORD, promote=True
-    )
+        service, hasher, "admin@example.com", ADMIN_PASSWORD, promote=True,
+        sessions=api.client.app[SESSION_CACHE],
+    )  # fmt: skip
     assert (created, user.role.value, user.totp_enabled) == (False, "admin", False)
     assert (await api.call("GET", "/api/v1/users/me", token=squatter.access)).status == 401
     stale = await api.call(

@@ -144,7 +144,13 @@ class Administration(Service):
 
 
 async def create_admin(
-    service: Service, hasher: PasswordHasher, email: str, password: str, *, promote: bool = False
+    service: Service,
+    hasher: PasswordHasher,
+    email: str,
+    password: str,
+    *,
+    promote: bool = False,
+    sessions: SessionCache | None = None,
 ) -> tuple[User, bool]:
     """Create an administrator; return (user, created).
 
@@ -152,6 +158,8 @@ async def create_admin(
     registered the address first and still hold a session. Promoting therefore also ends
     every session of the account, clears its two-factor setup (and recovery codes) and sets
     the new password, so only whoever runs this command holds the admin account afterwards.
+    `sessions` is the serving process's session cache when there is one; the command line
+    has none, and a running server notices the revocation within its cache's few seconds.
     """
     email = normalize_email(email)
     check_password_policy(password, email)
@@ -159,34 +167,36 @@ async def create_admin(
     now = service.now()
     async with service.engine.begin() as conn:
         existing = await user_store.get_user_by_email(conn, email)
-        if existing is not None:
-            if not promote:
-                raise Conflict(
-                    f"an account with {email} exists; pass --promote to make it an"
-                    " administrator (its sessions end and its two-factor setup is cleared)",
-                    "email_taken",
-                )
-            await user_store.update_user(
+        if existing is None:
+            user = await user_store.insert_user(
                 conn,
-                existing.id,
-                now,
-                role=Role.ADMIN.value,
+                user_id=new_id(),
+                email=email,
                 password_hash=password_hash,
-                disabled=False,
-                **TWO_FACTOR_CLEARED,
+                role=Role.ADMIN,
+                display_name=email.split("@", 1)[0][:100],
+                now=now,
             )
-            await recovery_store.delete_codes(conn, existing.id)
-            await session_store.revoke_sessions(conn, existing.id, now, "promoted")
-            user = await user_store.get_user(conn, existing.id)
-            assert user is not None
-            return user, False
-        user = await user_store.insert_user(
+            return user, True
+        if not promote:
+            raise Conflict(
+                f"an account with {email} exists; pass --promote to make it an"
+                " administrator (its sessions end and its two-factor setup is cleared)",
+                "email_taken",
+            )
+        await user_store.update_user(
             conn,
-            user_id=new_id(),
-            email=email,
+            existing.id,
+            now,
+            role=Role.ADMIN.value,
             password_hash=password_hash,
-            role=Role.ADMIN,
-            display_name=email.split("@", 1)[0][:100],
-            now=now,
+            disabled=False,
+            **TWO_FACTOR_CLEARED,
         )
-        return user, True
+        await recovery_store.delete_codes(conn, existing.id)
+        await session_store.revoke_sessions(conn, existing.id, now, "promoted")
+        promoted = await user_store.get_user(conn, existing.id)
+    assert promoted is not None
+    if sessions is not None:
+        await sessions.invalidate_user(promoted.id)
+    return promoted, False
