@@ -66,13 +66,15 @@ async def test_device_credentials_survive_an_ingest_key_rotation(
     before = await make_api(keyring_file=keyring_file(tmp_path, ROOT, "before"))
     owner = await before.account("plugs@example.com")
     home = await before.call("POST", "/api/v1/homes", token=owner.access, json_body={"name": "H"})
-    added = await before.call(
-        "POST",
-        f"/api/v1/homes/{home.body['id']}/devices",
-        token=owner.access,
-        json_body={"id": "greennet-00aa11"},
+    code = await before.call(
+        "POST", f"/api/v1/homes/{home.body['id']}/pairing-codes", token=owner.access
     )
+    added = await before.call(
+        "POST", "/api/v1/devices/pair",
+        json_body={"code": code.body["code"], "device_id": "greennet-00aa11"},
+    )  # fmt: skip
     old_secret = added.body["credential"]["secret"]
+    device_id = added.body["device"]["id"]
 
     clock.advance(60)
     rotated = ROOT.rotated("device_ingest", "ingest-2")
@@ -82,21 +84,21 @@ async def test_device_credentials_survive_an_ingest_key_rotation(
     engine = after.client.app[ENGINE] if after.client.app is not None else None
     assert engine is not None
     async with engine.connect() as conn:
-        [stored] = await device_store.list_credentials(conn, "greennet-00aa11")
+        device = await device_store.find_device(conn, device_id)
+        [stored] = await device_store.list_credentials(conn, device_id)
+    assert device is not None
     assert stored.key_id == "root"
-    assert devices.ingest_secret(stored) == old_secret  # still valid after the rotation
-    new = await after.call(
-        "POST", "/api/v1/devices/greennet-00aa11/credentials", token=owner.access
-    )
+    assert devices.ingest_secret(device, stored) == old_secret  # still valid after rotating
+    new = await after.call("POST", f"/api/v1/devices/{device_id}/credentials", token=owner.access)
     async with engine.connect() as conn:
-        newest = (await device_store.list_credentials(conn, "greennet-00aa11"))[0]
+        newest = (await device_store.list_credentials(conn, device_id))[0]
     assert newest.key_id == "ingest-2"
-    assert devices.ingest_secret(newest) == new.body["secret"]
+    assert devices.ingest_secret(device, newest) == new.body["secret"]
 
     retired = rotated.retired("device_ingest", "root")
     later = await make_api(keyring_file=keyring_file(tmp_path, retired, "later"))
     assert later.client.app is not None
-    assert later.client.app[DEVICES].ingest_secret(stored) is None  # its key is gone
+    assert later.client.app[DEVICES].ingest_secret(device, stored) is None  # its key is gone
 
 
 async def test_totp_secrets_are_stored_encrypted_and_survive_a_rotation(

@@ -225,7 +225,10 @@ def test_no_log_line_holds_a_password_token_or_totp_secret(debug_server: LiveSer
     secrets |= {f"recovery code {i}": c for i, c in enumerate(confirmed["recovery_codes"])}
     secrets["totp code"] = code
     home = call("POST", "/api/v1/homes", {"name": "Logged"}, access)
-    added = call("POST", f"/api/v1/homes/{home['id']}/devices", {"id": "greennet-10a10a"}, access)
+    first = call("POST", f"/api/v1/homes/{home['id']}/pairing-codes", None, access)
+    added = call(
+        "POST", "/api/v1/devices/pair", {"code": first["code"], "device_id": "greennet-10a10a"}
+    )
     secrets["ingest secret"] = added["credential"]["secret"]
     link = call("POST", f"/api/v1/homes/{home['id']}/link-tokens", {}, access)
     secrets["link token"] = link["token"]
