@@ -124,9 +124,6 @@ class GreenNetNumber(GreenNetEntity, NumberEntity):
     entity_description: GreenNetNumberDescription
     _channels = frozenset({p.Channel.PROTECTION, p.Channel.CONFIG})
 
-    def _value(self) -> float | None:
-        return self.entity_description.value_fn(self.plug)
-
     def _show(self, value: float | None) -> None:
         self._attr_native_value = value
 
