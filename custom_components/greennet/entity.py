@@ -10,7 +10,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .hub import GreenNetConfigEntry, GreenNetHub
-from .models import PlugState, plug_device_info
+from .models import PlugState
 from .protocol import Channel
 
 _UNSET: Final = object()
@@ -41,7 +41,7 @@ class GreenNetEntity(Entity):
         self.plug = plug
         self.entity_description = description
         self._attr_unique_id = f"{plug.id}_{description.key}"
-        self._attr_device_info = plug_device_info(plug.info)
+        self._attr_device_info = plug.device_info()
         self._attr_available = hub.plug_available(plug.id)
         # (plug) -> value, and (shown, new) -> True when `new` is only jitter around `shown`.
         self._read: Callable[[PlugState], Any] = getattr(description, "value_fn", _no_value)
