@@ -52,7 +52,7 @@ ENERGY_DIP_TOLERANCE: Final = 0.01
 # Home Assistant bus event for device triggers and automations (see docs/integration.md):
 # data = {"device_id", "plug_id", "type", "data"}.
 EVENT_GREENNET: Final = "greennet_event"
-# Types the hub adds to the plug's own event types (overload_trip, button, ...).
+# Types the hub adds to the plug's own event types (overload_trip, sensor_fault, button, ...).
 EVENT_TYPE_ONLINE: Final = "online"
 EVENT_TYPE_OFFLINE: Final = "offline"
 
