@@ -138,11 +138,17 @@ class Telemetry:
 
 @dataclass(frozen=True, slots=True)
 class Protection:
-    """Overload limits and whether the plug has tripped (`<id>/protection`)."""
+    """Overload limits and whether the plug has tripped (`<id>/protection`).
+
+    The ceilings are the highest limits the plug accepts (what its meter can measure);
+    a plug that clamps limits reports them, others may leave them out (None).
+    """
 
     max_current: float
     max_power: float
     tripped: bool
+    current_ceiling: float | None = None
+    power_ceiling: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +402,8 @@ def parse_protection(payload: bytes | str) -> Protection:
         max_current=_number(obj, "max_current", MAX_CURRENT_RANGE),
         max_power=_number(obj, "max_power", MAX_POWER_RANGE),
         tripped=_boolean(obj, "tripped"),
+        current_ceiling=_optional(obj, "current_ceiling", _number, MAX_CURRENT_RANGE),
+        power_ceiling=_optional(obj, "power_ceiling", _number, MAX_POWER_RANGE),
     )
 
 
@@ -514,8 +522,17 @@ def encode_relay(on: bool) -> str:
 
 
 def encode_protection(p: Protection) -> str:
-    """JSON for `<id>/protection`."""
-    return _dump({"max_current": p.max_current, "max_power": p.max_power, "tripped": p.tripped})
+    """JSON for `<id>/protection`; the ceilings only when known."""
+    obj: dict[str, Any] = {
+        "max_current": p.max_current,
+        "max_power": p.max_power,
+        "tripped": p.tripped,
+    }
+    if p.current_ceiling is not None:
+        obj["current_ceiling"] = p.current_ceiling
+    if p.power_ceiling is not None:
+        obj["power_ceiling"] = p.power_ceiling
+    return _dump(obj)
 
 
 def encode_config(c: PlugConfig) -> str:

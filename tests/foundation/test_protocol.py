@@ -207,3 +207,14 @@ def test_the_fast_decoder_reads_what_the_reference_decoder_reads(payload: bytes)
 def test_event_extras_keep_integers_beyond_64_bits() -> None:
     e = p.parse_event(b'{"type": "button", "count": 123456789012345678901234567890}')
     assert e.data == {"count": 123456789012345678901234567890}
+
+
+def test_protection_ceilings_are_optional_and_range_checked() -> None:
+    plain = p.parse_protection(b'{"max_current": 10, "max_power": 2300, "tripped": false}')
+    assert (plain.current_ceiling, plain.power_ceiling) == (None, None)
+    assert "ceiling" not in p.encode_protection(plain)
+    full = p.Protection(3.0, 70.0, False, current_ceiling=3.04, power_ceiling=79.0)
+    assert p.parse_protection(p.encode_protection(full)) == full
+    for bad in ('"current_ceiling": 0', '"power_ceiling": 30000', '"current_ceiling": "3"'):
+        with pytest.raises(p.ProtocolError):
+            p.parse_protection(f'{{"max_current": 1, "max_power": 1, "tripped": true, {bad}}}')
