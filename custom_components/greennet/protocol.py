@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
-_fast_loads: Callable[[bytes | str], Any] | None
+_fast_loads: Callable[[bytes | str], Any] | None = None
 try:  # Home Assistant ships orjson; the cloud and the simulator may not have it
-    from orjson import loads as _fast_loads
+    import orjson
 except ImportError:  # pragma: no cover - the stdlib decoder below does it all
-    _fast_loads = None
+    pass
+else:
+    _fast_loads = orjson.loads
 
 PROTOCOL_VERSION: Final = 1
 DEFAULT_PREFIX: Final = "greennet"
