@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,51 @@ class RegistrationThrottle:
     per_address: int = 5
 
 
+class SmtpSecurity(StrEnum):
+    """How the connection to the SMTP server is protected."""
+
+    STARTTLS = "starttls"  # plain connect, then STARTTLS (required): port 587
+    TLS = "tls"  # TLS from the first byte: port 465
+    NONE = "none"  # no TLS at all: only for a relay on the same host or in tests
+
+
+@dataclass(frozen=True, slots=True)
+class Smtp:
+    """The mail server notifications and account mail go through (off without a host)."""
+
+    host: str | None = None
+    port: int = 587
+    username: str | None = None
+    password: str | None = None
+    sender: str = "GreenNet <greennet@localhost>"
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+    timeout_seconds: float = 30
+
+    @property
+    def enabled(self) -> bool:
+        """Whether mail can be sent at all."""
+        return bool(self.host)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The notification outbox: polling, retries with backoff, webhooks."""
+
+    poll_seconds: float = 5
+    retry_base_seconds: int = 30
+    retry_max_seconds: int = 3600
+    # a message still undelivered this long after it was queued is given up (and logged)
+    give_up_after_seconds: int = 3 * 24 * 3600
+    # a claimed message is safe from other processes this long: far above any send timeout
+    lease_seconds: int = 300
+    batch_size: int = 20
+    webhook_timeout_seconds: float = 10
+    # webhooks to loopback, private and link-local addresses are refused unless allowed
+    webhook_allow_private: bool = False
+    # test deliveries (POST …/webhook/test) each user may ask for per hour
+    webhook_tests_per_hour: int = 10
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """Everything the service needs; `resolve()` fills in the data dir derived values."""
@@ -70,6 +116,15 @@ class Config:
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     registration_throttle: RegistrationThrottle = field(default_factory=RegistrationThrottle)
+    smtp: Smtp = field(default_factory=Smtp)
+    delivery: Delivery = field(default_factory=Delivery)
+    # where users reach the service (links in mails); None: http://host:port
+    public_url: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The service's public address, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:
@@ -85,6 +140,14 @@ class Config:
                 f"GREENNET_THROTTLE_IPV6_PREFIX={self.throttle_ipv6_prefix} is not an IPv6 prefix"
                 f" length from {IPV6_PREFIX_RANGE.start} to {IPV6_PREFIX_RANGE.stop - 1}"
             )
+        longest_send = max(self.smtp.timeout_seconds, self.delivery.webhook_timeout_seconds)
+        if self.delivery.lease_seconds < 2 * longest_send:
+            raise ValueError(
+                "the outbox lease must be at least twice the longest send timeout"
+                f" ({2 * longest_send:g} s), or a slow send could be taken over and sent twice"
+            )
+        if self.public_url is not None and not self.public_url.startswith(("https://", "http://")):
+            raise ValueError(f"GREENNET_PUBLIC_URL={self.public_url!r} is not an http(s) URL")
         if self.secret is not None:
             if len(self.secret) < MIN_SECRET_LENGTH:
                 raise ValueError(f"the signing secret must be at least {MIN_SECRET_LENGTH} chars")
@@ -124,7 +187,10 @@ ENV_FIELDS: dict[str, tuple[str, type]] = {
     "GREENNET_MAX_BODY": ("max_body_bytes", int),
     "GREENNET_PROXY_HOPS": ("proxy_hops", int),
     "GREENNET_THROTTLE_IPV6_PREFIX": ("throttle_ipv6_prefix", int),
+    "GREENNET_PUBLIC_URL": ("public_url", str),
 }
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Config:
@@ -142,31 +208,31 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
     if (secret_file := env.get("GREENNET_SECRET_FILE")) and "secret" not in changes:
         changes["secret"] = Path(secret_file).read_text(encoding="utf-8").strip()
     if auto := env.get("GREENNET_AUTO_MIGRATE"):
-        changes["auto_migrate"] = auto.lower() not in {"0", "false", "no", "off"}
+        changes["auto_migrate"] = auto.lower() not in _FALSE
     hashing = _overlay(
         config.password_hashing,
         env,
         {
-            "GREENNET_ARGON2_TIME_COST": "time_cost",
-            "GREENNET_ARGON2_MEMORY_KIB": "memory_cost_kib",
-            "GREENNET_ARGON2_PARALLELISM": "parallelism",
+            "GREENNET_ARGON2_TIME_COST": ("time_cost", int),
+            "GREENNET_ARGON2_MEMORY_KIB": ("memory_cost_kib", int),
+            "GREENNET_ARGON2_PARALLELISM": ("parallelism", int),
         },
     )
     throttle = _overlay(
         config.login_throttle,
         env,
         {
-            "GREENNET_LOGIN_WINDOW": "window_seconds",
-            "GREENNET_LOGIN_PER_ACCOUNT": "per_account",
-            "GREENNET_LOGIN_PER_ADDRESS": "per_address",
+            "GREENNET_LOGIN_WINDOW": ("window_seconds", int),
+            "GREENNET_LOGIN_PER_ACCOUNT": ("per_account", int),
+            "GREENNET_LOGIN_PER_ADDRESS": ("per_address", int),
         },
     )
     registration = _overlay(
         config.registration_throttle,
         env,
         {
-            "GREENNET_REGISTER_WINDOW": "window_seconds",
-            "GREENNET_REGISTER_PER_ADDRESS": "per_address",
+            "GREENNET_REGISTER_WINDOW": ("window_seconds", int),
+            "GREENNET_REGISTER_PER_ADDRESS": ("per_address", int),
         },
     )
     return dataclasses.replace(
@@ -174,18 +240,64 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
         password_hashing=hashing,
         login_throttle=throttle,
         registration_throttle=registration,
+        smtp=smtp_from_env(env, config.smtp),
+        delivery=_overlay(
+            config.delivery,
+            env,
+            {
+                "GREENNET_OUTBOX_POLL": ("poll_seconds", float),
+                "GREENNET_OUTBOX_RETRY_BASE": ("retry_base_seconds", int),
+                "GREENNET_OUTBOX_RETRY_MAX": ("retry_max_seconds", int),
+                "GREENNET_OUTBOX_GIVE_UP": ("give_up_after_seconds", int),
+                "GREENNET_OUTBOX_LEASE": ("lease_seconds", int),
+                "GREENNET_WEBHOOK_TIMEOUT": ("webhook_timeout_seconds", float),
+                "GREENNET_WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _boolean),
+                "GREENNET_WEBHOOK_TESTS_PER_HOUR": ("webhook_tests_per_hour", int),
+            },
+        ),
         **changes,
     )
 
 
-def _overlay[T: (PasswordHashing, LoginThrottle, RegistrationThrottle)](
-    value: T, env: Mapping[str, str], names: dict[str, str]
-) -> T:
-    changes: dict[str, int] = {}
-    for name, attr in names.items():
+def smtp_from_env(env: Mapping[str, str], base: Smtp) -> Smtp:
+    """`GREENNET_SMTP_*` over `base`; the password may come from a file."""
+    smtp = _overlay(
+        base,
+        env,
+        {
+            "GREENNET_SMTP_HOST": ("host", str),
+            "GREENNET_SMTP_PORT": ("port", int),
+            "GREENNET_SMTP_USERNAME": ("username", str),
+            "GREENNET_SMTP_PASSWORD": ("password", str),
+            "GREENNET_SMTP_FROM": ("sender", str),
+            "GREENNET_SMTP_SECURITY": ("security", SmtpSecurity),
+            "GREENNET_SMTP_TIMEOUT": ("timeout_seconds", float),
+        },
+    )
+    if (password_file := env.get("GREENNET_SMTP_PASSWORD_FILE")) and smtp.password is None:
+        password = Path(password_file).read_text(encoding="utf-8").strip()
+        smtp = dataclasses.replace(smtp, password=password)
+    return smtp
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ValueError(raw)
+
+
+_boolean.__name__ = "boolean (true/false)"
+
+
+def _overlay[T](value: T, env: Mapping[str, str], names: dict[str, tuple[str, Any]]) -> T:
+    changes: dict[str, Any] = {}
+    for name, (attr, convert) in names.items():
         if raw := env.get(name):
             try:
-                changes[attr] = int(raw)
+                changes[attr] = convert(raw)
             except ValueError:
-                raise ValueError(f"{name}={raw!r} is not an integer") from None
-    return dataclasses.replace(value, **changes)
+                what = getattr(convert, "__name__", "value")
+                raise ValueError(f"{name}={raw!r} is not a valid {what}") from None
+    return dataclasses.replace(value, **changes)  # type: ignore[type-var]

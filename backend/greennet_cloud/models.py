@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -130,3 +131,72 @@ class LinkToken:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+class NotificationType(StrEnum):
+    """What a notification is about; users choose channels per type."""
+
+    ALERT_RAISED = "alert_raised"
+    ALERT_RESOLVED = "alert_resolved"
+    SHARE_RECEIVED = "share_received"
+    NEW_LOGIN = "security_new_login"
+    PASSWORD_CHANGED = "security_password_changed"  # noqa: S105 (a type name)
+    TOTP_CHANGED = "security_totp_changed"
+
+
+class Channel(StrEnum):
+    """Where a notification goes."""
+
+    IN_APP = "in_app"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+    # the Home Assistant hub linked to the device's home (delivered by the HA link)
+    HOME_ASSISTANT = "home_assistant"
+
+
+class WebhookFormat(StrEnum):
+    """The body a webhook receives; every format is signed the same way."""
+
+    JSON = "json"  # GreenNet's event object (n8n, custom receivers)
+    SLACK = "slack"  # {"text": …}: Slack, Mattermost, Rocket.Chat, Discord's /slack
+    NTFY = "ntfy"  # plain text with a Title header: an ntfy topic URL
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A message for one user, kept in the app until they read it."""
+
+    id: str
+    user_id: str
+    type: NotificationType
+    title: str
+    body: str
+    data: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A user's webhook; its signing secret is derived from the server key and `nonce`."""
+
+    user_id: str
+    url: str
+    format: WebhookFormat
+    nonce: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message waiting to be (or already) sent over one external channel."""
+
+    id: str
+    user_id: str
+    channel: Channel
+    kind: str  # a NotificationType, or an account mail kind
+    recipient: str  # an email address; the user id for webhooks; a home id for HA
+    payload: dict[str, Any]
+    created_at: datetime
+    attempts: int

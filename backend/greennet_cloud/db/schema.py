@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -144,4 +145,64 @@ link_tokens = Table(
     Column("last_used_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
     Index("ix_link_tokens_home", "home_id"),
+)
+
+# --- notifications (part 3) -------------------------------------------------------------
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", String(2000), nullable=False),
+    Column("data", Text, nullable=False),  # JSON object of strings (ids for links)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("read_at", UtcDateTime),
+    Index("ix_notifications_user_created", "user_id", "created_at"),
+    Index("ix_notifications_user_read", "user_id", "read_at"),
+)
+
+# only the choices that differ from the defaults are stored
+notification_preferences = Table(
+    "notification_preferences",
+    metadata,
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("type", String(40), primary_key=True),
+    Column("channel", String(20), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# transactional outbox: a row is written with the event it announces, then sent by whichever
+# process claims it first (FOR UPDATE SKIP LOCKED on PostgreSQL)
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("recipient", String(2048), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("state", String(10), nullable=False),  # pending / sent / failed
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("claim_id", String(ID)),  # the process run that holds it until next_attempt_at
+    Column("finished_at", UtcDateTime),
+    Column("last_error", String(500)),
+    Index("ix_outbox_due", "state", "next_attempt_at"),
+    Index("ix_outbox_user", "user_id"),
 )

@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..clock import Clock
 from ..db.engine import reading
 from ..errors import InvalidInput, NotFound
-from ..models import Access, Permission, Share
+from ..models import Access, NotificationType, Permission, Share
 from ..storage import shares as share_store
 from ..storage import users as user_store
 from ..storage.shares import ShareScope
 from .base import Principal, Service, new_id, normalize_email, require_access
+from .notifier import NotificationDraft, Notifier, Raised
 
 # the object (home or device) and the caller's access to it; `NotFound` when invisible
 type VisibleTarget = Callable[[AsyncConnection, Principal, str], Awaitable[tuple[object, Access]]]
@@ -47,9 +48,16 @@ async def grantee_for(conn: AsyncConnection, principal: Principal, email: str) -
 class Shares(Service):
     """The shares of one kind of target (the homes' or the devices')."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, target: ShareTarget) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        target: ShareTarget,
+        notifier: Notifier | None = None,
+    ) -> None:
         super().__init__(engine, clock)
         self.target = target
+        self.notifier = notifier
 
     async def list_shares(self, principal: Principal, target_id: str) -> list[Share]:
         """Who a home or device the caller owns is shared with (directly)."""
@@ -60,11 +68,12 @@ class Shares(Service):
     async def share(
         self, principal: Principal, target_id: str, email: str, permission: Permission
     ) -> Share:
-        """Share a home or device the caller owns with another account."""
+        """Share a home or device the caller owns with another account (who is notified)."""
+        raised: Raised | None = None
         async with self.engine.begin() as conn:
-            await self._require_owner(conn, principal, target_id, "share this {}")
+            found = await self._require_owner(conn, principal, target_id, "share this {}")
             grantee_id, grantee_email = await grantee_for(conn, principal, email)
-            return await share_store.insert_share(
+            share = await share_store.insert_share(
                 conn,
                 share_id=new_id(),
                 grantee_id=grantee_id,
@@ -74,6 +83,31 @@ class Shares(Service):
                 scope=self.target.scope,
                 target_id=target_id,
             )
+            if self.notifier is not None:
+                raised = await self.notifier.notify(
+                    conn, [grantee_id], self._shared_draft(principal, found, share), self.now()
+                )
+        if raised is not None and self.notifier is not None:
+            self.notifier.announce(raised)
+        return share
+
+    def _shared_draft(self, principal: Principal, found: object, share: Share) -> NotificationDraft:
+        name = str(getattr(found, "name", "") or self.target.kind)
+        sharer = principal.user.display_name
+        kind = self.target.kind
+        what = "see" if share.permission is Permission.READ else "see and switch"
+        return NotificationDraft(
+            type=NotificationType.SHARE_RECEIVED,
+            title=f"{sharer} shared the {kind} “{name}” with you",
+            body=f"{sharer} ({principal.user.email}) shared the {kind} “{name}” with you: you"
+            f" can now {what} it in GreenNet.",
+            data={
+                "share_id": share.id,
+                f"{kind}_id": share.home_id or share.device_id,
+                "permission": share.permission.value,
+                "shared_by": principal.user_id,
+            },
+        )
 
     async def unshare(self, principal: Principal, target_id: str, share_id: str) -> None:
         """Revoke a share of a home or device the caller owns."""
@@ -86,6 +120,7 @@ class Shares(Service):
 
     async def _require_owner(
         self, conn: AsyncConnection, principal: Principal, target_id: str, action: str
-    ) -> None:
-        _found, access = await self.target.visible(conn, principal, target_id)
+    ) -> object:
+        found, access = await self.target.visible(conn, principal, target_id)
         require_access(access, Access.OWNER, action.format(self.target.kind))
+        return found

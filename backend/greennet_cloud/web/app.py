@@ -17,9 +17,18 @@ from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.devices import Devices
 from ..services.homes import Homes
+from ..services.notifications import Notifications
 from ..services.totp import TwoFactor
-from . import routes_auth, routes_devices, routes_homes, routes_meta, routes_users
+from . import (
+    routes_auth,
+    routes_devices,
+    routes_homes,
+    routes_meta,
+    routes_notifications,
+    routes_users,
+)
 from .dashboard import add_dashboard
+from .delivery import add_delivery
 from .endpoints import Endpoint, add_endpoints
 from .keys import (
     ACCOUNTS,
@@ -29,7 +38,10 @@ from .keys import (
     DEVICES,
     ENGINE,
     HOMES,
+    NOTIFICATIONS,
+    NOTIFIER,
     OPENAPI,
+    OUTBOX,
     TWO_FACTOR,
 )
 from .middleware import error_middleware, request_id_middleware
@@ -44,6 +56,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *routes_users.ENDPOINTS,
     *routes_homes.ENDPOINTS,
     *routes_devices.ENDPOINTS,
+    *routes_notifications.ENDPOINTS,
 )
 
 
@@ -58,18 +71,24 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     engine = create_engine(config.resolved_database_url)
     hasher = PasswordHasher(config.password_hashing)
     tokens = AccessTokens(config.secret, config.issuer, config.audience, config.access_ttl_seconds)
+    app.cleanup_ctx.append(_database)  # first: delivery (added below) needs the database
     app[CONFIG] = config
     app[CLOCK] = clock
     app[ENGINE] = engine
     app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens)
     app[TWO_FACTOR] = TwoFactor(engine, clock)
     app[ADMINISTRATION] = Administration(engine, clock)
-    app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
-    app[DEVICES] = Devices(engine, clock, config)
+    outbox, notifier, webhooks = add_delivery(app, engine, clock, config)
+    app[OUTBOX] = outbox
+    app[NOTIFIER] = notifier
+    app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds, notifier)
+    app[DEVICES] = Devices(engine, clock, config, notifier)
+    app[NOTIFICATIONS] = Notifications(
+        engine, clock, notifier, config.secret, webhooks, config.delivery.webhook_tests_per_hour
+    )
     app[OPENAPI] = build_openapi(ENDPOINTS)
     add_endpoints(app, ENDPOINTS)
     add_dashboard(app)
-    app.cleanup_ctx.append(_database)
     return app
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -34,6 +35,7 @@ class Endpoint:
     request: str | None = None  # component schema name of the JSON body
     responses: Mapping[int, str | None] = field(default_factory=dict)  # status → schema
     errors: tuple[int, ...] = ()  # error statuses beyond those implied below
+    query: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # name → JSON Schema
 
     @property
     def path_params(self) -> list[str]:
@@ -47,6 +49,8 @@ class Endpoint:
             implied.add(401)
         if self.request:
             implied.update({400, 413})
+        if self.query:
+            implied.add(400)
         if self.path_params:
             implied.add(404)
         return sorted(implied)

@@ -7,10 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..clock import Clock
 from ..config import Config
+from ..delivery.outbox_worker import OutboxWorker
 from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.devices import Devices
 from ..services.homes import Homes
+from ..services.notifications import Notifications
+from ..services.notifier import Notifier
 from ..services.totp import TwoFactor
 
 CONFIG = web.AppKey("config", Config)
@@ -22,3 +25,6 @@ ADMINISTRATION = web.AppKey("administration", Administration)
 HOMES = web.AppKey("homes", Homes)
 DEVICES = web.AppKey("devices", Devices)
 OPENAPI = web.AppKey("openapi", dict)
+NOTIFIER = web.AppKey("notifier", Notifier)
+NOTIFICATIONS = web.AppKey("notifications", Notifications)
+OUTBOX = web.AppKey("outbox", OutboxWorker)

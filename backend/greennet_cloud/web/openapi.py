@@ -6,7 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from .endpoints import Endpoint
-from .schemas import SCHEMAS, ref
+from .schemas import SCHEMAS as CORE_SCHEMAS
+from .schemas import ref
+from .schemas_notifications import NOTIFICATION_SCHEMAS
+
+SCHEMAS = CORE_SCHEMAS | NOTIFICATION_SCHEMAS
 
 TITLE = "GreenNet Cloud API"
 VERSION = "1.0.0"
@@ -66,6 +70,11 @@ def _operation(endpoint: Endpoint, used: set[str]) -> dict[str, Any]:
             }
             for name in endpoint.path_params
         ]
+    if endpoint.query:
+        operation.setdefault("parameters", []).extend(
+            {"name": name, "in": "query", "required": False, "schema": dict(schema)}
+            for name, schema in endpoint.query.items()
+        )
     if endpoint.request:
         used.add(endpoint.request)
         operation["requestBody"] = {
