@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from greennet_demo.services import BIN, Process, free_port, spawn, wait_http
+from greennet_demo.services import Process, cloud_bin, free_port, spawn, wait_http
 
 from bench.harness import git_rev, machine_info, record_results, summary
 from tests.backend.postgres import PostgresServer
@@ -75,7 +75,7 @@ async def run_one(db: str, connections: int, seconds: float, max_requests: int) 
     proc: Process | None = None
     with tempfile.TemporaryDirectory(prefix=f"greennet-bench-{db}-") as tmp:
         try:
-            args = [str(BIN / "greennet-cloud"), "serve", "--data-dir", tmp]
+            args = [str(cloud_bin() / "greennet-cloud"), "serve", "--data-dir", tmp]
             if db == "postgresql":
                 pg = PostgresServer()
                 pg.start()

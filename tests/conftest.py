@@ -11,6 +11,9 @@ import custom_components.greennet  # noqa: F401
 
 from .broker import Mosquitto
 
+# GreenNet Cloud's suite runs in its own venv (.venv-cloud, tests/backend/pytest.ini)
+collect_ignore = ["backend"]
+
 
 @pytest.fixture
 def mosquitto(socket_enabled: None) -> Iterator[Mosquitto]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from multidict import CIMultiDict
 
 PASSWORD = "correct horse battery staple"
 
@@ -27,7 +28,7 @@ class Reply:
     """Status, headers and decoded body of one response."""
 
     status: int
-    headers: dict[str, str]
+    headers: CIMultiDict[str]  # names are case-insensitive (aiohttp 3.14 sends X-Request-ID)
     body: Any
 
     @property
@@ -64,7 +65,7 @@ class Api:
             body: Any = None
             if raw:
                 body = json.loads(raw) if "json" in response.content_type else raw.decode()
-            return Reply(response.status, dict(response.headers), body)
+            return Reply(response.status, CIMultiDict(response.headers), body)
 
     async def register(self, email: str, password: str = PASSWORD) -> Reply:
         """POST /auth/register."""

@@ -1,11 +1,14 @@
 """Backend fixtures: a real PostgreSQL for the session, a database per test, a movable clock,
-and the app served on loopback with an API client."""
+and the app served on loopback with an API client.
+
+This suite runs in the cloud venv (tests/backend/pytest.ini), without Home Assistant's test
+plugin and its socket blocker; every server still listens on 127.0.0.1 only.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,15 +48,12 @@ class FakeClock:
         self.now += timedelta(seconds=seconds)
 
 
-@pytest.fixture(autouse=True)
-def join_database_threads() -> Iterator[None]:
-    """aiosqlite ends a closed connection's worker thread a moment later; wait for it so
-    HA's harness (which fails a test on any thread left behind) does not race it."""
-    before = set(threading.enumerate())
-    yield
-    for thread in set(threading.enumerate()) - before:
-        if type(thread).__module__.startswith("aiosqlite"):
-            thread.join(timeout=5)
+@pytest.fixture
+def socket_enabled() -> None:
+    """No-op: the HA venv's socket blocker (pytest-socket) is absent from the cloud venv.
+
+    Kept so tests that talk to real servers keep saying so, and run unchanged in either venv.
+    """
 
 
 @pytest.fixture(scope="session")

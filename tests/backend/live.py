@@ -1,4 +1,5 @@
-"""`greennet-cloud serve` as a real subprocess on a free loopback port."""
+"""`greennet-cloud serve` as a real subprocess on a free loopback port, from the cloud venv
+(so the HA venv's tests, e.g. tests/e2e, start the cloud exactly as a user runs it)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from greennet_demo.services import cloud_bin
 
 from ..broker import free_port
 
@@ -41,7 +43,7 @@ class LiveServer:
         """Start and wait for the "listening" log line."""
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "greennet_cloud", "serve", *self._args],
+                [str(cloud_bin() / "greennet-cloud"), "serve", *self._args],
                 cwd=self.cwd,
                 env=self.env,
                 stdout=out,

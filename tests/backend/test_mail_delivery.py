@@ -64,8 +64,12 @@ async def test_a_share_notification_is_mailed_once(
     assert mail["Auto-Submitted"] == "auto-generated"
     assert mail["Message-ID"].endswith("@greennet.example>")
     assert "https://cloud.greennet.example/app/" in mail.get_content()
+
+    async def sent() -> bool:
+        return await states(api, friend.id) == ["sent"]
+
+    await eventually_async(sent, what="the delivery to be recorded")
     [entry] = await outbox_of(api, friend.id)
-    assert entry.state == "sent"
     assert mail["Message-ID"] == f"<{entry.message.id}@greennet.example>"
     await drain(api)
     assert len(smtp_server.messages) == 1

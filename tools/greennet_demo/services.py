@@ -21,6 +21,17 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
+def cloud_bin() -> Path:
+    """Scripts of GreenNet Cloud's own venv (`scripts/setup` builds `.venv-cloud`), never HA's.
+
+    `GREENNET_CLOUD_VENV` points elsewhere, as `scripts/setup` honours it too.
+    """
+    venv = Path(os.environ.get("GREENNET_CLOUD_VENV") or REPO / ".venv-cloud")
+    if not (venv / "bin" / "greennet-cloud").exists():
+        raise RuntimeError(f"GreenNet Cloud's venv {venv} is missing: run scripts/setup")
+    return venv / "bin"
+
+
 def free_port() -> int:
     """An unused TCP port on 127.0.0.1."""
     with socket.socket() as sock:
@@ -152,11 +163,11 @@ def start_mosquitto(binary: str, workdir: Path, port: int, username: str, passwo
 
 
 def start_cloud(workdir: Path, port: int) -> Process:
-    """GreenNet Cloud on SQLite in the demo dir."""
+    """GreenNet Cloud on SQLite in the demo dir, from its own venv."""
     return spawn(
         "cloud",
         [
-            str(BIN / "greennet-cloud"),
+            str(cloud_bin() / "greennet-cloud"),
             "serve",
             "--host",
             "127.0.0.1",

@@ -13,7 +13,7 @@ from aiohttp import web
 from ..errors import NotFound, Unauthenticated
 from ..protocol import PLUG_ID_RE
 from ..services.base import Principal
-from .keys import ACCOUNTS
+from .keys import ACCOUNTS, PRINCIPAL
 
 type RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -58,7 +58,7 @@ class Endpoint:
 
 def principal_of(request: web.Request) -> Principal:
     """The authenticated caller of an `auth=True` endpoint."""
-    principal = request.get("principal")
+    principal = request.get(PRINCIPAL)
     if not isinstance(principal, Principal):
         raise Unauthenticated("authentication required", "unauthenticated")
     return principal
@@ -89,7 +89,7 @@ def _checked_ids(handler: RouteHandler) -> RouteHandler:
 
 def _authenticated(handler: RouteHandler) -> RouteHandler:
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        request["principal"] = await request.app[ACCOUNTS].authenticate(bearer_token(request))
+        request[PRINCIPAL] = await request.app[ACCOUNTS].authenticate(bearer_token(request))
         return await handler(request)
 
     wrapper.__name__ = getattr(handler, "__name__", "handler")

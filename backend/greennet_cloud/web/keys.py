@@ -1,4 +1,4 @@
-"""Typed application keys."""
+"""Typed application and request keys."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ..config import Config
 from ..delivery.outbox_worker import OutboxWorker
 from ..services.accounts import Accounts
 from ..services.admin import Administration
+from ..services.base import Principal
 from ..services.devices import Devices
 from ..services.homes import Homes
 from ..services.notifications import Notifications
@@ -28,3 +29,6 @@ OPENAPI = web.AppKey("openapi", dict)
 NOTIFIER = web.AppKey("notifier", Notifier)
 NOTIFICATIONS = web.AppKey("notifications", Notifications)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
+
+REQUEST_ID = web.RequestKey("request_id", str)
+PRINCIPAL = web.RequestKey("principal", Principal)

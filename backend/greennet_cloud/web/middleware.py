@@ -6,7 +6,6 @@ import contextvars
 import logging
 import re
 import uuid
-from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -21,6 +20,7 @@ from ..errors import (
     Throttled,
     Unauthenticated,
 )
+from .keys import REQUEST_ID
 
 _LOGGER = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -56,7 +56,7 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     """Tag the request (and every log line it causes) with an id, echoed in the response."""
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     request_id_var.set(request_id)
     response = await handler(request)
     response.headers[REQUEST_ID_HEADER] = request_id
@@ -103,7 +103,7 @@ class AccessLogger(AbstractAccessLogger):
     """One access line per request, with its request id (never headers or bodies)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        request_id: Any = request.get("request_id", "-")
+        request_id = request.get(REQUEST_ID, "-")
         self.logger.info(
             '%s "%s %s" %s %.1fms',
             request.remote,
