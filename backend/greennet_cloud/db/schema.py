@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -205,4 +206,63 @@ outbox = Table(
     Column("last_error", String(500)),
     Index("ix_outbox_due", "state", "next_attempt_at"),
     Index("ix_outbox_user", "user_id"),
+)
+
+# --- thresholds and alerts (part 3) -----------------------------------------------------
+
+thresholds = Table(
+    "thresholds",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("device_id", String(ID), ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("metric", String(16), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("hysteresis", Float, nullable=False),
+    Column("duration_seconds", Integer, nullable=False),
+    Column("repeat", String(8), nullable=False),
+    Column("quiet_start", String(5)),  # HH:MM in the home's time zone
+    Column("quiet_end", String(5)),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("pending_since", UtcDateTime),  # evaluation state: out of range since
+    Column("armed", Boolean, nullable=False),  # False: resolved by hand, waiting to be in range
+    Index("ix_thresholds_device", "device_id"),
+    Index("ix_thresholds_metric", "metric"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("threshold_id", String(ID), ForeignKey("thresholds.id", ondelete="SET NULL")),
+    Column("device_id", String(ID), ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("metric", String(16), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("limit_value", Float, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("value", Float),
+    Column("raised_at", UtcDateTime, nullable=False),
+    Column("acknowledged_at", UtcDateTime),
+    Column("acknowledged_by", String(ID), ForeignKey("users.id", ondelete="SET NULL")),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", String(ID), ForeignKey("users.id", ondelete="SET NULL")),
+    Column("last_notified_at", UtcDateTime),
+    Index("ix_alerts_device_raised", "device_id", "raised_at"),
+    Index("ix_alerts_threshold_state", "threshold_id", "state"),
+    Index("ix_alerts_state", "state"),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(ID), ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="SET NULL")),
+    Column("detail", String(200), nullable=False),
+    Index("ix_alert_events_alert", "alert_id", "at"),
 )

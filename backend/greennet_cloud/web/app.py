@@ -15,11 +15,15 @@ from ..security.passwords import PasswordHasher
 from ..security.tokens import AccessTokens
 from ..services.accounts import Accounts
 from ..services.admin import Administration
+from ..services.alert_evaluation import AlertEvaluation
+from ..services.alerts import AlertNews, Alerts
 from ..services.devices import Devices
 from ..services.homes import Homes
 from ..services.notifications import Notifications
+from ..services.thresholds import Thresholds
 from ..services.totp import TwoFactor
 from . import (
+    routes_alerts,
     routes_auth,
     routes_devices,
     routes_homes,
@@ -33,6 +37,8 @@ from .endpoints import Endpoint, add_endpoints
 from .keys import (
     ACCOUNTS,
     ADMINISTRATION,
+    ALERT_EVALUATION,
+    ALERTS,
     CLOCK,
     CONFIG,
     DEVICES,
@@ -42,6 +48,7 @@ from .keys import (
     NOTIFIER,
     OPENAPI,
     OUTBOX,
+    THRESHOLDS,
     TWO_FACTOR,
 )
 from .middleware import error_middleware, request_id_middleware
@@ -57,6 +64,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *routes_homes.ENDPOINTS,
     *routes_devices.ENDPOINTS,
     *routes_notifications.ENDPOINTS,
+    *routes_alerts.ENDPOINTS,
 )
 
 
@@ -86,6 +94,10 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[NOTIFICATIONS] = Notifications(
         engine, clock, notifier, config.secret, webhooks, config.delivery.webhook_tests_per_hour
     )
+    news = AlertNews(notifier)
+    app[THRESHOLDS] = Thresholds(engine, clock)
+    app[ALERTS] = Alerts(engine, clock, news)
+    app[ALERT_EVALUATION] = AlertEvaluation(engine, clock, news)
     app[OPENAPI] = build_openapi(ENDPOINTS)
     add_endpoints(app, ENDPOINTS)
     add_dashboard(app)

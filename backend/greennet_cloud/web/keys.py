@@ -10,11 +10,14 @@ from ..config import Config
 from ..delivery.outbox_worker import OutboxWorker
 from ..services.accounts import Accounts
 from ..services.admin import Administration
+from ..services.alert_evaluation import AlertEvaluation
+from ..services.alerts import Alerts
 from ..services.base import Principal
 from ..services.devices import Devices
 from ..services.homes import Homes
 from ..services.notifications import Notifications
 from ..services.notifier import Notifier
+from ..services.thresholds import Thresholds
 from ..services.totp import TwoFactor
 
 CONFIG = web.AppKey("config", Config)
@@ -29,6 +32,9 @@ OPENAPI = web.AppKey("openapi", dict)
 NOTIFIER = web.AppKey("notifier", Notifier)
 NOTIFICATIONS = web.AppKey("notifications", Notifications)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
+THRESHOLDS = web.AppKey("thresholds", Thresholds)
+ALERTS = web.AppKey("alerts", Alerts)
+ALERT_EVALUATION = web.AppKey("alert_evaluation", AlertEvaluation)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
