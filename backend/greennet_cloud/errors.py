@@ -53,3 +53,9 @@ class Throttled(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = max(1, retry_after)
+
+
+class Unavailable(DomainError):
+    """Something this needs is not configured or not reachable (e.g. no mail server)."""
+
+    code = "unavailable"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import threading
 from email.message import EmailMessage
 from typing import Any
@@ -57,6 +58,19 @@ class SmtpServer:
         """Messages accepted for `address`."""
         return [message for message in self.messages if message["To"] == address]
 
+    def clear(self) -> None:
+        """Forget the messages accepted so far."""
+        with self.recorder._lock:
+            self.recorder.messages.clear()
+
+    def link_token(self, address: str, fragment: str) -> str:
+        """The token of the newest `…/app/#<fragment>=<token>` link mailed to `address`."""
+        for message in reversed(self.to(address)):
+            found = re.search(rf"#{fragment}=(\S+)", message.get_content())
+            if found:
+                return found.group(1)
+        raise AssertionError(f"no {fragment} link mailed to {address}")
+
     def start(self) -> None:
         """Listen (again) on the same port."""
         self._controller = Controller(self.recorder, hostname=self.host, port=self.port)
@@ -64,6 +78,12 @@ class SmtpServer:
 
     def stop(self) -> None:
         """Stop listening: connections are refused until `start()`."""
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
+        controller, self._controller = self._controller, None
+        if controller is None:
+            return
+        # aiosmtpd's stop() joins its thread without a timeout: fail instead of hanging
+        stopper = threading.Thread(target=controller.stop, daemon=True)
+        stopper.start()
+        stopper.join(timeout=15)
+        if stopper.is_alive():
+            raise AssertionError("the test SMTP server did not stop within 15 s")

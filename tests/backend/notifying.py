@@ -64,10 +64,14 @@ async def share_plug(
     assert shared.status == 201, shared.body
 
 
-async def outbox_of(api: Api, user_id: str) -> list[OutboxEntry]:
-    """Every outbox message of a user with its state."""
+ACCOUNT_MAIL = {"verify_email", "reset_password"}
+
+
+async def outbox_of(api: Api, user_id: str, *, account_mail: bool = False) -> list[OutboxEntry]:
+    """Every outbox message of a user with its state (notifications only, by default)."""
     async with app_of(api)[ENGINE].connect() as conn:
-        return await outbox_store.messages_of(conn, user_id)
+        found = await outbox_store.messages_of(conn, user_id)
+    return [e for e in found if account_mail or e.message.kind not in ACCOUNT_MAIL]
 
 
 async def drain(api: Api) -> int:

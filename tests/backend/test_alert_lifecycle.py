@@ -95,9 +95,7 @@ async def test_an_active_alert_can_be_resolved_without_acknowledging(
 async def test_deleting_a_threshold_resolves_its_open_alert(api: Api, clock: FakeClock) -> None:
     home = await household(api)
     alert_id = await raise_one(api, clock, home.owner)
-    [threshold] = (
-        await call(api, "GET", f"/api/v1/devices/{PLUG}/thresholds", home.owner)
-    ).body
+    [threshold] = (await call(api, "GET", f"/api/v1/devices/{PLUG}/thresholds", home.owner)).body
     deleted = await call(
         api, "DELETE", f"/api/v1/devices/{PLUG}/thresholds/{threshold['id']}", home.controller
     )

@@ -4,15 +4,12 @@ recipients are given up without retrying; preferences decide who gets mail."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from greennet_cloud.storage import account_tokens as token_store
+from greennet_cloud.web.keys import ENGINE, OUTBOX
 
-import pytest
-from greennet_cloud.config import Delivery, Smtp, SmtpSecurity
-from greennet_cloud.web.keys import OUTBOX
-
-from .api import Api
 from .conftest import ApiFactory, FakeClock
 from .mail import SmtpServer
+from .mailing import mailing_api, verified_account
 from .notifying import (
     app_of,
     drain,
@@ -27,32 +24,13 @@ from .notifying import share_plug as share
 N = "/api/v1/notifications"
 
 
-@pytest.fixture
-def smtp_server(socket_enabled: None) -> Iterator[SmtpServer]:
-    """A running SMTP server; stopped at the end whatever the test did."""
-    server = SmtpServer(refuse={"bounce@example.com"})
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-async def mailing_api(make_api: ApiFactory, server: SmtpServer) -> Api:
-    return await make_api(
-        smtp=Smtp(host=server.host, port=server.port, security=SmtpSecurity.NONE,
-                  sender="GreenNet <alerts@greennet.example>", timeout_seconds=5),
-        delivery=Delivery(retry_base_seconds=30, retry_max_seconds=600),
-        public_url="https://cloud.greennet.example",
-    )  # fmt: skip
-
-
 async def test_a_share_notification_is_mailed_once(
     make_api: ApiFactory, smtp_server: SmtpServer
 ) -> None:
     api = await mailing_api(make_api, smtp_server)
     owner = await api.account("owner@example.com")
-    friend = await api.account("friend@example.com")
+    friend = await verified_account(api, smtp_server, "friend@example.com")
+    smtp_server.clear()
     await home_with_plugs(api, owner, "greennet-00a001")
     await share(api, owner, "greennet-00a001", friend.email)
 
@@ -82,7 +60,8 @@ async def test_smtp_down_then_back_loses_nothing_and_doubles_nothing(
 ) -> None:
     api = await mailing_api(make_api, smtp_server)
     owner = await api.account("owner@example.com")
-    friend = await api.account("friend@example.com")
+    friend = await verified_account(api, smtp_server, "friend@example.com")
+    smtp_server.clear()
     plugs = [f"greennet-00b00{n}" for n in range(4)]
     await home_with_plugs(api, owner, *plugs)
     await share(api, owner, plugs[0], friend.email)
@@ -133,6 +112,8 @@ async def test_a_refused_recipient_is_given_up_at_once(
     api = await mailing_api(make_api, smtp_server)
     owner = await api.account("owner@example.com")
     bounce = await api.account("bounce@example.com")
+    async with app_of(api)[ENGINE].begin() as conn:  # the server refuses it, even its link
+        await token_store.mark_verified(conn, bounce.id, bounce.email, clock())
     await home_with_plugs(api, owner, "greennet-00c001")
     await share(api, owner, "greennet-00c001", bounce.email)
 
@@ -146,7 +127,7 @@ async def test_a_refused_recipient_is_given_up_at_once(
     assert (entry.state, entry.message.attempts) == ("failed", 1)
     assert entry.last_error is not None
     assert "550" in entry.last_error
-    assert smtp_server.messages == []
+    assert smtp_server.to(bounce.email) == []  # its verification mail was refused too
 
 
 async def test_mail_is_off_for_a_user_who_turned_it_off(
@@ -154,8 +135,10 @@ async def test_mail_is_off_for_a_user_who_turned_it_off(
 ) -> None:
     api = await mailing_api(make_api, smtp_server)
     owner = await api.account("owner@example.com")
-    friend = await api.account("friend@example.com")
-    quiet = await api.account("quiet@example.com")
+    friend = await verified_account(api, smtp_server, "friend@example.com")
+    smtp_server.clear()
+    quiet = await verified_account(api, smtp_server, "quiet@example.com")
+    smtp_server.clear()
     turned_off = await api.call(
         "PATCH", f"{N}/preferences", token=quiet.access,
         json_body={"types": {"share_received": {"email": False}}},
@@ -170,3 +153,23 @@ async def test_mail_is_off_for_a_user_who_turned_it_off(
     assert await outbox_of(api, quiet.id) == []
     # in the app all the same
     assert len((await api.call("GET", N, token=quiet.access)).body) == 1
+
+
+async def test_no_notification_mail_to_an_address_nobody_verified(
+    make_api: ApiFactory, smtp_server: SmtpServer
+) -> None:
+    api = await mailing_api(make_api, smtp_server)
+    owner = await api.account("owner@example.com")
+    friend = await api.account("friend@example.com")  # never follows the link
+    await eventually(lambda: len(smtp_server.to(friend.email)) == 1, what="the verification")
+    await home_with_plugs(api, owner, "greennet-00e001")
+    await share(api, owner, "greennet-00e001", friend.email)
+    await drain(api)
+    assert [m["Subject"] for m in smtp_server.to(friend.email)] == [
+        "Confirm your e-mail address for GreenNet"
+    ]
+    assert await outbox_of(api, friend.id) == []
+    assert [e.message.kind for e in await outbox_of(api, friend.id, account_mail=True)] == [
+        "verify_email"
+    ]
+    assert len((await api.call("GET", N, token=friend.access)).body) == 1  # in the app

@@ -266,3 +266,28 @@ alert_events = Table(
     Column("detail", String(200), nullable=False),
     Index("ix_alert_events_alert", "alert_id", "at"),
 )
+
+# --- account mail (part 3) --------------------------------------------------------------
+
+# single-use, short-lived tokens mailed to an address: e-mail verification, password reset
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(16), nullable=False),  # verify_email / reset_password
+    Column("email", String(254), nullable=False),  # the address it was sent to
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Index("ix_account_tokens_user", "user_id", "purpose"),
+)
+
+# an address counts as verified for an account while it is the account's address
+verified_emails = Table(
+    "verified_emails",
+    metadata,
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("email", String(254), primary_key=True),
+    Column("verified_at", UtcDateTime, nullable=False),
+)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..config import Config
 from ..models import Channel, Notification, NotificationType, OutboxMessage
+from ..storage import account_tokens as token_store
 from ..storage import notifications as notification_store
 from ..storage import outbox as outbox_store
 from ..storage.notifications import PreferenceChoices
@@ -186,7 +187,9 @@ class Notifier:
         if not self.available(Channel.EMAIL):
             return {}
         wanted = [user_id for user_id in user_ids if enabled(choices[user_id], kind, Channel.EMAIL)]
-        return await notification_store.emails_of(conn, wanted)
+        # only to addresses their owners proved they read: no mail to someone else's inbox
+        verified = await token_store.verified_user_ids(conn, wanted)
+        return await notification_store.emails_of(conn, [u for u in wanted if u in verified])
 
     def _event(
         self, notification_id: str, draft: NotificationDraft, title: str, body: str, now: datetime

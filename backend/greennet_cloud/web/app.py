@@ -13,6 +13,7 @@ from ..db.engine import create_engine
 from ..db.migrate import migrate
 from ..security.passwords import PasswordHasher
 from ..security.tokens import AccessTokens
+from ..services.account_mail import AccountMail
 from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.alert_evaluation import AlertEvaluation
@@ -23,6 +24,7 @@ from ..services.notifications import Notifications
 from ..services.thresholds import Thresholds
 from ..services.totp import TwoFactor
 from . import (
+    routes_account_mail,
     routes_alerts,
     routes_auth,
     routes_devices,
@@ -35,6 +37,7 @@ from .dashboard import add_dashboard
 from .delivery import add_delivery
 from .endpoints import Endpoint, add_endpoints
 from .keys import (
+    ACCOUNT_MAIL,
     ACCOUNTS,
     ADMINISTRATION,
     ALERT_EVALUATION,
@@ -60,6 +63,7 @@ _LOGGER = logging.getLogger(__name__)
 ENDPOINTS: tuple[Endpoint, ...] = (
     *routes_meta.ENDPOINTS,
     *routes_auth.ENDPOINTS,
+    *routes_account_mail.ENDPOINTS,
     *routes_users.ENDPOINTS,
     *routes_homes.ENDPOINTS,
     *routes_devices.ENDPOINTS,
@@ -94,6 +98,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[NOTIFICATIONS] = Notifications(
         engine, clock, notifier, config.secret, webhooks, config.delivery.webhook_tests_per_hour
     )
+    app[ACCOUNT_MAIL] = AccountMail(engine, clock, config, hasher, notifier)
     news = AlertNews(notifier)
     app[THRESHOLDS] = Thresholds(engine, clock)
     app[ALERTS] = Alerts(engine, clock, news)

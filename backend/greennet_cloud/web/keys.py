@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..clock import Clock
 from ..config import Config
 from ..delivery.outbox_worker import OutboxWorker
+from ..services.account_mail import AccountMail
 from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.alert_evaluation import AlertEvaluation
@@ -32,6 +33,7 @@ OPENAPI = web.AppKey("openapi", dict)
 NOTIFIER = web.AppKey("notifier", Notifier)
 NOTIFICATIONS = web.AppKey("notifications", Notifications)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
+ACCOUNT_MAIL = web.AppKey("account_mail", AccountMail)
 THRESHOLDS = web.AppKey("thresholds", Thresholds)
 ALERTS = web.AppKey("alerts", Alerts)
 ALERT_EVALUATION = web.AppKey("alert_evaluation", AlertEvaluation)

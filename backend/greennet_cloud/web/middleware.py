@@ -19,6 +19,7 @@ from ..errors import (
     NotFound,
     Throttled,
     Unauthenticated,
+    Unavailable,
 )
 from .keys import REQUEST_ID
 
@@ -34,6 +35,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     Throttled: 429,
+    Unavailable: 503,
 }
 HTTP_CODES = {
     400: "bad_request",

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from .body import optional_string, read_object, string
 from .endpoints import Endpoint, principal_of
-from .keys import ACCOUNTS, TWO_FACTOR
+from .keys import ACCOUNT_MAIL, ACCOUNTS, TWO_FACTOR
 from .params import client_address
 from .serialize import tokens_json, user_json
 
@@ -21,6 +21,7 @@ async def register(request: web.Request) -> web.Response:
         string(body, "password", max_length=PASSWORD_MAX),
         client_address(request),
     )
+    await request.app[ACCOUNT_MAIL].send_verification(user)
     return web.json_response(user_json(user), status=201)
 
 

@@ -1,4 +1,4 @@
-"""JSON Schemas of the notification bodies (part 3)."""
+"""JSON Schemas of the notification and account mail bodies (part 3)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from ..models import Channel, NotificationType, WebhookFormat
 from ..services.notifier import APPLICABLE
-from .schemas import MAYBE_TIME, STR, TIME, array_of, request, response
+from .schemas import EMAIL, MAYBE_TIME, PASSWORD, STR, TIME, array_of, request, response
 
 NOTIFICATION_TYPE = {"type": "string", "enum": [kind.value for kind in NotificationType]}
 WEBHOOK_FORMAT = {
@@ -71,6 +71,14 @@ NOTIFICATION_SCHEMAS: dict[str, dict[str, Any]] = {
     "Webhook": response(WEBHOOK),
     "NewWebhookSecret": response({**WEBHOOK, "secret": {"type": "string", "pattern": "^whsec_"}}),
     "WebhookUpdate": request({"url": WEBHOOK_URL, "format": WEBHOOK_FORMAT}, ("url",)),
+    "EmailVerification": response({"email": STR, "verified": {"type": "boolean"}}),
+    "TokenOnly": request({"token": {"type": "string", "maxLength": 200}}, ("token",)),
+    "Status": response({"status": STR}),
+    "PasswordResetRequest": request({"email": EMAIL}, ("email",)),
+    "PasswordReset": request(
+        {"token": {"type": "string", "maxLength": 200}, "new_password": PASSWORD},
+        ("token", "new_password"),
+    ),
     "WebhookTestResult": response(
         {"delivered": {"type": "boolean"}, "error": {"type": ["string", "null"]}}
     ),
