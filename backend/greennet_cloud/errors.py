@@ -56,6 +56,22 @@ class Throttled(DomainError):
 
 
 class Unavailable(DomainError):
-    """Something this needs is not configured or not reachable (e.g. no mail server)."""
+    """Busy right now (every password worker taken); retry after `retry_after` seconds."""
 
-    code = "unavailable"
+    code = "busy"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class PayloadTooLarge(DomainError):
+    """The request carries more than the service takes at once (413)."""
+
+    code = "payload_too_large"
+
+
+class NotConfigured(DomainError):
+    """This service is not set up to do it (no mail server configured): 503, no retry hint."""
+
+    code = "not_configured"

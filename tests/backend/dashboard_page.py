@@ -164,5 +164,13 @@ class LiveApi:
         """A home with plugs (plug id → name/model/location); the home id."""
         home_id = str(self.ok("POST", "/api/v1/homes", {"name": name}, token)["id"])
         for plug_id, details in plugs.items():
-            self.ok("POST", f"/api/v1/homes/{home_id}/devices", {"id": plug_id, **details}, token)
+            self.pair(token, home_id, plug_id, details)
         return home_id
+
+    def pair(
+        self, token: str, home_id: str, plug_id: str, details: dict[str, str] | None = None
+    ) -> Any:
+        """Pair a plug into a home (pairing code, then /devices/pair): device + credential."""
+        code = self.ok("POST", f"/api/v1/homes/{home_id}/pairing-codes", None, token)["code"]
+        body = {"code": code, "device_id": plug_id, **(details or {})}
+        return self.ok("POST", "/api/v1/devices/pair", body)

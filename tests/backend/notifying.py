@@ -37,27 +37,31 @@ def app_of(api: Api) -> web.Application:
 
 
 async def home_with_plugs(api: Api, owner: Account, *plug_ids: str) -> str:
-    """A home of `owner` holding these plugs; returns the home id."""
+    """A home of `owner` holding these plugs (paired, named "Plug <last two digits>");
+    returns the home id."""
     home = await api.call("POST", "/api/v1/homes", token=owner.access, json_body={"name": "Flat"})
     assert home.status == 201, home.body
     for plug_id in plug_ids:
-        added = await api.call(
-            "POST",
-            f"/api/v1/homes/{home.body['id']}/devices",
-            token=owner.access,
-            json_body={"id": plug_id, "name": f"Plug {plug_id[-2:]}"},
-        )
-        assert added.status == 201, added.body
+        await api.plug(owner.access, home.body["id"], plug_id, name=f"Plug {plug_id[-2:]}")
     return str(home.body["id"])
+
+
+async def device_id_of(api: Api, owner: Account, plug_id: str) -> str:
+    """The cloud id of one of the owner's plugs."""
+    listed = await api.call("GET", "/api/v1/devices", token=owner.access)
+    assert listed.status == 200, listed.body
+    [found] = [device["id"] for device in listed.body if device["plug_id"] == plug_id]
+    return str(found)
 
 
 async def share_plug(
     api: Api, owner: Account, plug_id: str, email: str, permission: str = "read"
 ) -> None:
-    """Share one plug (the grantee is notified)."""
+    """Share one of the owner's plugs (the grantee is notified)."""
+    device_id = await device_id_of(api, owner, plug_id)
     shared = await api.call(
         "POST",
-        f"/api/v1/devices/{plug_id}/shares",
+        f"/api/v1/devices/{device_id}/shares",
         token=owner.access,
         json_body={"email": email, "permission": permission},
     )

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .alerting import PLUG, add_threshold, alerts_of, fresh, household, report
+from .alerting import (
+    Household,
+    Plug,
+    add_threshold,
+    alerts_of,
+    fresh,
+    household,
+    paired_plug,
+    report,
+)
 from .api import Account, Api
 from .conftest import FakeClock
 from .notifying import home_with_plugs
@@ -15,10 +24,10 @@ from .notifying import home_with_plugs
 A = "/api/v1/alerts"
 
 
-async def raise_one(api: Api, clock: FakeClock, owner: Account, plug: str = PLUG) -> str:
-    await add_threshold(api, owner, plug, metric="power", direction="above", value=100)
+async def raise_one(api: Api, clock: FakeClock, owner: Account, plug: Household | Plug) -> str:
+    await add_threshold(api, owner, plug.device_id, metric="power", direction="above", value=100)
     await report(api, clock, plug, power=1000)
-    found = [a for a in await alerts_of(api, owner) if a["device_id"] == plug]
+    found = [a for a in await alerts_of(api, owner) if a["device_id"] == plug.device_id]
     return str(found[0]["id"])
 
 
@@ -30,7 +39,7 @@ async def test_acknowledge_then_resolve_with_history_and_permissions(
     api: Api, clock: FakeClock
 ) -> None:
     home = await household(api)
-    alert_id = await raise_one(api, clock, home.owner)
+    alert_id = await raise_one(api, clock, home.owner, home)
 
     for who in (home.owner, home.controller, home.reader):
         seen = await call(api, "GET", f"{A}/{alert_id}", who)
@@ -77,28 +86,26 @@ async def test_an_active_alert_can_be_resolved_without_acknowledging(
     api: Api, clock: FakeClock
 ) -> None:
     home = await household(api)
-    alert_id = await raise_one(api, clock, home.owner)
+    alert_id = await raise_one(api, clock, home.owner, home)
     resolved = await call(api, "POST", f"{A}/{alert_id}/resolve", home.controller)
     assert resolved.body["state"] == "resolved"
     assert resolved.body["acknowledged_at"] is None
     # still high: no new alert until the reading has been back in range
     clock.advance(60)
-    await report(api, clock, power=1000)
+    await report(api, clock, home, power=1000)
     assert [a["state"] for a in await alerts_of(api, home.owner)] == ["resolved"]
     clock.advance(60)
-    await report(api, clock, power=50)
+    await report(api, clock, home, power=50)
     clock.advance(60)
-    await report(api, clock, power=1000)
+    await report(api, clock, home, power=1000)
     assert [a["state"] for a in await alerts_of(api, home.owner)] == ["active", "resolved"]
 
 
 async def test_deleting_a_threshold_resolves_its_open_alert(api: Api, clock: FakeClock) -> None:
     home = await household(api)
-    alert_id = await raise_one(api, clock, home.owner)
-    [threshold] = (await call(api, "GET", f"/api/v1/devices/{PLUG}/thresholds", home.owner)).body
-    deleted = await call(
-        api, "DELETE", f"/api/v1/devices/{PLUG}/thresholds/{threshold['id']}", home.controller
-    )
+    alert_id = await raise_one(api, clock, home.owner, home)
+    [threshold] = (await call(api, "GET", home.thresholds, home.owner)).body
+    deleted = await call(api, "DELETE", f"{home.thresholds}/{threshold['id']}", home.controller)
     assert deleted.status == 204
     alert = (await call(api, "GET", f"{A}/{alert_id}", home.owner)).body
     assert (alert["state"], alert["threshold_id"]) == ("resolved", None)
@@ -107,11 +114,12 @@ async def test_deleting_a_threshold_resolves_its_open_alert(api: Api, clock: Fak
 
 async def test_alerts_filter_by_state_device_home_and_time(api: Api, clock: FakeClock) -> None:
     home = await household(api)
-    second_home = await home_with_plugs(api, home.owner, "greennet-a1e702")
-    first = await raise_one(api, clock, home.owner, PLUG)
+    second_home = await home_with_plugs(api, home.owner)
+    other = await paired_plug(api, home.owner, second_home, "greennet-a1e702")
+    first = await raise_one(api, clock, home.owner, home)
     clock.advance(3600)
     middle = clock()
-    second = await raise_one(api, clock, home.owner, "greennet-a1e702")
+    second = await raise_one(api, clock, home.owner, other)
     await call(api, "POST", f"{A}/{first}/acknowledge", home.owner)
 
     async def ids(query: str, who: Account = home.owner) -> list[str]:
@@ -122,7 +130,7 @@ async def test_alerts_filter_by_state_device_home_and_time(api: Api, clock: Fake
     assert await ids("?state=acknowledged") == [first]
     assert await ids("?state=active") == [second]
     assert await ids("?state=resolved") == []
-    assert await ids(f"?device_id={PLUG}") == [first]
+    assert await ids(f"?device_id={home.device_id}") == [first]
     assert await ids(f"?home_id={second_home}") == [second]
     assert await ids(f"?home_id={home.home_id}&state=acknowledged") == [first]
     assert await ids(f"?since={stamp}") == [second]
@@ -135,5 +143,5 @@ async def test_alerts_filter_by_state_device_home_and_time(api: Api, clock: Fake
     for bad in ("state=open", "since=noon", "limit=0", "limit=501", "device_id="):
         reply = await call(api, "GET", f"{A}?{bad}", home.owner)
         assert reply.status == 400, bad
-    missing = await call(api, "GET", f"{A}?device_id=greennet-a1e702", home.reader)
+    missing = await call(api, "GET", f"{A}?device_id={other.device_id}", home.reader)
     assert missing.status == 404

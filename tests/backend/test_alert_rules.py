@@ -7,13 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from .alerting import (
-    PLUG,
-    add_threshold,
+    add_rule,
     alert_notifications,
     alerts_of,
     fresh,
     household,
-    last_seen,
     report,
     run_checks,
 )
@@ -25,14 +23,14 @@ async def test_an_alert_is_raised_once_the_condition_held_for_its_duration(
     api: Api, clock: FakeClock
 ) -> None:
     home = await household(api)
-    await add_threshold(api, home.owner, PLUG, metric="power", direction="above", value=2000,
+    await add_rule(api, home, metric="power", direction="above", value=2000,
                         duration_seconds=300)  # fmt: skip
-    await report(api, clock, power=2500)
+    await report(api, clock, home, power=2500)
     clock.advance(299)
-    await report(api, clock, power=2600)
+    await report(api, clock, home, power=2600)
     assert await alerts_of(api, home.owner) == []
     clock.advance(1)
-    await report(api, clock, power=2700)
+    await report(api, clock, home, power=2700)
     [alert] = await alerts_of(api, home.owner)
     assert (alert["state"], alert["value"], alert["limit"]) == ("active", 2700, 2000)
     assert alert["raised_at"] == clock().isoformat().replace("+00:00", "Z")
@@ -44,24 +42,24 @@ async def test_an_alert_is_raised_once_the_condition_held_for_its_duration(
     assert await alert_notifications(api, home.stranger) == []
     # still above: the same alert, no second one
     clock.advance(60)
-    await report(api, clock, power=2800)
+    await report(api, clock, home, power=2800)
     assert len(await alerts_of(api, home.owner)) == 1
 
 
 async def test_a_reading_back_in_range_restarts_the_wait(api: Api, clock: FakeClock) -> None:
     home = await household(api)
-    await add_threshold(api, home.owner, PLUG, metric="power", direction="above", value=2000,
+    await add_rule(api, home, metric="power", direction="above", value=2000,
                         duration_seconds=300)  # fmt: skip
-    await report(api, clock, power=2500)
+    await report(api, clock, home, power=2500)
     clock.advance(200)
-    await report(api, clock, power=1999)  # a break
+    await report(api, clock, home, power=1999)  # a break
     clock.advance(50)
-    await report(api, clock, power=2500)
+    await report(api, clock, home, power=2500)
     clock.advance(250)  # 500 s since the first reading, 250 s since the break
-    await report(api, clock, power=2500)
+    await report(api, clock, home, power=2500)
     assert await alerts_of(api, home.owner) == []
     clock.advance(50)
-    await report(api, clock, power=2500)
+    await report(api, clock, home, power=2500)
     assert len(await alerts_of(api, home.owner)) == 1
 
 
@@ -69,16 +67,16 @@ async def test_hysteresis_keeps_the_alert_until_the_value_is_clearly_back(
     api: Api, clock: FakeClock
 ) -> None:
     home = await household(api)
-    await add_threshold(api, home.owner, PLUG, metric="current", direction="above", value=10,
+    await add_rule(api, home, metric="current", direction="above", value=10,
                         hysteresis=1)  # fmt: skip
-    await report(api, clock, current=12)
+    await report(api, clock, home, current=12)
     clock.advance(10)
     for current in (9.5, 10.5, 9.01):  # inside the band: still open
-        await report(api, clock, current=current)
+        await report(api, clock, home, current=current)
         clock.advance(10)
     [alert] = await alerts_of(api, home.owner)
     assert alert["state"] == "active"
-    await report(api, clock, current=9.0)
+    await report(api, clock, home, current=9.0)
     [alert] = await alerts_of(api, home.owner)
     assert alert["state"] == "resolved"
     assert alert["resolved_by"] is None  # automatic
@@ -92,38 +90,39 @@ async def test_hysteresis_keeps_the_alert_until_the_value_is_clearly_back(
     ]  # fmt: skip
     # a new episode is a new alert
     clock.advance(10)
-    await report(api, clock, current=11)
+    await report(api, clock, home, current=11)
     assert [a["state"] for a in await alerts_of(api, home.owner)] == ["active", "resolved"]
 
 
 async def test_a_freezer_drawing_nothing_for_twenty_minutes(api: Api, clock: FakeClock) -> None:
     home = await household(api)
-    await add_threshold(api, home.owner, PLUG, metric="power", direction="below", value=5,
+    await add_rule(api, home, metric="power", direction="below", value=5,
                         hysteresis=20, duration_seconds=1200, name="Freezer off")  # fmt: skip
-    await report(api, clock, power=80)
+    await report(api, clock, home, power=80)
     for _ in range(20):  # low from the first of these: 19 minutes
         clock.advance(60)
-        await report(api, clock, power=0.4)
+        await report(api, clock, home, power=0.4)
     assert await alerts_of(api, home.owner) == []
     clock.advance(60)
-    await report(api, clock, power=0.4)
+    await report(api, clock, home, power=0.4)
     [alert] = await alerts_of(api, home.owner)
     assert alert["direction"] == "below"
     [note] = await alert_notifications(api, home.owner)
     assert "0.4 W, below the limit of 5 W" in note["body"]
     clock.advance(60)
-    await report(api, clock, power=20)  # within the hysteresis (5 + 20): still open
+    await report(api, clock, home, power=20)  # within the hysteresis (5 + 20): still open
     assert (await alerts_of(api, home.owner))[0]["state"] == "active"
-    await report(api, clock, power=85)  # compressor back on
+    clock.advance(60)
+    await report(api, clock, home, power=85)  # compressor back on
     assert (await alerts_of(api, home.owner))[0]["state"] == "resolved"
 
 
 async def test_repeat_once_hourly_and_daily(api: Api, clock: FakeClock) -> None:
     home = await household(api)
     for repeat, value in (("once", 100), ("hourly", 200), ("daily", 300)):
-        await add_threshold(api, home.owner, PLUG, metric="power", direction="above",
+        await add_rule(api, home, metric="power", direction="above",
                             value=value, repeat=repeat)  # fmt: skip
-    await report(api, clock, power=1000)
+    await report(api, clock, home, power=1000)
 
     async def titles() -> list[str]:
         return [n["title"] for n in await alert_notifications(api, home.owner)]
@@ -145,9 +144,9 @@ async def test_repeat_once_hourly_and_daily(api: Api, clock: FakeClock) -> None:
 
 async def test_acknowledging_silences_reminders(api: Api, clock: FakeClock) -> None:
     home = await household(api)
-    await add_threshold(api, home.owner, PLUG, metric="power", direction="above", value=100,
+    await add_rule(api, home, metric="power", direction="above", value=100,
                         repeat="hourly")  # fmt: skip
-    await report(api, clock, power=1000)
+    await report(api, clock, home, power=1000)
     [alert] = await alerts_of(api, home.owner)
     acked = await api.call(
         "POST", f"/api/v1/alerts/{alert['id']}/acknowledge",
@@ -162,9 +161,9 @@ async def test_acknowledging_silences_reminders(api: Api, clock: FakeClock) -> N
 async def test_quiet_hours_hold_notifications_until_morning(api: Api, clock: FakeClock) -> None:
     clock.now = datetime(2026, 12, 1, 23, 0, tzinfo=UTC)
     home = await household(api)
-    await add_threshold(api, home.owner, PLUG, metric="power", direction="above", value=100,
+    await add_rule(api, home, metric="power", direction="above", value=100,
                         quiet_hours={"start": "22:00", "end": "07:00"})  # fmt: skip
-    await report(api, clock, power=1000)
+    await report(api, clock, home, power=1000)
     [alert] = await alerts_of(api, home.owner)
     assert alert["state"] == "active"  # raised and listed, but nobody woken
     assert await alert_notifications(api, home.owner) == []
@@ -183,11 +182,11 @@ async def test_quiet_hours_hold_notifications_until_morning(api: Api, clock: Fak
 async def test_an_alert_over_before_morning_wakes_nobody(api: Api, clock: FakeClock) -> None:
     clock.now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
     home = await household(api)
-    await add_threshold(api, home.owner, PLUG, metric="power", direction="above", value=100,
+    await add_rule(api, home, metric="power", direction="above", value=100,
                         quiet_hours={"start": "22:00", "end": "07:00"})  # fmt: skip
-    await report(api, clock, power=1000)
+    await report(api, clock, home, power=1000)
     clock.advance(600)
-    await report(api, clock, power=10)
+    await report(api, clock, home, power=10)
     clock.now = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
     await run_checks(api)
     assert await alert_notifications(api, home.owner) == []
@@ -199,10 +198,10 @@ async def test_a_plug_silent_for_its_offline_duration_raises_and_its_return_reso
     api: Api, clock: FakeClock
 ) -> None:
     home = await household(api)
-    await add_threshold(api, home.owner, PLUG, metric="offline", duration_seconds=1200)
+    await add_rule(api, home, metric="offline", duration_seconds=1200)
     await run_checks(api)  # never seen: nothing to say
     seen_at = clock()
-    await last_seen(api, PLUG, seen_at)
+    await report(api, clock, home, power=50)
     clock.advance(1199)
     await run_checks(api)
     assert await alerts_of(api, home.owner) == []
@@ -217,8 +216,7 @@ async def test_a_plug_silent_for_its_offline_duration_raises_and_its_return_reso
     await run_checks(api)  # still offline: one alert
     assert len(await alerts_of(api, home.owner)) == 1
 
-    await report(api, clock, power=50)
-    await last_seen(api, PLUG, clock())
+    await report(api, clock, home, power=50)
     [alert] = await alerts_of(api, home.owner)
     assert alert["state"] == "resolved"
     assert [n["type"] for n in await alert_notifications(api, home.owner)] == [
@@ -228,7 +226,7 @@ async def test_a_plug_silent_for_its_offline_duration_raises_and_its_return_reso
 
 async def test_disabled_thresholds_do_nothing(api: Api, clock: FakeClock) -> None:
     home = await household(api)
-    await add_threshold(api, home.owner, PLUG, metric="power", direction="above", value=100,
+    await add_rule(api, home, metric="power", direction="above", value=100,
                         enabled=False)  # fmt: skip
-    await report(api, clock, power=1000)
+    await report(api, clock, home, power=1000)
     assert await alerts_of(api, home.owner) == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .api import Api
 from .conftest import FakeClock
-from .notifying import home_with_plugs, outbox_of, share_plug
+from .notifying import device_id_of, home_with_plugs, outbox_of, share_plug
 
 N = "/api/v1/notifications"
 
@@ -23,7 +23,7 @@ async def test_sharing_a_plug_notifies_the_grantee_in_the_app(api: Api) -> None:
     assert notification["type"] == "share_received"
     assert notification["read_at"] is None
     assert "Plug a1" in notification["title"]
-    assert notification["data"]["device_id"] == "greennet-0000a1"
+    assert notification["data"]["device_id"] == await device_id_of(api, owner, "greennet-0000a1")
     assert notification["data"]["permission"] == "control"
     # the owner, who shared, is told nothing
     assert (await api.call("GET", N, token=owner.access)).body == []
@@ -45,7 +45,8 @@ async def test_read_state_one_and_all_with_the_unread_count(api: Api, clock: Fak
 
     assert await unread() == 3
     listed = (await api.call("GET", N, token=friend.access)).body
-    assert [n["data"]["device_id"] for n in listed] == plugs[::-1]  # newest first
+    ids = [await device_id_of(api, owner, plug) for plug in plugs]
+    assert [n["data"]["device_id"] for n in listed] == ids[::-1]  # newest first
 
     read = await api.call("POST", f"{N}/{listed[1]['id']}/read", token=friend.access)
     assert read.status == 200
@@ -74,11 +75,12 @@ async def test_paging_with_before_and_limit(api: Api, clock: FakeClock) -> None:
     for plug in plugs:
         await share_plug(api, owner, plug, friend.email)
         clock.advance(10)
+    ids = [await device_id_of(api, owner, plug) for plug in plugs]
     first = (await api.call("GET", f"{N}?limit=2", token=friend.access)).body
-    assert [n["data"]["device_id"] for n in first] == plugs[:2:-1][:2]
+    assert [n["data"]["device_id"] for n in first] == [ids[4], ids[3]]
     cursor = first[-1]["created_at"]
     second = (await api.call("GET", f"{N}?limit=2&before={cursor}", token=friend.access)).body
-    assert [n["data"]["device_id"] for n in second] == [plugs[2], plugs[1]]
+    assert [n["data"]["device_id"] for n in second] == [ids[2], ids[1]]
     for bad in ("limit=0", "limit=201", "limit=x", "before=yesterday", "before=2026-01-01T00:00",
                 "unread=yes"):  # fmt: skip
         reply = await api.call("GET", f"{N}?{bad}", token=friend.access)

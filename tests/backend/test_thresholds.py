@@ -4,17 +4,15 @@ clear 400 and change nothing."""
 
 from __future__ import annotations
 
-from .alerting import PLUG, add_threshold, household
+from .alerting import add_rule, add_threshold, household
 from .api import Api
 from .conftest import FakeClock
-
-T = f"/api/v1/devices/{PLUG}/thresholds"
 
 
 async def test_owner_and_control_share_manage_thresholds(api: Api, clock: FakeClock) -> None:
     home = await household(api)
-    made = await add_threshold(
-        api, home.owner, PLUG, metric="power", direction="above", value=2000, hysteresis=100,
+    made = await add_rule(
+        api, home, metric="power", direction="above", value=2000, hysteresis=100,
         duration_seconds=60, repeat="hourly", quiet_hours={"start": "22:00", "end": "07:00"},
     )  # fmt: skip
     assert made["name"] == "power above 2000 W"
@@ -22,19 +20,24 @@ async def test_owner_and_control_share_manage_thresholds(api: Api, clock: FakeCl
     assert made["enabled"] is True
     clock.advance(1)
     by_control = await add_threshold(
-        api, home.controller, PLUG, metric="offline", duration_seconds=1200, name="Freezer silent"
+        api,
+        home.controller,
+        home.device_id,
+        metric="offline",
+        duration_seconds=1200,
+        name="Freezer silent",
     )
     assert by_control["direction"] is None
     assert by_control["value"] is None
 
     for who in (home.owner, home.controller, home.reader):
-        listed = await api.call("GET", T, token=who.access)
+        listed = await api.call("GET", home.thresholds, token=who.access)
         assert [t["id"] for t in listed.body] == [made["id"], by_control["id"]]
-    one = await api.call("GET", f"{T}/{made['id']}", token=home.reader.access)
+    one = await api.call("GET", f"{home.thresholds}/{made['id']}", token=home.reader.access)
     assert one.body == made
 
     changed = await api.call(
-        "PATCH", f"{T}/{made['id']}", token=home.controller.access,
+        "PATCH", f"{home.thresholds}/{made['id']}", token=home.controller.access,
         json_body={"value": 1500, "quiet_hours": None, "enabled": False},
     )  # fmt: skip
     assert changed.status == 200
@@ -42,27 +45,29 @@ async def test_owner_and_control_share_manage_thresholds(api: Api, clock: FakeCl
     assert changed.body["enabled"] is False
     assert changed.body["hysteresis"] == 100  # untouched
 
-    assert (await api.call("DELETE", f"{T}/{made['id']}", token=home.owner.access)).status == 204
-    gone = await api.call("GET", f"{T}/{made['id']}", token=home.owner.access)
+    assert (
+        await api.call("DELETE", f"{home.thresholds}/{made['id']}", token=home.owner.access)
+    ).status == 204
+    gone = await api.call("GET", f"{home.thresholds}/{made['id']}", token=home.owner.access)
     assert gone.status == 404
 
 
 async def test_read_shares_guests_and_strangers_cannot_change_thresholds(api: Api) -> None:
     home = await household(api)
-    made = await add_threshold(api, home.owner, PLUG, metric="voltage", direction="below",
+    made = await add_rule(api, home, metric="voltage", direction="below",
                                value=200)  # fmt: skip
     body = {"metric": "power", "direction": "above", "value": 10}
     for method, path, payload in (
-        ("POST", T, body),
-        ("PATCH", f"{T}/{made['id']}", {"value": 1}),
-        ("DELETE", f"{T}/{made['id']}", None),
+        ("POST", home.thresholds, body),
+        ("PATCH", f"{home.thresholds}/{made['id']}", {"value": 1}),
+        ("DELETE", f"{home.thresholds}/{made['id']}", None),
     ):
         refused = await api.call(method, path, token=home.reader.access, json_body=payload)
         assert refused.status == 403, (method, path)
         hidden = await api.call(method, path, token=home.stranger.access, json_body=payload)
         assert hidden.status == 404, (method, path)
-    assert (await api.call("GET", T, token=home.stranger.access)).status == 404
-    listed = await api.call("GET", T, token=home.owner.access)
+    assert (await api.call("GET", home.thresholds, token=home.stranger.access)).status == 404
+    listed = await api.call("GET", home.thresholds, token=home.owner.access)
     assert [(t["id"], t["value"]) for t in listed.body] == [(made["id"], 200)]
 
 
@@ -93,14 +98,17 @@ async def test_bad_threshold_fields_are_refused(api: Api) -> None:
         {"metric": "offline", "duration_seconds": 30},
         {"metric": "power", "direction": "above", "value": 1, "name": "   "},
     ):  # fmt: skip
-        reply = await api.call("POST", T, token=home.owner.access, json_body=body)
+        reply = await api.call("POST", home.thresholds, token=home.owner.access, json_body=body)
         assert reply.status == 400, body
         assert reply.error == "invalid_input", body
-    assert (await api.call("GET", T, token=home.owner.access)).body == []
+    assert (await api.call("GET", home.thresholds, token=home.owner.access)).body == []
 
-    made = await add_threshold(api, home.owner, PLUG, metric="offline", duration_seconds=600)
+    made = await add_rule(api, home, metric="offline", duration_seconds=600)
     switched = await api.call(
-        "PATCH", f"{T}/{made['id']}", token=home.owner.access, json_body={"metric": "power"}
+        "PATCH",
+        f"{home.thresholds}/{made['id']}",
+        token=home.owner.access,
+        json_body={"metric": "power"},
     )
     assert switched.status == 400
 
@@ -108,9 +116,11 @@ async def test_bad_threshold_fields_are_refused(api: Api) -> None:
 async def test_a_device_holds_at_most_twenty_thresholds(api: Api) -> None:
     home = await household(api)
     for value in range(20):
-        await add_threshold(api, home.owner, PLUG, metric="power", direction="above", value=value)
+        await add_threshold(
+            api, home.owner, home.device_id, metric="power", direction="above", value=value
+        )
     extra = await api.call(
-        "POST", T, token=home.owner.access,
+        "POST", home.thresholds, token=home.owner.access,
         json_body={"metric": "power", "direction": "above", "value": 99},
     )  # fmt: skip
     assert extra.status == 409

@@ -17,6 +17,7 @@ from greennet_cloud.security.webhook_signature import verify
 from .api import Account, Api
 from .conftest import ApiFactory, FakeClock
 from .notifying import (
+    device_id_of,
     drain,
     eventually,
     eventually_async,
@@ -70,7 +71,7 @@ async def test_a_share_reaches_the_webhook_signed(
     assert verify(secret, delivery.headers, delivery.body, now)  # the service's own helper agrees
     event = json.loads(delivery.body)
     assert event["type"] == "share_received"
-    assert event["data"]["device_id"] == "greennet-0b0001"
+    assert event["data"]["device_id"] == await device_id_of(api, owner, "greennet-0b0001")
     assert delivery.headers["Content-Type"] == "application/json"
     assert delivery.headers["User-Agent"].startswith("GreenNet-Cloud-Webhook/")
 

@@ -16,15 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..clock import Clock
 from ..config import Config
 from ..db.engine import reading
-from ..errors import Conflict, InvalidInput, Unauthenticated, Unavailable
+from ..errors import Conflict, InvalidInput, NotConfigured, Unauthenticated
 from ..models import Channel, NotificationType, OutboxMessage, User
 from ..security.passwords import PasswordHasher, check_password_policy
+from ..security.session_cache import SessionCache
 from ..security.tokens import hash_secret, new_secret
 from ..storage import account_tokens as token_store
 from ..storage import outbox as outbox_store
 from ..storage import sessions as session_store
 from ..storage import users as user_store
-from .base import Principal, Service, new_id, normalize_email, off_loop
+from .base import Principal, Service, new_id, normalize_email
 from .notifier import NotificationDraft, Notifier, Raised
 from .throttle import Throttle, client_network
 
@@ -45,11 +46,13 @@ class AccountMail(Service):
         config: Config,
         hasher: PasswordHasher,
         notifier: Notifier,
+        sessions: SessionCache,
     ) -> None:
         super().__init__(engine, clock)
         self.config = config
         self.hasher = hasher
         self.notifier = notifier
+        self.sessions = sessions
         self.resends = Throttle(3600, {"verify_mail": 5}, "too many verification mails; wait")
         self.resets = Throttle(
             3600,
@@ -143,7 +146,7 @@ class AccountMail(Service):
         if pending is None:
             raise InvalidInput("this link is invalid, used or expired", "invalid_token")
         check_password_policy(new_password, pending.email)
-        new_hash = await off_loop(self.hasher.hash, new_password)
+        new_hash = await self.hasher.hash_off_loop(new_password)
         raised: Raised | None = None
         async with self.engine.begin() as conn:
             claimed = await token_store.claim_token(
@@ -168,6 +171,7 @@ class AccountMail(Service):
                 ),
                 now,
             )
+        await self.sessions.invalidate_user(user.id)  # other processes drop them at once
         self.notifier.announce(raised)
 
     # --- helpers ------------------------------------------------------------------------
@@ -212,7 +216,7 @@ class AccountMail(Service):
 
     def _require_mail(self) -> None:
         if not self.config.smtp.enabled:
-            raise Unavailable(MAIL_OFF, "mail_unavailable")
+            raise NotConfigured(MAIL_OFF, "mail_unavailable")
 
     def _wake(self) -> None:
         self.notifier.announce(Raised(stored=[], queued=1))

@@ -8,7 +8,7 @@ import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -17,6 +17,7 @@ from ..clock import Clock
 from ..db.engine import reading
 from ..models import Alert, AlertState, Metric, NotificationType, Threshold
 from ..storage import alerts as alert_store
+from ..storage import history as history_store
 from ..storage import thresholds as threshold_store
 from .alert_rules import decide, in_quiet_hours, notification_due
 from .alerts import AlertChange, AlertNews, AlertSubject
@@ -119,6 +120,8 @@ class AlertEvaluation(Service):
                 await threshold_store.set_state(conn, threshold.id, pending_since=None, armed=True)
             return
         value = latest.value(threshold.metric)
+        if value is None and threshold.metric is Metric.ENERGY_TODAY:
+            value = await energy_today(conn, subject, latest.at)
         if value is None:
             return
         decision = decide(threshold, alert is not None, value, latest.at)
@@ -242,6 +245,18 @@ class AlertEvaluation(Service):
 async def _subjects(conn: AsyncConnection, device_ids: Iterable[str]) -> dict[str, AlertSubject]:
     found = await alert_store.device_subjects(conn, device_ids)
     return {
-        device_id: AlertSubject(device_id, name, home_id, owner_id, ZoneInfo(zone))
-        for device_id, (name, home_id, owner_id, zone) in found.items()
+        device_id: AlertSubject(
+            device_id, item.name, item.home_id, item.owner_id, ZoneInfo(item.timezone), item.seq
+        )
+        for device_id, item in found.items()
     }
+
+
+async def energy_today(conn: AsyncConnection, subject: AlertSubject, now: datetime) -> float:
+    """kWh the device used since local midnight in its home's zone, from the hourly rollups
+    (which trail ingest by the rollup job's interval; counter resets are new cycles)."""
+    midnight = datetime.combine(now.astimezone(subject.zone).date(), time(), tzinfo=subject.zone)
+    hours = await history_store.hourly_energy(
+        conn, [subject.seq], int(midnight.timestamp() * 1000), int(now.timestamp() * 1000) + 1
+    )
+    return sum(energy for _hour, energy in hours)

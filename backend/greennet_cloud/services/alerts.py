@@ -47,6 +47,7 @@ class AlertSubject:
     home_id: str
     owner_id: str
     zone: ZoneInfo
+    seq: int  # the device's telemetry key
 
 
 class AlertNews:

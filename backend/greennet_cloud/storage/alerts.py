@@ -14,7 +14,6 @@ from ..db.schema import alert_events, alerts, devices, homes, shares
 from ..models import Alert, AlertEvent, AlertState, Direction, Metric
 
 OPEN = (AlertState.ACTIVE.value, AlertState.ACKNOWLEDGED.value)
-HOME_ZONE = "UTC"  # until homes carry a time zone (part 2)
 
 
 def readable_device_ids(user_id: str) -> Select[Any]:
@@ -209,16 +208,33 @@ async def readers_of_device(conn: AsyncConnection, device_id: str) -> tuple[str,
     return row.owner_id, sorted({row.owner_id, *(g.grantee_id for g in grantees)})
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceSubject:
+    """What alerts need to know about a device and its home."""
+
+    seq: int
+    name: str
+    home_id: str
+    owner_id: str
+    timezone: str
+
+
 async def device_subjects(
     conn: AsyncConnection, device_ids: Iterable[str]
-) -> dict[str, tuple[str, str, str, str]]:
-    """(name, home id, home owner id, home time zone) of each device."""
+) -> dict[str, DeviceSubject]:
+    """Each device's telemetry key, name, home, home owner and home time zone."""
     ids = sorted(set(device_ids))
     if not ids:
         return {}
     rows = await conn.execute(
-        select(devices.c.id, devices.c.name, devices.c.home_id, homes.c.owner_id)
+        select(
+            devices.c.id, devices.c.seq, devices.c.name, devices.c.home_id, homes.c.owner_id,
+            homes.c.timezone,
+        )
         .join(homes, homes.c.id == devices.c.home_id)
         .where(devices.c.id.in_(ids))
-    )
-    return {row.id: (row.name, row.home_id, row.owner_id, HOME_ZONE) for row in rows}
+    )  # fmt: skip
+    return {
+        row.id: DeviceSubject(row.seq, row.name, row.home_id, row.owner_id, row.timezone)
+        for row in rows
+    }

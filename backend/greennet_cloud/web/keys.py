@@ -5,9 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..bus import Bus
 from ..clock import Clock
 from ..config import Config
 from ..delivery.outbox_worker import OutboxWorker
+from ..jobs import JobRunner
+from ..security.passwords import PasswordHasher
+from ..security.session_cache import SessionCache
 from ..services.account_mail import AccountMail
 from ..services.accounts import Accounts
 from ..services.admin import Administration
@@ -15,7 +19,10 @@ from ..services.alert_evaluation import AlertEvaluation
 from ..services.alerts import Alerts
 from ..services.base import Principal
 from ..services.devices import Devices
+from ..services.energy import EnergyReports
+from ..services.history import Histories
 from ..services.homes import Homes
+from ..services.ingest import Ingest
 from ..services.notifications import Notifications
 from ..services.notifier import Notifier
 from ..services.thresholds import Thresholds
@@ -24,6 +31,9 @@ from ..services.totp import TwoFactor
 CONFIG = web.AppKey("config", Config)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 ENGINE = web.AppKey("engine", AsyncEngine)
+BUS = web.AppKey("bus", Bus)
+SESSION_CACHE = web.AppKey("session_cache", SessionCache)
+PASSWORD_HASHER = web.AppKey("password_hasher", PasswordHasher)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 TWO_FACTOR = web.AppKey("two_factor", TwoFactor)
 ADMINISTRATION = web.AppKey("administration", Administration)
@@ -37,6 +47,10 @@ ACCOUNT_MAIL = web.AppKey("account_mail", AccountMail)
 THRESHOLDS = web.AppKey("thresholds", Thresholds)
 ALERTS = web.AppKey("alerts", Alerts)
 ALERT_EVALUATION = web.AppKey("alert_evaluation", AlertEvaluation)
+INGEST = web.AppKey("ingest", Ingest)
+HISTORIES = web.AppKey("histories", Histories)
+JOBS = web.AppKey("jobs", JobRunner)
+ENERGY = web.AppKey("energy", EnergyReports)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)

@@ -16,7 +16,9 @@ from ..errors import (
     DomainError,
     Forbidden,
     InvalidInput,
+    NotConfigured,
     NotFound,
+    PayloadTooLarge,
     Throttled,
     Unauthenticated,
     Unavailable,
@@ -34,8 +36,10 @@ STATUS_OF: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    PayloadTooLarge: 413,
     Throttled: 429,
     Unavailable: 503,
+    NotConfigured: 503,
 }
 HTTP_CODES = {
     400: "bad_request",
@@ -73,7 +77,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except DomainError as err:
         headers: dict[str, str] = {}
         status = next(s for kind, s in STATUS_OF.items() if isinstance(err, kind))
-        if isinstance(err, Throttled):
+        if isinstance(err, Throttled | Unavailable):
             headers["Retry-After"] = str(err.retry_after)
         elif isinstance(err, Unauthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="greennet"'

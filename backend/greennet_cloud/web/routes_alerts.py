@@ -12,7 +12,7 @@ from ..models import AlertState, Direction, Metric, QuietHours, RepeatPolicy
 from ..services.thresholds import ThresholdChanges
 from ..storage.alerts import AlertFilter
 from .body import choice, optional_bool, optional_string, read_object
-from .endpoints import Endpoint, principal_of
+from .endpoints import Endpoint, Parameter, principal_of
 from .keys import ALERTS, THRESHOLDS
 from .query import TIME_SCHEMA, enum_schema, limit_schema, query_choice, query_int, query_time
 from .serialize_alerts import alert_json, threshold_json
@@ -179,9 +179,14 @@ ENDPOINTS = (
     Endpoint("GET", A, list_alerts, "listAlerts",
              "Alerts of the devices you may read, newest first", "alerts",
              responses={200: "AlertList"}, errors=(404,),
-             query={"state": enum_schema(AlertState), "device_id": ID_SCHEMA,
-                    "home_id": ID_SCHEMA, "since": TIME_SCHEMA, "until": TIME_SCHEMA,
-                    "limit": limit_schema(MAX_PAGE, PAGE)}),
+             parameters=(
+                 Parameter("state", enum_schema(AlertState), "Only alerts in this state"),
+                 Parameter("device_id", ID_SCHEMA, "Only this device's"),
+                 Parameter("home_id", ID_SCHEMA, "Only this home's"),
+                 Parameter("since", TIME_SCHEMA, "Raised at or after"),
+                 Parameter("until", TIME_SCHEMA, "Raised before"),
+                 Parameter("limit", limit_schema(MAX_PAGE, PAGE), "At most this many"),
+             )),
     Endpoint("GET", AI, get_alert, "getAlert", "One alert with its history", "alerts",
              responses={200: "AlertWithHistory"}),
     Endpoint("POST", f"{AI}/acknowledge", acknowledge_alert, "acknowledgeAlert",

@@ -9,7 +9,7 @@ from aiohttp import web
 from ..errors import InvalidInput
 from ..models import Channel, NotificationType, WebhookFormat
 from .body import choice, read_object, string
-from .endpoints import Endpoint, principal_of
+from .endpoints import Endpoint, Parameter, principal_of
 from .keys import NOTIFICATIONS
 from .query import BOOLEAN_SCHEMA, TIME_SCHEMA, limit_schema, query_bool, query_int, query_time
 from .serialize import notification_json, preferences_json, webhook_json
@@ -130,8 +130,11 @@ W = f"{N}/webhook"
 ENDPOINTS = (
     Endpoint("GET", N, list_notifications, "listNotifications", "Your notifications, newest first",
              "notifications", responses={200: "NotificationList"},
-             query={"unread": BOOLEAN_SCHEMA, "before": TIME_SCHEMA,
-                    "limit": limit_schema(MAX_PAGE, PAGE)}),
+             parameters=(
+                 Parameter("unread", BOOLEAN_SCHEMA, "true: only unread ones"),
+                 Parameter("before", TIME_SCHEMA, "Only older than this (to page)"),
+                 Parameter("limit", limit_schema(MAX_PAGE, PAGE), "At most this many"),
+             )),
     Endpoint("GET", f"{N}/unread-count", unread_count, "countUnreadNotifications",
              "How many notifications are unread", "notifications",
              responses={200: "UnreadCount"}),

@@ -21,12 +21,13 @@ function lastSeen(device) {
 }
 
 // One entry per line of a plug card. Part 2 adds live power here (a field the realtime
-// websocket updates through [data-plug-id] / [data-field]) and a relay toggle in plugActions.
+// websocket updates through [data-device-id] / [data-field]) and a relay toggle in plugActions.
 export const PLUG_FIELDS = [
-  { field: "id", label: "Plug id", value: (device) => el("code", {}, device.id) },
+  { field: "id", label: "Plug id", value: (device) => el("code", {}, device.plug_id) },
   { field: "model", label: "Model", value: (device) => device.model || "unknown" },
   { field: "location", label: "Location", value: (device) => device.location || "not set" },
   { field: "last-seen", label: "Last seen", value: lastSeen },
+  { field: "status", label: "Status", value: (device) => (device.online ? "online" : "offline") },
 ];
 
 /** Buttons under a plug card; none until part 2 brings relay control. */
@@ -46,8 +47,8 @@ function plugCard(device, homeAccess) {
   const actions = plugActions(device);
   return el(
     "li",
-    { class: "plug", "data-plug-id": device.id },
-    el("h4", { class: "plug-name" }, device.name || device.id),
+    { class: "plug", "data-plug-id": device.plug_id, "data-device-id": device.id },
+    el("h4", { class: "plug-name" }, device.name || device.plug_id),
     badge,
     details,
     actions.length ? el("div", { class: "actions" }, ...actions) : null,

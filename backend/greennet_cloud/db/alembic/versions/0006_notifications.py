@@ -1,7 +1,7 @@
 """notifications: in-app notifications, per-user channel preferences, webhooks, the outbox.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-24
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 from greennet_cloud.db.types import UtcDateTime
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text
 
-revision = "0002"
-down_revision: str | None = "0001"
+revision = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 
