@@ -106,6 +106,19 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class Live:
+    """The live websocket: who may open it from a browser, and how clients are kept."""
+
+    # browser origins allowed besides the service's own (same host, GREENNET_PUBLIC_URL)
+    allowed_origins: tuple[str, ...] = ()
+    public_origin: str | None = None  # filled in from public_url
+    heartbeat_seconds: float = 30.0
+    queue_size: int = 256  # updates waiting per client; one more and the client is dropped
+    recheck_seconds: float = 60.0  # sessions and subscriptions checked again this often
+    max_subscriptions: int = 500
+
+
+@dataclass(frozen=True, slots=True)
 class Retention:
     """How long telemetry is kept, in days (0: forever), and how often the jobs run.
 
@@ -165,6 +178,7 @@ class Config:
     run_jobs: bool = True
     smtp: Smtp = field(default_factory=Smtp)
     delivery: Delivery = field(default_factory=Delivery)
+    live: Live = field(default_factory=Live)
     # where users reach the service (links in mails); None: http://host:port
     public_url: str | None = None
 
@@ -172,6 +186,11 @@ class Config:
     def base_url(self) -> str:
         """The service's public address, without a trailing slash."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def live_settings(self) -> Live:
+        """The websocket settings, with this service's public origin."""
+        return dataclasses.replace(self.live, public_origin=self.public_url)
 
     @property
     def resolved_database_url(self) -> str:
@@ -200,6 +219,11 @@ class Config:
             )
         if self.public_url is not None and not self.public_url.startswith(("https://", "http://")):
             raise ValueError(f"GREENNET_PUBLIC_URL={self.public_url!r} is not an http(s) URL")
+        for origin in self.live.allowed_origins:
+            if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
+                raise ValueError(f"GREENNET_WS_ORIGINS: {origin!r} is not an origin (https://host)")
+        if self.live.queue_size < 1 or self.live.heartbeat_seconds <= 0:
+            raise ValueError("GREENNET_WS_QUEUE must be >= 1 and GREENNET_WS_HEARTBEAT > 0")
         if self.secret is not None:
             if len(self.secret) < MIN_SECRET_LENGTH:
                 raise ValueError(f"the signing secret must be at least {MIN_SECRET_LENGTH} chars")
@@ -343,8 +367,24 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
                 "GREENNET_WEBHOOK_TESTS_PER_HOUR": ("webhook_tests_per_hour", int),
             },
         ),
+        live=_overlay_typed(
+            config.live,
+            env,
+            {
+                "GREENNET_WS_ORIGINS": ("allowed_origins", _origins),
+                "GREENNET_WS_HEARTBEAT": ("heartbeat_seconds", float),
+                "GREENNET_WS_QUEUE": ("queue_size", int),
+            },
+        ),
         **changes,
     )
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+
+
+_origins.__name__ = "comma-separated list of origins"
 
 
 def smtp_from_env(env: Mapping[str, str], base: Smtp) -> Smtp:
@@ -379,7 +419,7 @@ def _boolean(raw: str) -> bool:
 _boolean.__name__ = "boolean (true/false)"
 
 
-def _overlay_typed[T: (Smtp, Delivery)](
+def _overlay_typed[T: (Smtp, Delivery, Live)](
     value: T, env: Mapping[str, str], names: dict[str, tuple[str, Any]]
 ) -> T:
     changes: dict[str, Any] = {}

@@ -96,11 +96,12 @@ async def report(
     current: float = 0.5,
     voltage: float = 230.0,
     energy: float = 1.0,
+    relay: str = "ON",
 ) -> None:
     """One reading of the plug, signed and sent to POST /api/v1/ingest at the clock's now."""
     now = ms(clock())
     sample = {"ts": now, "power": power, "voltage": voltage, "current": current,
-              "energy": energy, "relay": "ON"}  # fmt: skip
+              "energy": energy, "relay": relay}  # fmt: skip
     body = json.dumps({"samples": [sample]}).encode()
     reply = await api.call(
         "POST", "/api/v1/ingest", data=body,

@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from .conftest import TEST_SECRET
 from .live import FAST_ARGON2, LiveServer
+from .mail import SmtpServer
 from .postgres import PostgresServer
 
 MAX_EXAMPLES = 20
@@ -90,9 +91,14 @@ def test_every_reference_resolves_and_every_operation_is_described(tmp_path: Any
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def live_server(request: pytest.FixtureRequest, socket_enabled: None) -> Iterator[LiveServer]:
-    """The real service as a subprocess, on a fresh database."""
+def live_server(
+    request: pytest.FixtureRequest, socket_enabled: None, smtp_server: SmtpServer
+) -> Iterator[LiveServer]:
+    """The real service as a subprocess, on a fresh database, mailing to a test server."""
     env = {
+        "GREENNET_SMTP_HOST": smtp_server.host,
+        "GREENNET_SMTP_PORT": str(smtp_server.port),
+        "GREENNET_SMTP_SECURITY": "none",
         **FAST_ARGON2,
         "GREENNET_SECRET": TEST_SECRET,
         "GREENNET_LOG_LEVEL": "WARNING",

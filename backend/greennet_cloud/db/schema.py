@@ -380,3 +380,18 @@ verified_emails = Table(
     Column("email", String(254), primary_key=True),
     Column("verified_at", UtcDateTime, nullable=False),
 )
+
+# --- live updates (part 3) --------------------------------------------------------------
+
+# single-use tickets for opening the websocket (a browser cannot send a bearer header there)
+live_tickets = Table(
+    "live_tickets",
+    metadata,
+    Column("ticket_hash", String(64), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("session_id", String(ID), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Index("ix_live_tickets_user", "user_id"),
+)

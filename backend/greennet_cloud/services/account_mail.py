@@ -68,7 +68,7 @@ class AccountMail(Service):
             return False
         async with self.engine.begin() as conn:
             await self._queue_verification(conn, user.id, user.email, self.now())
-        self._wake()
+        await self._wake()
         return True
 
     async def request_verification(self, principal: Principal) -> None:
@@ -83,7 +83,7 @@ class AccountMail(Service):
             if user is None:
                 raise Unauthenticated("account unavailable", "invalid_token")
             await self._queue_verification(conn, user.id, user.email, now)
-        self._wake()
+        await self._wake()
 
     async def verify_email(self, token: str) -> None:
         """Mark the address a verification token was mailed to as verified."""
@@ -134,7 +134,7 @@ class AccountMail(Service):
                     "The link works once. If you did not ask, ignore this mail: your password"
                     " stays as it is.\n",
                 )  # fmt: skip
-        self._wake()
+        await self._wake()
 
     async def reset_password(self, token: str, new_password: str) -> None:
         """Set a new password with a reset token; every session of the account ends."""
@@ -172,7 +172,7 @@ class AccountMail(Service):
                 now,
             )
         await self.sessions.invalidate_user(user.id)  # other processes drop them at once
-        self.notifier.announce(raised)
+        await self.notifier.announce(raised)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -218,5 +218,5 @@ class AccountMail(Service):
         if not self.config.smtp.enabled:
             raise NotConfigured(MAIL_OFF, "mail_unavailable")
 
-    def _wake(self) -> None:
-        self.notifier.announce(Raised(stored=[], queued=1))
+    async def _wake(self) -> None:
+        await self.notifier.announce(Raised(stored=[], queued=1))

@@ -84,7 +84,7 @@ class AlertEvaluation(Service):
                     subjects[threshold.device_id],
                     outcome,
                 )
-        self.news.announce(outcome.raised, outcome.changes)
+        await self.news.announce(outcome.raised, outcome.changes)
 
     async def run_checks(self) -> None:
         """The periodic job: offline thresholds, then notifications that are now due."""
@@ -102,7 +102,7 @@ class AlertEvaluation(Service):
                     conn, threshold, None, last_seen, subjects[threshold.device_id], outcome
                 )
             await self._send_due(conn, now, outcome)
-        self.news.announce(outcome.raised, outcome.changes)
+        await self.news.announce(outcome.raised, outcome.changes)
 
     async def _apply(
         self,

@@ -5,7 +5,7 @@ the device is told when an alert is raised, reminded of or resolved."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -35,7 +35,7 @@ class AlertChange:
     change: str  # raised / acknowledged / resolved
 
 
-type AlertListener = Callable[[AlertChange], None]
+type AlertListener = Callable[[AlertChange], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +73,14 @@ class AlertNews:
         draft = _draft(alert, subject, kind, reminder)
         return await self.notifier.notify(conn, readers, draft, now, home_owner_id=subject.owner_id)
 
-    def announce(self, raised: list[Raised], changes: list[AlertChange]) -> None:
+    async def announce(self, raised: list[Raised], changes: list[AlertChange]) -> None:
         """After the commit: deliver notifications, tell listeners."""
         for item in raised:
-            self.notifier.announce(item)
+            await self.notifier.announce(item)
         for change in changes:
             for listener in self.listeners:
                 try:
-                    listener(change)
+                    await listener(change)
                 except Exception:
                     _LOGGER.exception("alert listener failed")
 
@@ -181,7 +181,7 @@ class Alerts(Service):
                     conn, alert.threshold_id, pending_since=None, armed=False
                 )
             moved = await self._visible(conn, principal, alert_id)
-        self.news.announce([], [AlertChange(moved, state.value)])
+        await self.news.announce([], [AlertChange(moved, state.value)])
         return moved
 
     @staticmethod

@@ -9,7 +9,7 @@ the linked Home Assistant once a sender for it is registered (the HA link, issue
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -81,7 +81,7 @@ class Raised:
     queued: int
 
 
-type RaisedListener = Callable[[Raised], None]
+type RaisedListener = Callable[[Raised], Awaitable[None]]
 
 
 class Notifier:
@@ -169,11 +169,11 @@ class Notifier:
         queued = await outbox_store.enqueue(conn, messages)
         return Raised(stored=stored, queued=queued)
 
-    def announce(self, raised: Raised) -> None:
+    async def announce(self, raised: Raised) -> None:
         """Tell the listeners (call after the transaction committed)."""
         for listener in self._listeners:
             try:
-                listener(raised)
+                await listener(raised)
             except Exception:
                 _LOGGER.exception("notification listener failed")
 

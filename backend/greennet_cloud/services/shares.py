@@ -58,6 +58,8 @@ class Shares(Service):
         super().__init__(engine, clock)
         self.target = target
         self.notifier = notifier
+        # told who lost access after a share is revoked (the live socket drops subscriptions)
+        self.access_listeners: list[Callable[[list[str]], Awaitable[None]]] = []
 
     async def list_shares(self, principal: Principal, target_id: str) -> list[Share]:
         """Who a home or device the caller owns is shared with (directly)."""
@@ -88,7 +90,7 @@ class Shares(Service):
                     conn, [grantee_id], self._shared_draft(principal, found, share), self.now()
                 )
         if raised is not None and self.notifier is not None:
-            self.notifier.announce(raised)
+            await self.notifier.announce(raised)
         return share
 
     def _shared_draft(self, principal: Principal, found: object, share: Share) -> NotificationDraft:
@@ -110,13 +112,17 @@ class Shares(Service):
         )
 
     async def unshare(self, principal: Principal, target_id: str, share_id: str) -> None:
-        """Revoke a share of a home or device the caller owns."""
+        """Revoke a share of a home or device the caller owns (its holder's live
+        subscriptions to it end)."""
         async with self.engine.begin() as conn:
             await self._require_owner(
                 conn, principal, target_id, "change who this {} is shared with"
             )
-            if not await share_store.delete_share(conn, share_id, self.target.scope, target_id):
+            grantee = await share_store.delete_share(conn, share_id, self.target.scope, target_id)
+            if grantee is None:
                 raise NotFound("no such share", "not_found")
+        for listener in self.access_listeners:
+            await listener([grantee])
 
     async def _require_owner(
         self, conn: AsyncConnection, principal: Principal, target_id: str, action: str

@@ -52,6 +52,7 @@ from .keys import (
     ACCOUNT_MAIL,
     ACCOUNTS,
     ADMINISTRATION,
+    ALERT_NEWS,
     ALERTS,
     BUS,
     CLOCK,
@@ -71,6 +72,8 @@ from .keys import (
     SESSION_CACHE,
     TWO_FACTOR,
 )
+from .live import ENDPOINTS as LIVE_ENDPOINTS
+from .live import add_live
 from .middleware import error_middleware, request_id_middleware
 from .openapi import build_openapi
 
@@ -89,6 +92,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *routes_account_mail.ENDPOINTS,
     *routes_notifications.ENDPOINTS,
     *routes_alerts.ENDPOINTS,
+    *LIVE_ENDPOINTS,
 )
 
 
@@ -137,8 +141,10 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     )
     app[ACCOUNT_MAIL] = AccountMail(engine, clock, config, hasher, notifier, sessions)
     news = AlertNews(notifier)
+    app[ALERT_NEWS] = news
     app[ALERTS] = Alerts(engine, clock, news)
     add_alerting(app, Thresholds(engine, clock), AlertEvaluation(engine, clock, news))
+    add_live(app)
     app[OPENAPI] = build_openapi(ENDPOINTS)
     add_endpoints(app, ENDPOINTS)
     add_dashboard(app)

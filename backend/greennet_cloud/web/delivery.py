@@ -42,7 +42,7 @@ def add_delivery(
         worker.register(Channel.EMAIL, MailSender(config.smtp, clock, config.base_url))
     notifier = Notifier(config, lambda channel: channel in worker.senders)
 
-    def wake_worker(raised: Raised) -> None:
+    async def wake_worker(raised: Raised) -> None:
         if raised.queued:
             worker.wake()
 

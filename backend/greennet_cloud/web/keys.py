@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+if TYPE_CHECKING:
+    from .live_hub import LiveHub
 
 from ..bus import Bus
 from ..clock import Clock
@@ -16,13 +21,14 @@ from ..services.account_mail import AccountMail
 from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.alert_evaluation import AlertEvaluation
-from ..services.alerts import Alerts
+from ..services.alerts import AlertNews, Alerts
 from ..services.base import Principal
 from ..services.devices import Devices
 from ..services.energy import EnergyReports
 from ..services.history import Histories
 from ..services.homes import Homes
 from ..services.ingest import Ingest
+from ..services.live import LiveEvents, LiveTickets
 from ..services.notifications import Notifications
 from ..services.notifier import Notifier
 from ..services.thresholds import Thresholds
@@ -47,6 +53,10 @@ ACCOUNT_MAIL = web.AppKey("account_mail", AccountMail)
 THRESHOLDS = web.AppKey("thresholds", Thresholds)
 ALERTS = web.AppKey("alerts", Alerts)
 ALERT_EVALUATION = web.AppKey("alert_evaluation", AlertEvaluation)
+ALERT_NEWS = web.AppKey("alert_news", AlertNews)
+LIVE_EVENTS = web.AppKey("live_events", LiveEvents)
+LIVE_TICKETS = web.AppKey("live_tickets", LiveTickets)
+LIVE_HUB: web.AppKey[LiveHub] = web.AppKey("live_hub")
 INGEST = web.AppKey("ingest", Ingest)
 HISTORIES = web.AppKey("histories", Histories)
 JOBS = web.AppKey("jobs", JobRunner)

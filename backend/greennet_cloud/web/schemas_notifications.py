@@ -79,6 +79,13 @@ NOTIFICATION_SCHEMAS: dict[str, dict[str, Any]] = {
         {"token": {"type": "string", "maxLength": 200}, "new_password": PASSWORD},
         ("token", "new_password"),
     ),
+    "LiveTicket": response(
+        {
+            "ticket": {"type": "string", "pattern": "^gnw_"},
+            "expires_in": {"type": "integer", "minimum": 1},
+            "url": STR,
+        }
+    ),  # fmt: skip
     "WebhookTestResult": response(
         {"delivered": {"type": "boolean"}, "error": {"type": ["string", "null"]}}
     ),
