@@ -10,7 +10,7 @@ import socket
 import struct
 
 from greennet_cloud.config import Live
-from greennet_cloud.services.live import CHANNEL
+from greennet_cloud.services.ingest import TELEMETRY_CHANNEL
 from greennet_cloud.web.keys import BUS, LIVE_HUB
 
 from .alerting import household, report
@@ -69,11 +69,11 @@ async def test_a_client_that_stops_reading_is_dropped_and_nobody_else_waits(
     reader = asyncio.create_task(read_fast())
     bus = app_of(api)[BUS]
     for number in range(UPDATES):
-        await bus.publish(CHANNEL, {
-            "type": "telemetry", "device_id": home.device_id, "home_id": home.home_id,
-            "ts": number, "power": 1.0, "voltage": 230.0, "current": 0.01, "energy": 1.0,
-            "relay": "ON", "padding": "x" * 200,
-        })  # fmt: skip
+        await bus.publish(TELEMETRY_CHANNEL, {"devices": [{
+            "id": home.device_id, "home_id": home.home_id, "plug_id": "greennet-a1e701",
+            "ts": number, "power": 1.0 + number / 1e6, "voltage": 230.0, "current": 0.01,
+            "energy": 1.0, "relay": "ON", "online": True, "came_online": False,
+        }]})  # fmt: skip
         if number % 20 == 0:
             await asyncio.sleep(0)  # as separate ingest requests would
     # ingest carries on while the stalled client is being dropped

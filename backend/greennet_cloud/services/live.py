@@ -1,19 +1,18 @@
-"""Live updates: what happened, as small bus messages every process hears (telemetry,
-relay state, online/offline, alerts, notifications, access changes), and the single-use
-tickets that open the websocket.
+"""Live updates: what happened, as small bus messages every process hears (devices going
+quiet, alerts, notifications, access changes), and the single-use tickets that open the
+websocket. Telemetry needs nothing here: ingest announces every stored batch on its own
+channel (`services/ingest.py`, `greennet_telemetry`) and the hub reads that.
 
 Messages go out after the transaction that caused them committed, on the bus channel
 `greennet_live`: in this process at once and, on PostgreSQL, in every other process through
-one NOTIFY (payloads stay far below PostgreSQL's 8,000 bytes: one device's newest sample,
-one alert, one notification). Delivery is best effort, like the bus: a client that missed
-something reloads over the HTTP API (the socket says so with a `resync` message after a
-gap).
+one NOTIFY (payloads stay far below PostgreSQL's 8,000 bytes: one alert, one
+notification). Delivery is best effort, like the bus: a client that missed something
+reloads over the HTTP API (the socket says so with a `resync` message after a gap).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,14 +27,12 @@ from ..storage import sessions as session_store
 from ..storage import users as user_store
 from .alerts import AlertChange
 from .base import Principal, Service
-from .ingest import DeviceReport
 from .notifier import Raised
 
 _LOGGER = logging.getLogger(__name__)
 CHANNEL = "greennet_live"
 TICKET_PREFIX = "gnw"
 TICKET_TTL = timedelta(seconds=30)
-RELAY_MEMORY = 100_000  # devices whose last relay state this process remembers
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -48,32 +45,6 @@ class LiveEvents:
 
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
-        self._relay: OrderedDict[str, bool] = OrderedDict()
-
-    async def telemetry(self, reports: list[DeviceReport]) -> None:
-        """A stored batch: each device's newest sample, a relay change, coming online."""
-        for report in reports:
-            device, sample = report.device, report.latest
-            where = {"device_id": device.id, "home_id": device.home_id}
-            await self._publish(
-                {
-                    "type": "telemetry",
-                    **where,
-                    "ts": sample.ts,
-                    "power": sample.power,
-                    "voltage": sample.voltage,
-                    "current": sample.current,
-                    "energy": sample.energy,
-                    "relay": "ON" if sample.relay else "OFF",
-                }
-            )
-            if self._relay_changed(device.id, sample.relay):
-                await self._publish(
-                    {"type": "state", **where, "relay": "ON" if sample.relay else "OFF",
-                     "ts": sample.ts}
-                )  # fmt: skip
-            if report.came_online:
-                await self.availability(device.id, device.home_id, True, sample.ts)
 
     async def availability(self, device_id: str, home_id: str, online: bool, ts: int) -> None:
         """A device came online or went offline (`ts`: Unix ms of its last reading)."""
@@ -102,13 +73,6 @@ class LiveEvents:
         await self._publish(
             {"type": "access", "user_ids": None if user_ids is None else sorted(set(user_ids))}
         )
-
-    def _relay_changed(self, device_id: str, relay: bool) -> bool:
-        previous = self._relay.pop(device_id, None)
-        self._relay[device_id] = relay
-        if len(self._relay) > RELAY_MEMORY:
-            self._relay.popitem(last=False)
-        return previous is not None and previous != relay
 
     async def _publish(self, message: Message) -> None:
         try:

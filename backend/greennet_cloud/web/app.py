@@ -25,7 +25,7 @@ from ..services.devices import Devices
 from ..services.energy import EnergyReports
 from ..services.history import Histories
 from ..services.homes import Homes
-from ..services.ingest import Ingest
+from ..services.ingest import Ingest, bus_publisher
 from ..services.notifications import Notifications
 from ..services.retention import Retention
 from ..services.rollups import Rollups
@@ -125,6 +125,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds, notifier)
     app[DEVICES] = Devices(engine, clock, config, notifier)
     app[INGEST] = Ingest(engine, clock, config, app[DEVICES])
+    app[INGEST].listeners.append(bus_publisher(bus))
     app[HISTORIES] = Histories(engine, clock)
     app[ENERGY] = EnergyReports(engine, clock)
     app[JOBS] = JobRunner(engine, clock)
@@ -166,6 +167,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await app[JOBS].stop()
+        app[INGEST].close()
         await app[BUS].close()
         app[PASSWORD_HASHER].close()
         await engine.dispose()

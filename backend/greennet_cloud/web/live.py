@@ -22,7 +22,6 @@ from .keys import (
     DEVICES,
     ENGINE,
     HOMES,
-    INGEST,
     JOBS,
     LIVE_EVENTS,
     LIVE_HUB,
@@ -72,7 +71,6 @@ def add_live(app: web.Application) -> None:
     app[LIVE_TICKETS] = tickets
     app[LIVE_EVENTS] = events
     app[LIVE_HUB] = hub
-    app[INGEST].listeners.append(events.telemetry)
 
     async def on_alert(change: AlertChange) -> None:
         await events.alert(change, alert_json(change.alert))

@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import socket
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ from ..security.session_cache import CHANNEL as SESSIONS_CHANNEL
 from ..services.base import Principal
 from ..services.devices import visible_device
 from ..services.homes import visible_home
+from ..services.ingest import TELEMETRY_CHANNEL
 from ..services.live import CHANNEL, LiveTickets
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ TOO_SLOW = 4008  # close code: the client did not keep up with its updates
 GOING_AWAY = 1001
 MAX_MESSAGE = 16 * 1024
 MAX_IDS = 100  # homes and devices per subscribe message
+RELAY_MEMORY = 100_000  # devices whose last relay state the hub remembers
+READING_FIELDS = ("ts", "power", "voltage", "current", "energy", "relay")
 SEND_BUFFER = 64 * 1024  # bytes the kernel holds for one socket (it may double it)
 
 
@@ -74,6 +78,7 @@ class LiveHub:
         self._subscriptions: list[Subscription] = []
         self._checker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._relay: OrderedDict[str, object] = OrderedDict()  # last relay state per device
 
     # --- lifetime -----------------------------------------------------------------------
 
@@ -81,6 +86,7 @@ class LiveHub:
         """Hear live messages and session ends (the bus must be started)."""
         self._subscriptions = [
             await bus.subscribe(CHANNEL, self.on_message, self.on_gap),
+            await bus.subscribe(TELEMETRY_CHANNEL, self.on_telemetry, self.on_gap),
             await bus.subscribe(SESSIONS_CHANNEL, self.on_session_message),
         ]
         self._checker = asyncio.create_task(self._check_sessions_periodically())
@@ -124,6 +130,35 @@ class LiveHub:
         for client in list(targets):
             text = text or json.dumps(outgoing, separators=(",", ":"))
             self._offer(client, text)
+
+    def on_telemetry(self, message: Message) -> None:
+        """A stored ingest batch: each device's newest sample, a relay change, coming online.
+        Every process hears every batch, so each one's memory of relay states agrees."""
+        devices = message.get("devices")
+        if not isinstance(devices, list):
+            return
+        for entry in devices:
+            if not isinstance(entry, dict):
+                continue
+            where = {"device_id": entry.get("id"), "home_id": entry.get("home_id")}
+            self.on_message({
+                "type": "telemetry", **where,
+                **{name: entry.get(name) for name in READING_FIELDS},
+            })  # fmt: skip
+            relay = entry.get("relay")
+            if self._relay_changed(str(where["device_id"]), relay):
+                self.on_message({"type": "state", **where, "relay": relay, "ts": entry.get("ts")})
+            if entry.get("came_online"):
+                self.on_message({
+                    "type": "availability", **where, "online": True, "ts": entry.get("ts"),
+                })  # fmt: skip
+
+    def _relay_changed(self, device_id: str, relay: object) -> bool:
+        previous = self._relay.pop(device_id, None)
+        self._relay[device_id] = relay
+        if len(self._relay) > RELAY_MEMORY:
+            self._relay.popitem(last=False)
+        return previous is not None and previous != relay
 
     def on_gap(self) -> None:
         """The bus lost messages: tell every client to reload what it shows."""
