@@ -113,7 +113,7 @@ class Live:
     allowed_origins: tuple[str, ...] = ()
     public_origin: str | None = None  # filled in from public_url
     heartbeat_seconds: float = 30.0
-    queue_size: int = 256  # updates waiting per client; one more and the client is dropped
+    queue_size: int = 1024  # updates waiting per client; one more and the client is dropped
     recheck_seconds: float = 60.0  # sessions and subscriptions checked again this often
     max_subscriptions: int = 500
 

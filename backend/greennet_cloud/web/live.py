@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from ..db.engine import reading
 from ..services.alerts import AlertChange
 from ..services.live import LiveEvents, LiveTickets, notification_message
 from ..services.notifier import Raised
@@ -88,7 +89,7 @@ def add_live(app: web.Application) -> None:
     async def announce_quiet_devices() -> None:
         now = clock()
         window = timedelta(seconds=config.offline_after_seconds)
-        async with engine.connect() as conn:
+        async with reading(engine).begin() as conn:
             quiet = await live_store.devices_gone_quiet(
                 # twice the interval: a late run misses nobody; saying "offline" twice is harmless
                 conn,
