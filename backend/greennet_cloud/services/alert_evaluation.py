@@ -67,11 +67,16 @@ class AlertEvaluation(Service):
         if not newest:
             return
         async with reading(self.engine).begin() as conn:
-            # most devices have no thresholds: find out without taking the write lock
-            if not await threshold_store.enabled_for_devices(conn, newest):
+            # most readings change nothing: find out without taking the write lock
+            watched = await threshold_store.enabled_for_devices(conn, newest)
+            if not watched:
                 return
+            open_ids = await alert_store.open_alerts_of_thresholds(conn, [t.id for t in watched])
+        if not any(_may_change(t, newest[t.device_id], t.id in open_ids) for t in watched):
+            return
         outcome = _Outcome()
         async with self.engine.begin() as conn:
+            # again under the row locks: another process may have moved them meanwhile
             watched = await threshold_store.enabled_for_devices(conn, newest, lock=True)
             open_alerts = await alert_store.open_alerts_of_thresholds(conn, [t.id for t in watched])
             subjects = await _subjects(conn, newest)
@@ -240,6 +245,21 @@ class AlertEvaluation(Service):
         )
         await alert_store.mark_notified(conn, alert.id, now)
         await alert_store.add_event(conn, alert.id, now, "reminded" if reminder else "notified")
+
+
+def _may_change(threshold: Threshold, latest: Reading, alert_open: bool) -> bool:
+    """Whether a reading could change a threshold's state (False: nothing to write)."""
+    if threshold.metric is Metric.OFFLINE:
+        return alert_open or not threshold.armed
+    value = latest.value(threshold.metric)
+    if value is None:
+        return True  # energy today: only the rollups know
+    decision = decide(threshold, alert_open, value, latest.at)
+    return (
+        decision.raise_alert
+        or decision.resolve_alert
+        or (decision.pending_since, decision.armed) != (threshold.pending_since, threshold.armed)
+    )
 
 
 async def _subjects(conn: AsyncConnection, device_ids: Iterable[str]) -> dict[str, AlertSubject]:
