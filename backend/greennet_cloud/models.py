@@ -62,6 +62,7 @@ class Session:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    last_used_at: datetime  # last login or refresh (idle timeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,7 @@ class DeviceCredential:
     id: str
     device_id: str
     nonce: str
+    key_id: str  # the keyring's device-ingest key the secret is derived with
     created_at: datetime
     revoked_at: datetime | None
 
@@ -191,12 +193,14 @@ class Notification:
 
 @dataclass(frozen=True, slots=True)
 class Webhook:
-    """A user's webhook; its signing secret is derived from the server key and `nonce`."""
+    """A user's webhook; its signing secret is derived from a keyring key (`key_id`, of the
+    `device_ingest` purpose: the keys that derive per-object HMAC secrets) and `nonce`."""
 
     user_id: str
     url: str
     format: WebhookFormat
     nonce: str
+    key_id: str
     created_at: datetime
     updated_at: datetime
 

@@ -73,14 +73,20 @@ async def test_a_link_for_an_address_the_account_left_verifies_nothing(
     await eventually(lambda: len(smtp_server.to(user.email)) == 1, what="the verification mail")
     token = smtp_server.link_token(user.email, "verify-email")
     moved = await api.call(
-        "PATCH", "/api/v1/users/me", token=user.access, json_body={"email": "new@example.com"}
-    )
+        "PATCH", "/api/v1/users/me", token=user.access,
+        json_body={"email": "new@example.com", "current_password": user.password},
+    )  # fmt: skip
     assert moved.status == 200
     assert (await api.call("POST", V, json_body={"token": token})).error == "invalid_token"
     assert (await api.call("GET", V, token=user.access)).body == {
         "email": "new@example.com",
         "verified": False,
     }
+    # the new address gets a link of its own
+    await eventually(lambda: len(smtp_server.to("new@example.com")) == 1, what="the new link")
+    fresh = smtp_server.link_token("new@example.com", "verify-email")
+    assert (await api.call("POST", V, json_body={"token": fresh})).status == 204
+    assert (await api.call("GET", V, token=user.access)).body["verified"] is True
 
 
 async def test_password_reset_end_to_end_ends_every_session(

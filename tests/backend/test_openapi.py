@@ -147,6 +147,11 @@ class FuzzWorld:
         ).json()
         self.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
 
+    def get(self, path: str) -> Any:
+        reply = http.get(f"{self.base}{path}", headers=self.headers)
+        assert reply.status_code == 200, (path, reply.text)
+        return reply.json()
+
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
         reply = http.post(f"{self.base}{path}", json=body or {}, headers=self.headers)
         assert reply.status_code < 300, (path, reply.text)
@@ -175,7 +180,8 @@ class FuzzWorld:
             "credential_id": [added["credential"]["id"]],
             "share_id": [home_share["id"], device_share["id"]],
             "token_id": [link["id"]],
-            "user_id": [home_share["user_id"]],
+            # shares no longer name the account (it may not exist yet): ask the user list
+            "user_id": [u["id"] for u in self.get("/api/v1/users") if u["email"] == friend],
         }
 
     def after(self, method: str, path: str, status: int, body: Any) -> None:

@@ -21,6 +21,7 @@ from yarl import URL
 from ..clock import Clock
 from ..db.engine import reading
 from ..models import OutboxMessage, Webhook, WebhookFormat
+from ..security.keyring import KeySet
 from ..security.webhook_signature import signed_headers, signing_key
 from ..storage import notifications as notification_store
 from .senders import DeliveryFailed
@@ -129,14 +130,14 @@ class WebhookSender:
         self,
         engine: AsyncEngine,
         clock: Clock,
-        server_secret: str,
+        keys: KeySet,
         session: Callable[[], aiohttp.ClientSession],
         *,
         allow_private: bool,
     ) -> None:
         self.engine = engine
         self.clock = clock
-        self._secret = server_secret
+        self.keys = keys
         self._session = session
         self.allow_private = allow_private
 
@@ -155,7 +156,12 @@ class WebhookSender:
         except WebhookUrlRefused as err:
             raise DeliveryFailed(str(err), permanent=True) from None
         body, headers = render(webhook.format, event)
-        key = signing_key(self._secret, webhook.user_id, webhook.nonce)
+        ring_key = self.keys.get(webhook.key_id)
+        if ring_key is None:
+            raise DeliveryFailed(
+                "the webhook's key was retired: rotate the webhook secret", permanent=True
+            )
+        key = signing_key(ring_key.material, webhook.user_id, webhook.nonce)
         headers |= signed_headers(key, message_id, int(self.clock().timestamp()), body)
         try:
             async with self._session().post(

@@ -6,7 +6,7 @@
 
 The secret a user sees is `whsec_` + base64(key). Receivers check the signature with a
 constant-time compare and refuse timestamps far from their clock (replays). The server
-keeps no secret: the key is derived from its own secret and a per-webhook nonce.
+keeps no secret: the key is derived from a keyring key and a per-webhook nonce.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 TOLERANCE_SECONDS = 300
 
 
-def signing_key(server_secret: str, user_id: str, nonce: str) -> bytes:
-    """The 32-byte HMAC key of one user's webhook (same construction as the ingest keys)."""
-    purpose = hmac.new(server_secret.encode(), b"greennet webhook v1", hashlib.sha256).digest()
+def signing_key(key: bytes, user_id: str, nonce: str) -> bytes:
+    """The 32-byte HMAC key of one user's webhook, from a keyring key (`device_ingest`
+    purpose, separated from ingest secrets by its own label) and the webhook's nonce."""
+    purpose = hmac.new(key, b"greennet webhook v1", hashlib.sha256).digest()
     return hmac.new(purpose, f"{user_id}\n{nonce}".encode(), hashlib.sha256).digest()
 
 

@@ -25,6 +25,7 @@ from ..storage import account_tokens as token_store
 from ..storage import outbox as outbox_store
 from ..storage import sessions as session_store
 from ..storage import users as user_store
+from . import share_invitations
 from .base import Principal, Service, new_id, normalize_email
 from .notifier import NotificationDraft, Notifier, Raised
 from .throttle import Throttle, client_network
@@ -86,8 +87,10 @@ class AccountMail(Service):
         await self._wake()
 
     async def verify_email(self, token: str) -> None:
-        """Mark the address a verification token was mailed to as verified."""
+        """Mark the address a verification token was mailed to as verified; shares to it
+        that were waiting as invitations begin now."""
         now = self.now()
+        raised: list[Raised] = []
         async with self.engine.begin() as conn:
             claimed = await token_store.claim_token(
                 conn, hash_secret(token), token_store.VERIFY_EMAIL, now
@@ -97,6 +100,11 @@ class AccountMail(Service):
             if claimed is None or user is None or user.email != claimed.email:
                 raise InvalidInput("this link is invalid, used or expired", "invalid_token")
             await token_store.mark_verified(conn, user.id, user.email, now)
+            for share, thing in await share_invitations.accept_for(conn, user, now):
+                draft = share_invitations.shared_draft(thing, share)
+                raised.append(await self.notifier.notify(conn, [user.id], draft, now))
+        for item in raised:
+            await self.notifier.announce(item)
 
     async def verification_status(self, principal: Principal) -> bool:
         """Whether the caller's current address is verified."""
@@ -156,7 +164,7 @@ class AccountMail(Service):
             if claimed is None or user is None or user.email != claimed.email or user.disabled:
                 raise InvalidInput("this link is invalid, used or expired", "invalid_token")
             await user_store.update_user(conn, user.id, now, password_hash=new_hash)
-            await session_store.revoke_user_sessions(conn, user.id, now, "password_reset")
+            await session_store.revoke_sessions(conn, user.id, now, "password_reset")
             await token_store.mark_verified(conn, user.id, user.email, now)
             raised = await self.notifier.notify(
                 conn,

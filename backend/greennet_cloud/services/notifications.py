@@ -51,13 +51,11 @@ class Notifications(Service):
         engine: AsyncEngine,
         clock: Clock,
         notifier: Notifier,
-        server_secret: str,
         webhooks: WebhookSender,
         webhook_tests_per_hour: int,
     ) -> None:
         super().__init__(engine, clock)
         self.notifier = notifier
-        self._secret = server_secret
         self.webhooks = webhooks
         self.test_throttle = Throttle(
             3600, {"webhook_test": webhook_tests_per_hour}, "too many webhook tests; wait a while"
@@ -158,6 +156,7 @@ class Notifications(Service):
                 url=url,
                 format=webhook_format or (current.format if current else WebhookFormat.JSON),
                 nonce=current.nonce if current else secrets.token_hex(16),
+                key_id=current.key_id if current else self.webhooks.keys.current.id,
                 created_at=current.created_at if current else now,
                 updated_at=now,
             )
@@ -176,6 +175,7 @@ class Notifications(Service):
                 url=current.url,
                 format=current.format,
                 nonce=secrets.token_hex(16),
+                key_id=self.webhooks.keys.current.id,
                 created_at=current.created_at,
                 updated_at=now,
             )
@@ -213,7 +213,9 @@ class Notifications(Service):
         return WebhookTest(delivered=True, error=None)
 
     def _secret_of(self, webhook: Webhook) -> str:
-        return secret_text(signing_key(self._secret, webhook.user_id, webhook.nonce))
+        key = self.webhooks.keys.get(webhook.key_id)
+        assert key is not None  # just made with the current key
+        return secret_text(signing_key(key.material, webhook.user_id, webhook.nonce))
 
 
 def _effective(choices: notification_store.PreferenceChoices) -> Preferences:

@@ -151,6 +151,7 @@ def _webhook(row: Row[Any]) -> Webhook:
         url=row.url,
         format=WebhookFormat(row.format),
         nonce=row.nonce,
+        key_id=row.key_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -180,6 +181,7 @@ async def save_webhook(conn: AsyncConnection, webhook: Webhook) -> None:
             url=webhook.url,
             format=webhook.format.value,
             nonce=webhook.nonce,
+            key_id=webhook.key_id,
             created_at=webhook.created_at,
             updated_at=webhook.updated_at,
         )

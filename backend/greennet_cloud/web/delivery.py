@@ -28,12 +28,12 @@ def add_delivery(
     app: web.Application, engine: AsyncEngine, clock: Clock, config: Config
 ) -> tuple[OutboxWorker, Notifier, WebhookSender]:
     """The outbox worker (run while the app runs), the notifier and the webhook sender."""
-    assert config.secret is not None
+    assert config.keyring is not None
     worker = OutboxWorker(engine, clock, config.delivery)
     webhooks = WebhookSender(
         engine,
         clock,
-        config.secret,
+        config.keyring.device_ingest,
         lambda: app[WEBHOOK_HTTP],
         allow_private=config.delivery.webhook_allow_private,
     )

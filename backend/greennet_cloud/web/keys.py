@@ -28,11 +28,13 @@ from ..services.energy import EnergyReports
 from ..services.history import Histories
 from ..services.homes import Homes
 from ..services.ingest import Ingest
+from ..services.invitations import Invitations
 from ..services.live import LiveEvents, LiveTickets
 from ..services.notifications import Notifications
 from ..services.notifier import Notifier
 from ..services.thresholds import Thresholds
 from ..services.totp import TwoFactor
+from .health import DatabaseHealth
 
 CONFIG = web.AppKey("config", Config)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -57,10 +59,12 @@ ALERT_NEWS = web.AppKey("alert_news", AlertNews)
 LIVE_EVENTS = web.AppKey("live_events", LiveEvents)
 LIVE_TICKETS = web.AppKey("live_tickets", LiveTickets)
 LIVE_HUB: web.AppKey[LiveHub] = web.AppKey("live_hub")
+INVITATIONS = web.AppKey("invitations", Invitations)
 INGEST = web.AppKey("ingest", Ingest)
 HISTORIES = web.AppKey("histories", Histories)
 JOBS = web.AppKey("jobs", JobRunner)
 ENERGY = web.AppKey("energy", EnergyReports)
 
+HEALTH = web.AppKey("health", DatabaseHealth)
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)

@@ -67,7 +67,7 @@ ENDPOINTS = (
     Endpoint("POST", f"{P}/password-reset/request", request_password_reset,
              "requestPasswordReset", "Mail a password reset link", "auth", auth=False,
              request="PasswordResetRequest", responses={202: "Status"}, errors=(429, 503)),
-    Endpoint("POST", f"{P}/password-reset", reset_password, "resetPassword",
+    Endpoint("POST", f"{P}/password-reset", reset_password, "resetPasswordWithToken",
              "Set a new password with the mailed token (every session ends)", "auth",
              auth=False, request="PasswordReset", responses={204: None}),
 )

@@ -15,6 +15,7 @@ from ..models import (
     LinkToken,
     Notification,
     NotificationType,
+    Session,
     Share,
     User,
     Webhook,
@@ -101,7 +102,6 @@ def share_json(share: Share) -> dict[str, Any]:
     return {
         "id": share.id,
         "email": share.grantee_email,
-        "user_id": share.grantee_id,
         "home_id": share.home_id,
         "device_id": share.device_id,
         "permission": share.permission.value,
@@ -161,3 +161,14 @@ def webhook_json(webhook: Webhook, secret: str | None = None) -> dict[str, Any]:
     if secret is not None:
         data["secret"] = secret
     return data
+
+
+def session_json(session: Session, current_session_id: str) -> dict[str, Any]:
+    """One of the caller's sessions; `current` marks the one this request belongs to."""
+    return {
+        "id": session.id,
+        "created_at": timestamp(session.created_at),
+        "last_used_at": timestamp(session.last_used_at),
+        "expires_at": timestamp(session.expires_at),
+        "current": session.id == current_session_id,
+    }

@@ -1,7 +1,7 @@
 """live tickets: single-use tickets that open the live websocket.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 from greennet_cloud.db.types import UtcDateTime
 from sqlalchemy import Column, ForeignKey, Index, String
 
-revision = "0009"
-down_revision: str | None = "0008"
+revision = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,7 +1,7 @@
 """notifications: in-app notifications, per-user channel preferences, webhooks, the outbox.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-24
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 from greennet_cloud.db.types import UtcDateTime
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text
 
-revision = "0006"
-down_revision: str | None = "0005"
+revision = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 
@@ -57,6 +57,7 @@ def upgrade() -> None:
         Column("url", String(2048), nullable=False),
         Column("format", String(16), nullable=False),
         Column("nonce", String(64), nullable=False),
+        Column("key_id", String(32), nullable=False),
         Column("created_at", UtcDateTime, nullable=False),
         Column("updated_at", UtcDateTime, nullable=False),
     )

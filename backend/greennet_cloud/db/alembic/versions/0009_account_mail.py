@@ -1,7 +1,7 @@
 """account mail: single-use tokens (e-mail verification, password reset), verified addresses.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 from greennet_cloud.db.types import UtcDateTime
 from sqlalchemy import Column, ForeignKey, Index, String
 
-revision = "0008"
-down_revision: str | None = "0007"
+revision = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 
