@@ -75,3 +75,9 @@ class PayloadTooLarge(DomainError):
     """The request carries more than the service takes at once (413)."""
 
     code = "payload_too_large"
+
+
+class NotConfigured(DomainError):
+    """This service is not set up to do it (no mail server configured): 503, no retry hint."""
+
+    code = "not_configured"

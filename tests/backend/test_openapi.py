@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from .conftest import TEST_SECRET
 from .live import FAST_ARGON2, LiveServer
+from .mail import SmtpServer
 from .postgres import PostgresServer
 
 MAX_EXAMPLES = 20
@@ -90,9 +91,14 @@ def test_every_reference_resolves_and_every_operation_is_described(tmp_path: Any
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def live_server(request: pytest.FixtureRequest, socket_enabled: None) -> Iterator[LiveServer]:
-    """The real service as a subprocess, on a fresh database."""
+def live_server(
+    request: pytest.FixtureRequest, socket_enabled: None, smtp_server: SmtpServer
+) -> Iterator[LiveServer]:
+    """The real service as a subprocess, on a fresh database, mailing to a test server."""
     env = {
+        "GREENNET_SMTP_HOST": smtp_server.host,
+        "GREENNET_SMTP_PORT": str(smtp_server.port),
+        "GREENNET_SMTP_SECURITY": "none",
         **FAST_ARGON2,
         "GREENNET_SECRET": TEST_SECRET,
         "GREENNET_LOG_LEVEL": "WARNING",
@@ -141,6 +147,11 @@ class FuzzWorld:
         ).json()
         self.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
 
+    def get(self, path: str) -> Any:
+        reply = http.get(f"{self.base}{path}", headers=self.headers)
+        assert reply.status_code == 200, (path, reply.text)
+        return reply.json()
+
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
         reply = http.post(f"{self.base}{path}", json=body or {}, headers=self.headers)
         assert reply.status_code < 300, (path, reply.text)
@@ -169,7 +180,8 @@ class FuzzWorld:
             "credential_id": [added["credential"]["id"]],
             "share_id": [home_share["id"], device_share["id"]],
             "token_id": [link["id"]],
-            "user_id": [home_share["user_id"]],
+            # shares no longer name the account (it may not exist yet): ask the user list
+            "user_id": [u["id"] for u in self.get("/api/v1/users") if u["email"] == friend],
         }
 
     def after(self, method: str, path: str, status: int, body: Any) -> None:

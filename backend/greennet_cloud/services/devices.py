@@ -32,6 +32,7 @@ from .base import (
     require_access,
 )
 from .homes import normalize_pairing_code, visible_home
+from .notifier import Notifier
 from .shares import Shares, ShareTarget
 from .throttle import login_throttle, pairing_key
 
@@ -77,13 +78,15 @@ DEVICE = ShareTarget("device", "device_id", visible_device)
 class Devices(Service):
     """Use cases around devices."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, config: Config) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, config: Config, notifier: Notifier | None = None
+    ) -> None:
         super().__init__(engine, clock)
         assert config.keyring is not None
         self._ingest_keys = config.keyring.device_ingest
         self.pair_throttle = login_throttle(config.login_throttle)
         self.ipv6_prefix = config.throttle_ipv6_prefix
-        self.shares = Shares(engine, clock, DEVICE)
+        self.shares = Shares(engine, clock, DEVICE, notifier)
 
     async def list_devices(
         self, principal: Principal, home_id: str | None = None

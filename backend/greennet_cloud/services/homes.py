@@ -28,6 +28,7 @@ from .base import (
     new_id,
     require_access,
 )
+from .notifier import Notifier
 from .shares import Shares, ShareTarget
 
 MAX_PRICE_PER_KWH = 1000.0
@@ -108,10 +109,16 @@ HOME = ShareTarget("home", "home_id", visible_home)
 class Homes(Service):
     """Use cases around homes."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, pairing_ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        pairing_ttl_seconds: int,
+        notifier: Notifier | None = None,
+    ) -> None:
         super().__init__(engine, clock)
         self.pairing_ttl = timedelta(seconds=pairing_ttl_seconds)
-        self.shares = Shares(engine, clock, HOME)
+        self.shares = Shares(engine, clock, HOME, notifier)
 
     async def list_homes(self, principal: Principal) -> list[tuple[Home, Access]]:
         """Homes the caller owns or has been shared."""

@@ -20,6 +20,7 @@ from ..errors import (
     DomainError,
     Forbidden,
     InvalidInput,
+    NotConfigured,
     NotFound,
     PayloadTooLarge,
     Throttled,
@@ -48,6 +49,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Throttled: 429,
     UnsupportedMediaType: 415,
     Unavailable: 503,
+    NotConfigured: 503,
 }
 HTTP_CODES = {
     400: "bad_request",

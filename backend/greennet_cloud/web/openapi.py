@@ -6,7 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from .endpoints import Endpoint
-from .schemas import SCHEMAS, ref
+from .schemas import SCHEMAS as CORE_SCHEMAS
+from .schemas import ref
+from .schemas_alerts import ALERT_SCHEMAS
+from .schemas_notifications import NOTIFICATION_SCHEMAS
+
+SCHEMAS = CORE_SCHEMAS | NOTIFICATION_SCHEMAS | ALERT_SCHEMAS
 
 TITLE = "GreenNet Cloud API"
 VERSION = "1.0.0"

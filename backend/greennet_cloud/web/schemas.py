@@ -227,7 +227,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {
             "id": STR,
             "email": STR,
-            "user_id": STR,
             "home_id": {"type": ["string", "null"]},
             "device_id": {"type": ["string", "null"]},
             "permission": PERMISSION,
