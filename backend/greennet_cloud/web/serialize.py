@@ -67,6 +67,8 @@ def device_json(device: Device, access: Access, online: bool = False) -> dict[st
         "created_at": timestamp(device.created_at),
         "last_seen_at": timestamp(device.last_seen_at),
         "online": online,
+        "relay": None if device.relay is None else ("ON" if device.relay else "OFF"),
+        "tripped": device.tripped,
     }
 
 
