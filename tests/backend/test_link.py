@@ -103,7 +103,7 @@ async def test_messages_before_hello_are_refused_without_closing(api: Api) -> No
 async def test_announced_plugs_become_devices_of_the_linked_home(api: Api) -> None:
     home = await linked_home(api, "owner@example.com")
     hub = home.hub(api, PLUG, OTHER)
-    hub.plugs[PLUG].name = "Kettle"
+    hub.plugs[PLUG].name = "Kettle\x00\n"  # control characters are dropped, not refused
     hub.plugs[OTHER].online = False
     await hub.connect()
     ack = await hub.announce()

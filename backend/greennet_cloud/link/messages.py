@@ -291,12 +291,13 @@ def _text(body: dict[str, Any], name: str, max_length: int) -> str:
 
 
 def _optional_text(body: dict[str, Any], name: str, max_length: int) -> str | None:
+    """A display text: control characters dropped (a plug's name is not worth refusing it)."""
     value = body.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
         raise MessageError("invalid_message", f"'{name}' must be a string")
-    return value[:max_length]
+    return "".join(char for char in value if char.isprintable())[:max_length].strip()
 
 
 def _optional_bool(body: dict[str, Any], name: str) -> bool | None:
