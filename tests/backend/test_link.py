@@ -77,7 +77,17 @@ async def test_hello_is_welcomed_with_the_home_and_the_subprotocol(api: Api) -> 
         "GET", f"/api/v1/homes/{home.home_id}/link-tokens", token=home.owner.access
     )
     assert tokens.body[0]["last_used_at"] is not None
+    assert tokens.body[0]["connected"] is True
+    assert tokens.body[0]["connected_at"] is not None
     await hub.close()
+
+    async def connected() -> bool:
+        listed = await api.call(
+            "GET", f"/api/v1/homes/{home.home_id}/link-tokens", token=home.owner.access
+        )
+        return bool(listed.body[0]["connected"])
+
+    assert await eventually(connected, False)
 
 
 async def test_an_unsupported_protocol_version_closes_with_4000(api: Api) -> None:

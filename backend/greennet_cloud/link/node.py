@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..bus import Bus, BusError, Message
 from ..clock import Clock
 from ..config import LinkSettings
+from ..db.engine import reading
 from ..models import LiveLink
 from ..storage import links as link_store
 from ..storage import live_links as live_store
@@ -85,6 +86,12 @@ class LinkNode:
     def expiry(self) -> timedelta:
         """How long a live link row is believed without a heartbeat."""
         return timedelta(seconds=self.settings.expiry_seconds)
+
+    async def live_links(self, home_id: str) -> dict[str, LiveLink]:
+        """The believable live links of a home (on any node), by token id."""
+        async with reading(self.engine).begin() as conn:
+            found = await live_store.live_links_of_home(conn, home_id, self.clock() - self.expiry)
+        return {link.token_id: link for link in found}
 
     def holds(self, token_id: str) -> bool:
         """Whether this node holds the live link of `token_id`."""

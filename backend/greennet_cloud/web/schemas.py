@@ -106,7 +106,15 @@ DEVICE = {
     },
 }
 CREDENTIAL = {"id": STR, "device_id": UUID, "created_at": TIME, "revoked_at": MAYBE_TIME}
-LINK = {"id": STR, "home_id": STR, "name": STR, "created_at": TIME, "last_used_at": MAYBE_TIME}
+LINK = {
+    "id": STR,
+    "home_id": STR,
+    "name": STR,
+    "created_at": TIME,
+    "last_used_at": MAYBE_TIME,
+    "connected": {"type": "boolean", "description": "Its hub's link is up now"},
+    "connected_at": {**MAYBE_TIME, "description": "Since when its link is up"},
+}
 SAMPLE = {
     "ts": {"type": "integer", "description": "Unix milliseconds"},
     "power": {"type": "number", "minimum": 0, "maximum": 25_000, "description": "W"},
