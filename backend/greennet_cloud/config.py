@@ -71,6 +71,7 @@ class Retention:
     minute_days: int = 90
     hour_days: int = 5 * 366
     day_days: int = 0
+    command_days: int = 365  # the remote command audit trail (0: forever)
     rollup_interval_seconds: float = 10.0
     retention_interval_seconds: float = 3600.0
 
@@ -175,6 +176,8 @@ def _check_retention(retention: Retention) -> None:
         ("GREENNET_RETENTION_1H_DAYS", retention.hour_days),
         ("GREENNET_RETENTION_1D_DAYS", retention.day_days),
     ]
+    if retention.command_days < 0:
+        raise ValueError("GREENNET_RETENTION_COMMANDS_DAYS must be 0 (forever) or more")
     if retention.raw_days < 1:
         raise ValueError("GREENNET_RETENTION_RAW_DAYS must be at least 1")
     for (name, days), (finer, finer_days) in zip(levels[1:], levels, strict=False):
@@ -262,6 +265,7 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
             "GREENNET_RETENTION_1M_DAYS": "minute_days",
             "GREENNET_RETENTION_1H_DAYS": "hour_days",
             "GREENNET_RETENTION_1D_DAYS": "day_days",
+            "GREENNET_RETENTION_COMMANDS_DAYS": "command_days",
         },
     )
     retention = retention.with_intervals(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from greennet_cloud import Config
+from greennet_cloud.web.keys import JOBS
 
 from .api import Api
 from .conftest import FakeClock
@@ -262,3 +263,21 @@ async def test_the_owner_reads_every_command_with_who_when_and_the_result(
     assert removed.status == 204
     kept = await api.call("GET", path, token=home.owner.access)
     assert [(entry["device_id"], entry["plug_id"]) for entry in kept.body] == [(None, PLUG)] * 3
+
+
+async def test_the_retention_job_forgets_commands_past_their_days(
+    api: Api, clock: FakeClock
+) -> None:
+    home, hub, devices = await linked(api, PLUG)
+    assert (await relay(api, home.owner, devices[PLUG], "ON")).status == 200
+    clock.advance(364 * 86_400)
+    relogged = await api.session(home.owner.email, home.owner.id)
+    # the hub's heartbeat is long stale by now: refused, and recorded all the same
+    assert (await relay(api, relogged, devices[PLUG], "OFF")).status == 503
+    clock.advance(2 * 86_400)  # the first is now 366 days old, the second 2 days
+    await api.client.app[JOBS].run_job("retention", force=True)
+    relogged = await api.session(home.owner.email, home.owner.id)
+    trail = await api.call("GET", f"/api/v1/homes/{home.home_id}/commands", token=relogged.access)
+    assert trail.status == 200, trail.body
+    assert [entry["params"] for entry in trail.body] == [{"value": "OFF"}]
+    await hub.close()
