@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from greennet_cloud import Config
 from greennet_cloud.db.schema import live_links
+from greennet_cloud.link.messages import notification
 from greennet_cloud.storage import links as link_store
 from greennet_cloud.web.keys import ENGINE, LINK_NODE
 from sqlalchemy import select, update
@@ -21,7 +22,7 @@ from sqlalchemy import select, update
 from .api import Api
 from .conftest import TEST_SECRET, ApiFactory, FakeClock
 from .hub import SimPlug, TestHub
-from .linking import linked_home, relay, with_link
+from .linking import eventually, linked_home, relay, with_link
 from .live import FAST_ARGON2, LiveServer
 from .postgres import PostgresServer
 
@@ -244,3 +245,21 @@ async def test_two_serve_processes_route_commands_revocations_and_survive_a_cras
     status, confirmed = await second.call("POST", relay_path, access, {"state": "OFF"})
     assert (status, confirmed["relay"]) == (200, "OFF")
     await hub.close()
+
+
+async def test_a_notification_reaches_the_homes_hub_on_whichever_node_holds_it(
+    make_api: ApiFactory,
+) -> None:
+    here, there, home, hub, _device = await linked_across(make_api)
+    note = notification("Kettle over 2 kW", "2140 W since 10:02", "greennet_alert_1")
+    assert await there.client.app[LINK_NODE].notify(home.home_id, note) == 1  # across
+    assert await here.client.app[LINK_NODE].notify(home.home_id, note) == 1  # local
+    for _ in range(2):
+        heard = await hub.next("notification")
+        assert {k: heard[k] for k in ("title", "message", "notification_id")} == note
+    # another home's notification does not reach this hub
+    other = await linked_home(here, "other@example.com")
+    assert await there.client.app[LINK_NODE].notify(other.home_id, note) == 0
+    await hub.close()
+    # no hub connected: nothing took it (the outbox keeps it and retries)
+    assert await eventually(lambda: there.client.app[LINK_NODE].notify(home.home_id, note), 0)

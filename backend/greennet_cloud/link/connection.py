@@ -102,6 +102,13 @@ class HubConnection:
         if not await self.send(command.message()):
             self._finish(command.id, CommandOutcome(HUB_OFFLINE))
 
+    async def notify(self, notification: dict[str, Any]) -> bool:
+        """Send a `notification` (title, message, notification_id); False when the link is
+        not up (no hello yet, or closed)."""
+        if not self.ready:
+            return False
+        return await self.send({"type": "notification", "id": self.next_id(), **notification})
+
     async def send(self, message: dict[str, Any]) -> bool:
         """Send one message; False when the link is already gone."""
         if self.ws.closed:

@@ -27,6 +27,8 @@ from ..protocol import (
 PROTOCOL_VERSION: Final = 1
 SUBPROTOCOL: Final = "greennet-link.1"
 MAX_ID_LENGTH: Final = 64
+MAX_TITLE: Final = 200
+MAX_NOTIFICATION_TEXT: Final = 2000
 RELAY_VALUES: Final = (ON, OFF, TOGGLE)
 # what a hub may answer a command with (anything else is a hub error)
 COMMAND_ERRORS: Final = ("plug_offline", "timeout", "not_allowed", "invalid_command")
@@ -260,6 +262,15 @@ def welcome(message_id: str, reply_to: str, home_id: str, max_batch: int) -> dic
 def ack(message_id: str, reply_to: str, **fields: Any) -> dict[str, Any]:
     """The answer to `devices`, `telemetry` and `state`."""
     return {"type": "ack", "id": message_id, "reply_to": reply_to, **fields}
+
+
+def notification(title: str, message: str, notification_id: str) -> dict[str, Any]:
+    """The fields of a `notification` (short enough for one bus message between nodes)."""
+    return {
+        "title": title[:MAX_TITLE],
+        "message": message[:MAX_NOTIFICATION_TEXT],
+        "notification_id": notification_id[:MAX_ID_LENGTH],
+    }
 
 
 def error(message_id: str, code: str, text: str, reply_to: str | None) -> dict[str, Any]:

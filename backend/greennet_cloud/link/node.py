@@ -53,6 +53,8 @@ class HubSocket(Protocol):
 
     async def close(self, code: int, reason: str) -> None: ...
 
+    async def notify(self, notification: dict[str, Any]) -> bool: ...
+
 
 def node_channel(node_id: str) -> str:
     """The bus channel a node listens on."""
@@ -79,6 +81,7 @@ class LinkNode:
         self.node_id = secrets.token_hex(8)
         self._sockets: dict[str, HubSocket] = {}  # token id → its live link here
         self._waiting: dict[str, asyncio.Future[CommandOutcome]] = {}  # command id → caller
+        self._notifying: dict[str, asyncio.Future[bool]] = {}  # request id → caller
         self._tasks: set[asyncio.Task[Any]] = set()
         self._heartbeat: asyncio.Task[None] | None = None
 
@@ -198,6 +201,52 @@ class LinkNode:
         finally:
             self._waiting.pop(command.id, None)
 
+    # --- notifications -------------------------------------------------------------
+
+    async def notify(self, home_id: str, notification: dict[str, Any]) -> int:
+        """Send a `notification` (its fields: title, message, notification_id) to every live
+        hub of a home, here or on their nodes; how many hubs took it (0: none connected)."""
+        holders = await self.live_links(home_id)
+        sent = await asyncio.gather(
+            *(self._notify_one(holder, notification) for holder in holders.values())
+        )
+        return sum(sent)
+
+    async def _notify_one(self, holder: LiveLink, notification: dict[str, Any]) -> bool:
+        if holder.node_id == self.node_id:
+            return await self._notify_here(holder.token_id, notification)
+        request_id = secrets.token_hex(8)
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._notifying[request_id] = future
+        try:
+            await self.bus.publish(
+                node_channel(holder.node_id),
+                {
+                    "op": "notify",
+                    "origin": self.node_id,
+                    "request_id": request_id,
+                    "token_id": holder.token_id,
+                    "notification": notification,
+                },
+            )
+            return await asyncio.wait_for(future, self.settings.command_timeout_seconds)
+        except (TimeoutError, BusError):
+            return False
+        finally:
+            self._notifying.pop(request_id, None)
+
+    async def _notify_here(self, token_id: str, notification: dict[str, Any]) -> bool:
+        socket = self._sockets.get(token_id)
+        return socket is not None and await socket.notify(notification)
+
+    async def _notify_for(
+        self, origin: str, request_id: str, token_id: str, notification: Any
+    ) -> None:
+        sent = isinstance(notification, dict) and await self._notify_here(token_id, notification)
+        await self._publish(
+            node_channel(origin), {"op": "notified", "request_id": request_id, "sent": sent}
+        )
+
     async def _deliver_here(
         self, token_id: str, command: RemoteCommand, on_outcome: Callable[[CommandOutcome], None]
     ) -> None:
@@ -228,6 +277,19 @@ class LinkNode:
             future = self._waiting.get(str(message.get("command_id")))
             if future is not None and not future.done():
                 future.set_result(CommandOutcome.from_json(message))
+        elif op == "notify":
+            self._spawn(
+                self._notify_for(
+                    str(message.get("origin", "")),
+                    str(message.get("request_id", "")),
+                    str(message.get("token_id", "")),
+                    message.get("notification"),
+                )
+            )
+        elif op == "notified":
+            waiting = self._notifying.get(str(message.get("request_id")))
+            if waiting is not None and not waiting.done():
+                waiting.set_result(message.get("sent") is True)
         elif op == "replaced":
             socket = self._sockets.get(str(message.get("token_id")))
             if socket is not None and socket.connection_id == message.get("connection_id"):
