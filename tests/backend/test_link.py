@@ -16,7 +16,7 @@ from greennet_cloud.bus import Message
 from greennet_cloud.db.schema import live_links
 from greennet_cloud.link.messages import SUBPROTOCOL
 from greennet_cloud.services.device_states import CHANNEL
-from greennet_cloud.web.keys import BUS, ENGINE
+from greennet_cloud.web.keys import BUS, ENGINE, LINK_NODE
 from sqlalchemy import select
 
 from .api import Api
@@ -437,3 +437,18 @@ async def test_a_frame_over_the_size_limit_closes_the_link_with_1009(api: Api) -
     assert await hub.closed() == 1009
     with pytest.raises(LinkClosed):
         await hub.next()
+
+
+async def test_a_link_that_cannot_be_registered_closes_with_1011(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    home = await linked_home(api, "owner@example.com")
+
+    async def database_down(socket: object) -> None:
+        raise ConnectionRefusedError("the database is down")
+
+    monkeypatch.setattr(api.client.app[LINK_NODE], "attach", database_down)
+    hub = home.hub(api, PLUG)
+    await hub.connect(hello=False)
+    assert await hub.closed() == 1011
+    assert "could not be registered" in caplog.text

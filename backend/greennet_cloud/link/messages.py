@@ -40,6 +40,7 @@ class CloseCode(IntEnum):
     NORMAL = 1000
     GOING_AWAY = 1001  # the server shuts down
     MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011  # the cloud could not register the link (its database)
     UNSUPPORTED_PROTOCOL = 4000
     TOKEN_REVOKED = 4001
     REPLACED = 4008

@@ -6,14 +6,18 @@ plain 401 in the error shape; a request that is not a websocket upgrade gets 426
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from ..errors import Unauthenticated
 from ..link.connection import HubConnection
-from ..link.messages import SUBPROTOCOL
+from ..link.messages import SUBPROTOCOL, CloseCode
 from .endpoints import Endpoint, bearer_token
 from .keys import CONFIG, HUB_LINK, LINK_NODE, REQUEST_ID
 from .middleware import REQUEST_ID_HEADER, error_response
+
+_LOGGER = logging.getLogger(__name__)
 
 
 async def hub_link(request: web.Request) -> web.StreamResponse:
@@ -38,7 +42,12 @@ async def hub_link(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     connection = HubConnection(ws, link, request.app[HUB_LINK], settings)
     node = request.app[LINK_NODE]
-    await node.attach(connection)
+    try:
+        await node.attach(connection)
+    except Exception:  # upgraded already: no error answer left but the close code
+        _LOGGER.exception("link %s: could not be registered", link.id)
+        await ws.close(code=CloseCode.INTERNAL_ERROR, message=b"try again later")
+        return ws
     try:
         await connection.run()
     finally:
