@@ -452,3 +452,18 @@ async def test_a_link_that_cannot_be_registered_closes_with_1011(
     await hub.connect(hello=False)
     assert await hub.closed() == 1011
     assert "could not be registered" in caplog.text
+
+
+async def test_live_links_hold_no_place_in_the_api_admission_queue(make_api: ApiFactory) -> None:
+    # a pool of one admits 4 API requests at once: 6 hubs linked must leave room for the API
+    api = await make_api(database_pool_size=1)
+    home = await linked_home(api, "owner@example.com")
+    hubs = [home.hub(api, token=(await home.new_token(api, f"HA {n}"))[0]) for n in range(6)]
+    for hub in hubs:
+        await hub.connect()
+    listed = await asyncio.wait_for(
+        api.call("GET", f"/api/v1/homes/{home.home_id}/link-tokens", token=home.owner.access), 5
+    )
+    assert sum(token["connected"] for token in listed.body) == 6
+    for hub in hubs:
+        await hub.close()

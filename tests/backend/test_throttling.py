@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .api import Api
-from .conftest import ApiFactory, FakeClock
+from .conftest import LOOPBACK, ApiFactory, FakeClock
 
 WINDOW = 900
 
@@ -79,7 +79,7 @@ async def test_forwarded_addresses_are_ignored_unless_a_proxy_is_trusted(api: Ap
 async def test_behind_a_trusted_proxy_each_client_address_counts_alone(
     make_api: ApiFactory,
 ) -> None:
-    proxied = await make_api(proxy_hops=1)
+    proxied = await make_api(trusted_proxies=LOOPBACK)
     statuses: list[int] = []
     for index in range(21):
         statuses += await fail(proxied, f"spray{index}@example.com", 1, address=f"10.0.0.{index}")

@@ -1,7 +1,7 @@
 """the HA link: device state reported by the hub, live links per node, the command audit trail.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 from greennet_cloud.db.types import UtcDateTime
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String
 
-revision = "0006"
-down_revision: str | None = "0005"
+revision = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 
