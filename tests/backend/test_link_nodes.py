@@ -15,6 +15,7 @@ import pytest
 from greennet_cloud import Config
 from greennet_cloud.db.schema import live_links
 from greennet_cloud.link.messages import notification
+from greennet_cloud.link.notifications import HubNotifications
 from greennet_cloud.storage import links as link_store
 from greennet_cloud.web.keys import ENGINE, LINK_NODE
 from sqlalchemy import select, update
@@ -263,3 +264,29 @@ async def test_a_notification_reaches_the_homes_hub_on_whichever_node_holds_it(
     await hub.close()
     # no hub connected: nothing took it (the outbox keeps it and retries)
     assert await eventually(lambda: there.client.app[LINK_NODE].notify(home.home_id, note), 0)
+
+
+async def test_an_alerts_notifications_share_one_id_so_the_resolved_replaces_the_raised(
+    make_api: ApiFactory,
+) -> None:
+    _here, there, home, hub, _device = await linked_across(make_api)
+    notifications = HubNotifications(there.client.app[LINK_NODE])
+    raised = {
+        "id": "n-1",
+        "type": "alert_raised",
+        "title": "Kettle: power above 2000 W",
+        "message": "2140 W for 60 s",
+        "data": {"alert_id": "a-7"},
+    }
+    resolved = {**raised, "id": "n-2", "type": "alert_resolved", "title": "Kettle: back to normal"}
+    other = {"id": "n-3", "type": "share_received", "title": "Shared with you", "data": {}}
+    for event in (raised, resolved, other):
+        assert await notifications.deliver(home.home_id, event) == 1
+    heard = [await hub.next("notification") for _ in range(3)]
+    assert [(n["title"], n["notification_id"]) for n in heard] == [
+        ("Kettle: power above 2000 W", "greennet_alert_a-7"),
+        ("Kettle: back to normal", "greennet_alert_a-7"),
+        ("Shared with you", "greennet_n-3"),
+    ]
+    assert heard[2]["message"] == ""
+    await hub.close()
