@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -105,8 +105,10 @@ class GrowingDelay:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """A taken attempt: its rows (to release on success) and how long it must wait first."""
+    """A taken attempt: its keys and rows (to release on success) and how long it must wait
+    first."""
 
+    keys: tuple[str, ...]
     ids: tuple[int, ...]
     wait_seconds: float
 
@@ -146,8 +148,7 @@ class Throttle:
     async def take(self, conn: AsyncConnection, keys: list[str], now: datetime) -> Attempt:
         """Check and record one attempt for every key as one step, serialized per key across
         processes; a soft key's attempt is booked at its turn (`wait_seconds` from now)."""
-        for key in sorted(set(keys)):  # one lock order, so two takers cannot deadlock
-            await store.lock_key(conn, key)
+        await _lock(conn, keys)
         await self.check(conn, keys, now)
         since = now - self.window
         wait = 0.0
@@ -166,16 +167,25 @@ class Throttle:
             await store.prune_key(conn, key, since)
             at = now + timedelta(seconds=wait) if _namespace(key) in self.soft else now
             ids.append(await store.record_attempt(conn, key, at))
-        return Attempt(ids=tuple(ids), wait_seconds=wait)
+        return Attempt(keys=tuple(keys), ids=tuple(ids), wait_seconds=wait)
 
     async def release(self, conn: AsyncConnection, attempt: Attempt) -> None:
         """Forget a taken attempt: the request it counted succeeded."""
+        await _lock(conn, attempt.keys)
         await store.release_attempts(conn, attempt.ids)
 
     async def succeeded(self, conn: AsyncConnection, keys: list[str]) -> None:
         """Clear these keys after a success (the account's, never the address's)."""
+        await _lock(conn, keys)
         for key in keys:
             await store.clear_key(conn, key)
+
+
+async def _lock(conn: AsyncConnection, keys: Iterable[str]) -> None:
+    # Every writer of a key's rows takes its lock first, in one order (sorted): two
+    # successful logins deleting each other's rows of a shared key would deadlock otherwise.
+    for key in sorted(set(keys)):
+        await store.lock_key(conn, key)
 
 
 def login_throttle(policy: LoginThrottle) -> Throttle:
