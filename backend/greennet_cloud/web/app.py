@@ -18,6 +18,10 @@ from ..config import Config
 from ..db.engine import create_engine
 from ..db.migrate import migrate
 from ..jobs import JobRunner
+from ..link.hub import HubLink
+from ..link.node import LinkNode
+from ..link.notifications import HubNotifications
+from ..link.remote import RemoteControl
 from ..security.passwords import PasswordHasher
 from ..security.session_cache import SessionCache
 from ..security.tokens import AccessTokens
@@ -26,6 +30,7 @@ from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.alert_evaluation import AlertEvaluation
 from ..services.alerts import AlertNews, Alerts
+from ..services.device_states import DeviceStates
 from ..services.devices import Devices
 from ..services.energy import EnergyReports
 from ..services.history import Histories
@@ -49,14 +54,16 @@ from . import (
     routes_homes,
     routes_ingest,
     routes_invitations,
+    routes_link,
     routes_meta,
     routes_notifications,
+    routes_remote,
     routes_users,
 )
 from .admission import api_admission
 from .alerting import add_alerting
 from .dashboard import add_dashboard
-from .delivery import add_delivery
+from .delivery import add_delivery, deliver_to_home_assistant_with
 from .endpoints import Endpoint, add_endpoints
 from .health import DatabaseHealth
 from .keys import (
@@ -68,20 +75,24 @@ from .keys import (
     BUS,
     CLOCK,
     CONFIG,
+    DEVICE_STATES,
     DEVICES,
     ENERGY,
     ENGINE,
     HEALTH,
     HISTORIES,
     HOMES,
+    HUB_LINK,
     INGEST,
     INVITATIONS,
     JOBS,
+    LINK_NODE,
     NOTIFICATIONS,
     NOTIFIER,
     OPENAPI,
     OUTBOX,
     PASSWORD_HASHER,
+    REMOTE,
     SESSION_CACHE,
     TWO_FACTOR,
 )
@@ -109,6 +120,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *routes_notifications.ENDPOINTS,
     *routes_alerts.ENDPOINTS,
     *LIVE_ENDPOINTS,
+    *routes_link.ENDPOINTS,
+    *routes_remote.ENDPOINTS,
 )
 
 
@@ -174,6 +187,13 @@ def create_app(
     app[ALERTS] = Alerts(engine, clock, news)
     add_alerting(app, Thresholds(engine, clock), AlertEvaluation(engine, clock, news))
     add_live(app)
+    app[DEVICE_STATES] = DeviceStates(engine, clock, bus)
+    app[HUB_LINK] = HubLink(engine, clock, app[DEVICES], app[INGEST], app[DEVICE_STATES])
+    app[LINK_NODE] = LinkNode(engine, clock, bus, config.link)
+    app[REMOTE] = RemoteControl(engine, clock, app[LINK_NODE], app[DEVICE_STATES])
+    app[HOMES].link_token_listeners.append(app[LINK_NODE].tokens_ended)
+    deliver_to_home_assistant_with(app, HubNotifications(app[LINK_NODE]))
+    app.on_shutdown.append(_close_links)
     app[OPENAPI] = build_openapi(ENDPOINTS)
     add_endpoints(app, ENDPOINTS)
     add_dashboard(app)
@@ -190,15 +210,23 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
                 _LOGGER.info("database migrated to revision %s", applied[-1])
         await app[BUS].start()
         await app[SESSION_CACHE].start()
+        await app[LINK_NODE].start()
         if app[CONFIG].run_jobs:
             app[JOBS].start()
         yield
     finally:
+        await app[LINK_NODE].stop()
         await app[JOBS].stop()
         app[INGEST].close()
         await app[BUS].close()
         app[PASSWORD_HASHER].close()
         await engine.dispose()
+
+
+async def _close_links(app: web.Application) -> None:
+    """On shutdown, before waiting for handlers: close the hubs' links (1001), so they
+    reconnect to another process instead of holding this one open."""
+    await app[LINK_NODE].close_all()
 
 
 THROTTLE_SWEEP_SECONDS = 600

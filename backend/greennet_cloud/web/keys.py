@@ -15,6 +15,9 @@ from ..clock import Clock
 from ..config import Config
 from ..delivery.outbox_worker import OutboxWorker
 from ..jobs import JobRunner
+from ..link.hub import HubLink
+from ..link.node import LinkNode
+from ..link.remote import RemoteControl
 from ..security.passwords import PasswordHasher
 from ..security.session_cache import SessionCache
 from ..services.account_mail import AccountMail
@@ -23,6 +26,7 @@ from ..services.admin import Administration
 from ..services.alert_evaluation import AlertEvaluation
 from ..services.alerts import AlertNews, Alerts
 from ..services.base import Principal
+from ..services.device_states import DeviceStates
 from ..services.devices import Devices
 from ..services.energy import EnergyReports
 from ..services.history import Histories
@@ -64,6 +68,10 @@ INGEST = web.AppKey("ingest", Ingest)
 HISTORIES = web.AppKey("histories", Histories)
 JOBS = web.AppKey("jobs", JobRunner)
 ENERGY = web.AppKey("energy", EnergyReports)
+DEVICE_STATES = web.AppKey("device_states", DeviceStates)
+HUB_LINK = web.AppKey("hub_link", HubLink)
+LINK_NODE = web.AppKey("link_node", LinkNode)
+REMOTE = web.AppKey("remote", RemoteControl)
 
 HEALTH = web.AppKey("health", DatabaseHealth)
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -16,14 +16,17 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..errors import (
+    BadGateway,
     Conflict,
     DomainError,
     Forbidden,
     InvalidInput,
     NotConfigured,
     NotFound,
+    Offline,
     PayloadTooLarge,
     Throttled,
+    TimedOut,
     Unauthenticated,
     Unavailable,
     UnsupportedMediaType,
@@ -50,6 +53,9 @@ STATUS_OF: dict[type[DomainError], int] = {
     UnsupportedMediaType: 415,
     Unavailable: 503,
     NotConfigured: 503,
+    Offline: 503,
+    BadGateway: 502,
+    TimedOut: 504,
 }
 HTTP_CODES = {
     400: "bad_request",
