@@ -31,6 +31,9 @@ from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from . import async_broker_settings
 from . import protocol as p
+from .cloud import link_settings
+from .cloud.const import CONF_CLOUD, REAUTH_CLOUD
+from .cloud.flow import CloudLinkSteps, CloudReauthSteps
 from .const import (
     CONF_CA_CERT,
     CONF_DEADBAND,
@@ -121,7 +124,7 @@ async def _async_try_connect(hass: HomeAssistant, data: Mapping[str, Any]) -> st
     return None
 
 
-class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
+class GreenNetConfigFlow(CloudReauthSteps, ConfigFlow, domain=DOMAIN):
     """Set up a GreenNet hub by hand, from zeroconf or from HA's MQTT discovery."""
 
     VERSION = 1
@@ -136,7 +139,7 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: GreenNetConfigEntry) -> OptionsFlow:
-        """The options flow (defaults sent to plugs, ignored plugs)."""
+        """The options flow (plug settings, the cloud link)."""
         return GreenNetOptionsFlow()
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -279,7 +282,9 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """The broker rejected the stored credentials."""
+        """The broker rejected the stored credentials, or the cloud the link token."""
+        if entry_data.get(REAUTH_CLOUD):
+            return await self.async_step_cloud_reauth()
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(
@@ -318,11 +323,12 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
             ):
                 return self.async_abort(reason="already_configured")
             if (error := await _async_try_connect(self.hass, user_input)) is None:
+                link = {CONF_CLOUD: entry.data[CONF_CLOUD]} if CONF_CLOUD in entry.data else {}
                 return self.async_update_reload_and_abort(
                     entry,
                     unique_id=unique_id,
                     title=f"GreenNet {user_input[CONF_HOST]}",
-                    data=user_input,
+                    data={**user_input, **link},  # the broker moved, the cloud link stays
                 )
             errors["base"] = error
         return self.async_show_form(
@@ -332,11 +338,20 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-class GreenNetOptionsFlow(OptionsFlow):
-    """Defaults sent to plugs, and plugs this entry should ignore."""
+class GreenNetOptionsFlow(CloudLinkSteps, OptionsFlow):
+    """Defaults sent to plugs, plugs this entry should ignore, and the cloud link."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form with every option."""
+        """Plug settings, or linking to (unlinking from) GreenNet Cloud."""
+        linked = link_settings(self.config_entry.data) is not None
+        return self.async_show_menu(
+            step_id="init", menu_options=["settings", "cloud_unlink" if linked else "cloud_link"]
+        )
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One form with every plug option."""
         if user_input is not None:
             if CONF_INTERVAL in user_input:
                 user_input[CONF_INTERVAL] = round(user_input[CONF_INTERVAL])
@@ -347,7 +362,7 @@ class GreenNetOptionsFlow(OptionsFlow):
         choices = {plug_id: plug_id for plug_id in ignored}
         for device in dr.async_entries_for_config_entry(registry, self.config_entry.entry_id):
             for domain, plug_id in device.identifiers:
-                if domain == DOMAIN:
+                if domain == DOMAIN and p.PLUG_ID_RE.fullmatch(plug_id):  # not the hub's device
                     choices[plug_id] = f"{device.name} ({plug_id})"
         schema = vol.Schema(
             {
@@ -380,5 +395,5 @@ class GreenNetOptionsFlow(OptionsFlow):
             }
         )
         return self.async_show_form(
-            step_id="init", data_schema=self.add_suggested_values_to_schema(schema, options)
+            step_id="settings", data_schema=self.add_suggested_values_to_schema(schema, options)
         )

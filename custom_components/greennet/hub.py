@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -28,6 +28,9 @@ from .const import (
 from .issues import async_delete_plug_issues, async_sync_protocol_issue
 from .models import PlugState, PlugUpdate, plug_device_info
 from .transport import Transport, TransportError
+
+if TYPE_CHECKING:
+    from .cloud.link import CloudLink
 
 type GreenNetConfigEntry = ConfigEntry[GreenNetHub]
 """A GreenNet config entry; a loaded one holds its hub as `runtime_data`."""
@@ -73,6 +76,8 @@ class GreenNetHub:
         # Options in effect; plug ids this entry leaves alone (a change reloads the entry).
         self.options: dict[str, Any] = dict(entry.options)
         self.ignored = frozenset(entry.options.get(CONF_IGNORED_PLUGS, ()))
+        # The entry's GreenNet Cloud link, when it is linked (set up by cloud/__init__.py).
+        self.cloud_link: CloudLink | None = None
 
     # --- lifecycle ------------------------------------------------------------
 
