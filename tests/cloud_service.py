@@ -164,3 +164,45 @@ class CloudApi:
             {"email": grantee.email, "permission": permission},
             expect=201,
         )
+
+    async def telemetry(self, user: CloudUser, device_id: str, since_ms: int) -> list[int]:
+        """Timestamps of the raw samples the cloud stored for a device since `since_ms`."""
+        answer = await self.request(
+            user,
+            "GET",
+            f"/api/v1/devices/{device_id}/telemetry?resolution=raw&from={since_ms}"
+            f"&to={int(time.time() * 1000) + 600_000}",
+        )
+        return [int(point["ts"]) for point in answer["points"]]
+
+    async def switch(
+        self, user: CloudUser, device_id: str, state: str, expect: int = 200
+    ) -> dict[str, Any]:
+        """Remote relay command; the cloud's answer (the confirmed state, or its error)."""
+        answer: dict[str, Any] = await self.request(
+            user, "POST", f"/api/v1/devices/{device_id}/relay", {"state": state}, expect=expect
+        )
+        return answer
+
+    async def protect(
+        self, user: CloudUser, device_id: str, limits: dict[str, Any], expect: int = 200
+    ) -> dict[str, Any]:
+        """Remote protection limits (or reset); the cloud's answer."""
+        answer: dict[str, Any] = await self.request(
+            user, "POST", f"/api/v1/devices/{device_id}/protection", limits, expect=expect
+        )
+        return answer
+
+    async def commands(self, user: CloudUser, home_id: str) -> list[dict[str, Any]]:
+        """The home's command audit trail, newest first."""
+        found: list[dict[str, Any]] = await self.request(
+            user, "GET", f"/api/v1/homes/{home_id}/commands"
+        )
+        return found
+
+    async def device_of(self, user: CloudUser, home_id: str, plug_id: str) -> dict[str, Any]:
+        """The cloud's device for a plug id (AssertionError when the home lacks it)."""
+        for device in await self.devices(user, home_id):
+            if device["plug_id"] == plug_id:
+                return device
+        raise AssertionError(f"{plug_id} is not a device of home {home_id}")

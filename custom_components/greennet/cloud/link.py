@@ -101,6 +101,7 @@ class CloudLink:
         self._unsubs: list[CALLBACK_TYPE] = []
         self._sent_states: dict[str, PlugStateReport] = {}
         self._sent_devices: list[DeviceEntry] | None = None
+        self._announced_ids: set[str] = set()
         self._devices_handle: asyncio.TimerHandle | None = None
         self._attempt = 0
         self._rng = random.Random()
@@ -178,6 +179,8 @@ class CloudLink:
         report = state_report(self.hub, plug)
         if self._session is None or self._sent_states.get(plug.id) == report:
             return
+        if plug.id not in self._announced_ids:
+            return  # the cloud knows a plug from `devices` first; states follow that message
         self._sent_states[plug.id] = report
         self._session.send_state(report)
 
@@ -196,7 +199,10 @@ class CloudLink:
         if self._session is None or (not force and identity == self._sent_devices):
             return
         self._sent_devices = identity
+        self._announced_ids = {device.plug_id for device in devices}
         self._session.send_devices(devices)
+        for plug_id in sorted(self._announced_ids):
+            self._report_state(self.hub.plugs[plug_id])
 
     # --- the session's callbacks ------------------------------------------------
 
@@ -216,10 +222,7 @@ class CloudLink:
             LOGGER.info("GreenNet Cloud reachable again for %s", self.entry.title)
         self._set_state(LinkState.CONNECTED)
         self._sent_states.clear()
-        self._send_devices(force=True)
-        for plug in self.hub.plugs.values():
-            if plug.info is not None and plug.supported:
-                self._report_state(plug)
+        self._send_devices(force=True)  # and the state of every plug in it
 
     @callback
     def devices_refused(self, plug_ids: list[str]) -> None:

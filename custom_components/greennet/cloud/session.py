@@ -258,6 +258,10 @@ class LinkSession:
 
     def _on_error(self, error: ErrorMessage) -> None:
         kind, seq = self._pending.pop(error.reply_to or "", ("", 0))
+        if kind == _TELEMETRY and error.error == "internal_error":
+            # the cloud failed, not the batch: reconnect (with backoff) and send it again
+            self._spawn(self._end(f"the cloud could not store batch {seq}: {error.message}"))
+            return
         if kind == _TELEMETRY:
             self._sent_at.pop(seq, None)
             count = self.link.backlog.refuse(seq)

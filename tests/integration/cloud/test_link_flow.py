@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -22,32 +19,10 @@ from custom_components.greennet.cloud.const import (
 )
 from custom_components.greennet.const import DOMAIN
 
-from ..backend.live import LiveServer
-from ..broker import Mosquitto, free_port
-from ..cloud_service import PASSWORD, CloudApi, CloudUser, start_cloud, totp_code
-from .conftest import wait_until
-
-
-@pytest.fixture(scope="module")
-def cloud() -> Iterator[LiveServer]:
-    """One real GreenNet Cloud for this module (accounts are per test)."""
-    server = start_cloud()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-@pytest.fixture
-def api(cloud: LiveServer, socket_enabled: None) -> CloudApi:
-    """The cloud's API, as a user would call it."""
-    return CloudApi(cloud.base_url)
-
-
-@pytest.fixture
-async def owner(api: CloudApi) -> CloudUser:
-    """A fresh account."""
-    return await api.register()
+from ...broker import Mosquitto, free_port
+from ...cloud_service import PASSWORD, CloudApi, CloudUser, totp_code
+from ..conftest import wait_until
+from .conftest import linked_entry
 
 
 async def start_link(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
@@ -207,24 +182,6 @@ async def test_unlinking_an_unreachable_cloud_says_the_token_still_works(
     await hass.async_block_till_done()
     assert CONF_CLOUD not in entry.data
     await hass.config_entries.async_unload(entry.entry_id)
-
-
-def linked_entry(mosquitto: Mosquitto, url: str, home_id: str, token: str) -> MockConfigEntry:
-    """An entry for the test broker, linked to `home_id` at `url` with `token`."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="GreenNet 127.0.0.1",
-        unique_id=f"{mosquitto.host}:{mosquitto.port}",
-        data={
-            CONF_HOST: mosquitto.host,
-            CONF_PORT: mosquitto.port,
-            "username": mosquitto.username,
-            "password": mosquitto.password,
-            "tls": False,
-            "prefix": "greennet",
-            CONF_CLOUD: {CONF_CLOUD_URL: url, CONF_HOME_ID: home_id, CONF_LINK_TOKEN: token},
-        },
-    )
 
 
 async def test_reauth_links_the_same_home_with_a_new_token(

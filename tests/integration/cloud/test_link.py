@@ -1,0 +1,225 @@
+"""The linked hub against the real GreenNet Cloud: plugs, telemetry, state, commands, closes.
+
+Real components throughout: Mosquitto, simulated plugs, the integration in HA's harness and
+`greennet-cloud serve` on loopback. The scenarios across restarts and several cloud
+processes live in tests/e2e.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+import aiomqtt
+import pytest
+from greennet_sim import Simulator
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.greennet.cloud.link import CloudLink, LinkState
+from custom_components.greennet.const import DOMAIN
+
+from ...broker import Mosquitto
+from ...cloud_service import CloudApi, CloudUser
+from ..conftest import wait_until
+from .conftest import linked_entry, needs_link_endpoint
+
+pytestmark = needs_link_endpoint
+
+
+@dataclass
+class Linked:
+    """A loaded entry linked to `home_id`, its link, and the token it uses."""
+
+    entry: MockConfigEntry
+    home_id: str
+    token: dict[str, str]
+
+    @property
+    def link(self) -> CloudLink:
+        link = self.entry.runtime_data.cloud_link
+        assert link is not None
+        return link
+
+
+@pytest.fixture
+async def linked(
+    hass: HomeAssistant, mosquitto: Mosquitto, api: CloudApi, owner: CloudUser, fleet: Simulator
+) -> AsyncIterator[Linked]:
+    """Two plugs on a hub whose entry is linked to a fresh home, the link up."""
+    home_id = await api.create_home(owner, "Flat")
+    token = await api.create_link_token(owner, home_id, "test HA")
+    entry = linked_entry(mosquitto, api.base, home_id, token["token"])
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    linked = Linked(entry, home_id, token)
+    await wait_until(hass, lambda: linked.link.connected, timeout=15)
+    yield linked
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def until(
+    hass: HomeAssistant, check: Callable[[], Awaitable[bool]], timeout: float = 10.0
+) -> None:
+    """Poll an async check of the cloud until it holds (the cloud is another process)."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, f"{check} did not hold within {timeout} s"
+        await hass.async_block_till_done()
+        await asyncio.sleep(0.1)
+
+
+async def test_linked_hub_announces_its_plugs_and_streams_their_telemetry(
+    hass: HomeAssistant, linked: Linked, api: CloudApi, owner: CloudUser, fleet: Simulator
+) -> None:
+    plug_ids = sorted(plug.id for plug in fleet.plugs)
+
+    async def announced() -> bool:
+        devices = await api.devices(owner, linked.home_id)
+        return sorted(d["plug_id"] for d in devices) == plug_ids
+
+    await until(hass, announced)
+    device = await api.device_of(owner, linked.home_id, plug_ids[0])
+    assert device["name"] == fleet.plug(plug_ids[0]).name
+    since = int(time.time() * 1000) - 1000
+    for _ in range(3):
+        await fleet.report(plug_ids[0])
+        await asyncio.sleep(0.02)
+
+    async def stored() -> bool:
+        return len(await api.telemetry(owner, device["id"], since)) >= 3
+
+    await until(hass, stored)
+    assert len(linked.link.backlog) == 0  # every sample acknowledged
+    sensor = er.async_get(hass).async_get_entity_id(
+        "binary_sensor", DOMAIN, f"{linked.entry.entry_id}_cloud_connected"
+    )
+    assert sensor is not None
+    assert hass.states.get(sensor).state == "on"
+
+
+async def test_a_remote_relay_command_switches_the_plug_and_returns_the_confirmed_state(
+    hass: HomeAssistant, linked: Linked, api: CloudApi, owner: CloudUser, fleet: Simulator
+) -> None:
+    plug = fleet.plugs[0]
+    assert plug.state.relay is True
+    await until(hass, lambda: _has_device(api, owner, linked.home_id, plug.id))
+    device = await api.device_of(owner, linked.home_id, plug.id)
+    answer = await api.switch(owner, device["id"], "OFF")
+    assert answer["relay"] == "OFF"
+    assert plug.state.relay is False
+    answer = await api.switch(owner, device["id"], "TOGGLE")
+    assert answer["relay"] == "ON"
+    assert plug.state.relay is True
+    # switching to the state the plug is in answers at once, with that state
+    assert (await api.switch(owner, device["id"], "ON"))["relay"] == "ON"
+    trail = await api.commands(owner, linked.home_id)
+    assert [c["result"] for c in trail] == ["ok", "ok", "ok"]
+
+
+async def _has_device(api: CloudApi, owner: CloudUser, home_id: str, plug_id: str) -> bool:
+    return plug_id in {d["plug_id"] for d in await api.devices(owner, home_id)}
+
+
+async def test_protection_limits_and_reset_are_confirmed_by_the_plug(
+    hass: HomeAssistant, linked: Linked, api: CloudApi, owner: CloudUser, fleet: Simulator
+) -> None:
+    plug = fleet.plugs[1]
+    await until(hass, lambda: _has_device(api, owner, linked.home_id, plug.id))
+    device = await api.device_of(owner, linked.home_id, plug.id)
+    answer = await api.protect(owner, device["id"], {"max_power": 1500, "max_current": 7.5})
+    assert (answer["max_power"], answer["max_current"]) == (1500, 7.5)
+    assert (plug.state.max_power, plug.state.max_current) == (1500, 7.5)
+    # the same limits again change nothing: answered at once with the plug's state
+    again = await api.protect(owner, device["id"], {"max_power": 1500})
+    assert again["max_power"] == 1500
+
+    plug.set_load(2500)
+    await fleet.step(plug.id, 1)
+    await wait_until(hass, lambda: linked.entry.runtime_data.plugs[plug.id].protection.tripped)
+    refused = await api.switch(owner, device["id"], "ON", expect=403)
+    assert refused["error"] == "not_allowed"
+    plug.set_load(100)
+    answer = await api.protect(owner, device["id"], {"reset": True})
+    assert answer["tripped"] is False
+    assert (await api.switch(owner, device["id"], "ON"))["relay"] == "ON"
+
+
+async def test_an_offline_plug_answers_503(
+    hass: HomeAssistant,
+    linked: Linked,
+    api: CloudApi,
+    owner: CloudUser,
+    fleet: Simulator,
+    mosquitto: Mosquitto,
+) -> None:
+    plug = fleet.plugs[0]
+    await until(hass, lambda: _has_device(api, owner, linked.home_id, plug.id))
+    device = await api.device_of(owner, linked.home_id, plug.id)
+    async with aiomqtt.Client(
+        mosquitto.host, mosquitto.port, username=mosquitto.username, password=mosquitto.password
+    ) as client:  # what the broker publishes as the plug's last will
+        await client.publish(f"greennet/{plug.id}/status", "offline", qos=1, retain=True)
+    await wait_until(hass, lambda: linked.entry.runtime_data.plugs[plug.id].online is False)
+    answer = await api.switch(owner, device["id"], "OFF", expect=503)
+    assert answer["error"] == "plug_offline"
+    assert plug.state.relay is True
+
+    async def shown_offline() -> bool:
+        return (await api.device_of(owner, linked.home_id, plug.id))["online"] is False
+
+    await until(hass, shown_offline)
+
+
+async def test_revoking_the_token_closes_the_link_and_asks_for_reauth(
+    hass: HomeAssistant, linked: Linked, api: CloudApi, owner: CloudUser
+) -> None:
+    await api.revoke_link_token(owner, linked.home_id, linked.token["id"])
+    await wait_until(hass, lambda: linked.link.state is LinkState.AUTH_FAILED, timeout=15)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["step_id"] for f in flows] == ["cloud_reauth"]
+    sensor = er.async_get(hass).async_get_entity_id(
+        "binary_sensor", DOMAIN, f"{linked.entry.entry_id}_cloud_connected"
+    )
+    assert hass.states.get(sensor).state == "off"
+
+
+async def test_a_second_hub_with_the_same_token_takes_over_and_this_one_stops(
+    hass: HomeAssistant, linked: Linked, api: CloudApi
+) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(
+            api.base.replace("http", "ws") + "/api/v1/link",
+            protocols=("greennet-link.1",),
+            headers={"Authorization": f"Bearer {linked.token['token']}"},
+        ) as other,
+    ):
+        await other.send_json(
+            {"type": "hello", "id": "1", "protocol": 1, "hub_id": "x", "sw_version": "0",
+             "ha_version": "0"}
+        )  # fmt: skip
+        assert (await other.receive_json())["type"] == "welcome"
+        await wait_until(hass, lambda: linked.link.state is LinkState.REPLACED, timeout=10)
+        await asyncio.sleep(0.5)  # this hub does not come back to fight for the token
+        assert linked.link.state is LinkState.REPLACED
+        assert not other.closed
+
+
+async def test_diagnostics_show_the_link_without_its_token(
+    hass: HomeAssistant, linked: Linked, hass_client: ClientSessionGenerator
+) -> None:
+    result = await get_diagnostics_for_config_entry(hass, hass_client, linked.entry)
+    assert result["entry"]["data"]["cloud"]["token"] == "**REDACTED**"
+    assert result["cloud_link"]["state"] == "connected"
+    assert result["cloud_link"]["home_id"] == linked.home_id
+    assert linked.token["token"] not in str(result)
