@@ -8,6 +8,7 @@ processes live in tests/e2e.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import aiohttp
 import aiomqtt
 import pytest
 from greennet_sim import Simulator
+from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -29,7 +31,7 @@ from custom_components.greennet.const import DOMAIN
 
 from ...broker import Mosquitto
 from ...cloud_service import CloudApi, CloudUser
-from ..conftest import wait_until
+from ..conftest import sim_config, wait_until
 from .conftest import linked_entry, needs_link_endpoint
 
 pytestmark = needs_link_endpoint
@@ -223,3 +225,58 @@ async def test_diagnostics_show_the_link_without_its_token(
     assert result["cloud_link"]["state"] == "connected"
     assert result["cloud_link"]["home_id"] == linked.home_id
     assert linked.token["token"] not in str(result)
+
+
+async def test_a_plug_appearing_later_is_announced_to_the_cloud(
+    hass: HomeAssistant,
+    linked: Linked,
+    api: CloudApi,
+    owner: CloudUser,
+    fleet: Simulator,
+    mosquitto: Mosquitto,
+) -> None:
+    await until(hass, lambda: _has_device(api, owner, linked.home_id, fleet.plugs[1].id))
+    seed = fleet.config.seed + 64  # plug ids of their own
+    async with Simulator(sim_config(mosquitto, count=1, seed=seed)) as newcomer:
+        await newcomer.wait_online()
+        await until(hass, lambda: _has_device(api, owner, linked.home_id, newcomer.plugs[0].id))
+    assert len(await api.devices(owner, linked.home_id)) == 3
+
+
+def inject(linked: Linked, frame: dict[str, object]) -> None:
+    """Hand the live session a frame as if the cloud had sent it (its reader does the same)."""
+    session = linked.link._session
+    assert session is not None
+    session._take(json.dumps(frame))
+
+
+async def test_cloud_notifications_become_persistent_notifications(
+    hass: HomeAssistant, linked: Linked
+) -> None:
+    raised = {"type": "notification", "id": "c-n1", "notification_id": "alert-7"}
+    inject(linked, {**raised, "title": "Fridge", "message": "Power above 300 W for 5 min"})
+    await hass.async_block_till_done()
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    shown = notifications[f"{DOMAIN}_alert-7"]
+    assert (shown["title"], shown["message"]) == ("Fridge", "Power above 300 W for 5 min")
+    # the resolved alert replaces the raised one (same notification id)
+    inject(linked, {**raised, "id": "c-n2", "title": "Fridge", "message": "Back to normal"})
+    await hass.async_block_till_done()
+    assert notifications[f"{DOMAIN}_alert-7"]["message"] == "Back to normal"
+    assert len([n for n in notifications if n.startswith(DOMAIN)]) == 1
+
+
+async def test_unknown_and_invalid_cloud_messages_are_dropped_with_one_log_line(
+    hass: HomeAssistant, linked: Linked, caplog: pytest.LogCaptureFixture
+) -> None:
+    inject(linked, {"type": "firmware_offer", "id": "c-u1"})
+    inject(linked, {"type": "firmware_offer", "id": "c-u2"})
+    inject(linked, {"type": "notification", "id": "c-bad"})  # no message
+    inject(linked, {"type": "command", "id": "c-cmd", "plug_id": "x", "action": "relay"})
+    await hass.async_block_till_done()
+    assert caplog.text.count("Ignored GreenNet Cloud message: unknown message type") == 1
+    invalid = [r for r in caplog.records if "Dropped invalid GreenNet Cloud" in r.getMessage()]
+    # the first at warning, then quieter: a misbehaving cloud does not flood the log
+    assert [r.levelname for r in invalid] == ["WARNING", "DEBUG"]
+    await asyncio.sleep(0.3)
+    assert linked.link.connected  # the link stays up
