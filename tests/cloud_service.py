@@ -8,12 +8,14 @@ the cloud stored, exactly as a user or the web dashboard would.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import itertools
 import struct
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -34,14 +36,20 @@ PASSWORD = "linked-hub-test-9"
 _serial = itertools.count(1)
 
 
-def start_cloud(env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> LiveServer:
-    """`greennet-cloud serve` on a free loopback port (usable from module-scoped fixtures,
-    before a test's `socket_enabled`: finding the free port needs a socket)."""
+@contextlib.contextmanager
+def sockets_allowed() -> Iterator[None]:
+    """Let a module-scoped fixture find a free port before a test's `socket_enabled`."""
     pytest_socket.enable_socket()
     try:
-        server = LiveServer(env={**CLOUD_ENV, **(env or {})}, args=args)
+        yield
     finally:
         pytest_socket.disable_socket(allow_unix_socket=True)
+
+
+def start_cloud(env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> LiveServer:
+    """`greennet-cloud serve` on a free loopback port (usable from module-scoped fixtures)."""
+    with sockets_allowed():
+        server = LiveServer(env={**CLOUD_ENV, **(env or {})}, args=args)
     server.start()
     return server
 

@@ -9,16 +9,6 @@ from pathlib import Path
 
 import pytest
 from greennet_sim import Simulator
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-
-from custom_components.greennet.cloud.const import (
-    CONF_CLOUD,
-    CONF_CLOUD_URL,
-    CONF_HOME_ID,
-    CONF_LINK_TOKEN,
-)
-from custom_components.greennet.const import CONF_PREFIX, CONF_TLS, DOMAIN
 
 from ...backend.live import LiveServer
 from ...broker import Mosquitto
@@ -70,21 +60,3 @@ async def fleet(mosquitto: Mosquitto) -> AsyncIterator[Simulator]:
     async with Simulator(sim_config(mosquitto, count=2, seed=next(_seeds))) as simulator:
         await simulator.wait_online()
         yield simulator
-
-
-def linked_entry(mosquitto: Mosquitto, url: str, home_id: str, token: str) -> MockConfigEntry:
-    """An entry for the test broker, linked to `home_id` at `url` with `token`."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="GreenNet 127.0.0.1",
-        unique_id=f"{mosquitto.host}:{mosquitto.port}",
-        data={
-            CONF_HOST: mosquitto.host,
-            CONF_PORT: mosquitto.port,
-            CONF_USERNAME: mosquitto.username,
-            CONF_PASSWORD: mosquitto.password,
-            CONF_TLS: False,
-            CONF_PREFIX: "greennet",
-            CONF_CLOUD: {CONF_CLOUD_URL: url, CONF_HOME_ID: home_id, CONF_LINK_TOKEN: token},
-        },
-    )

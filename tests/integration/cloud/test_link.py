@@ -32,7 +32,8 @@ from custom_components.greennet.const import DOMAIN
 from ...broker import Mosquitto
 from ...cloud_service import CloudApi, CloudUser
 from ..conftest import sim_config, wait_until
-from .conftest import linked_entry, needs_link_endpoint
+from .common import linked_entry
+from .conftest import needs_link_endpoint
 
 pytestmark = needs_link_endpoint
 

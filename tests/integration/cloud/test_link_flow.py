@@ -22,7 +22,7 @@ from custom_components.greennet.const import DOMAIN
 from ...broker import Mosquitto, free_port
 from ...cloud_service import PASSWORD, CloudApi, CloudUser, totp_code
 from ..conftest import wait_until
-from .conftest import linked_entry
+from .common import linked_entry
 
 
 async def start_link(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
