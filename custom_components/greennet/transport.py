@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 import time
 from abc import ABC, abstractmethod
@@ -135,6 +136,15 @@ def _connect_error(err: aiomqtt.MqttError) -> TransportError:
     return TransportError(str(err))
 
 
+def _send_at_once(client: aiomqtt.Client) -> None:
+    """TCP_NODELAY: a command published right after a PUBACK must not wait for the broker's
+    delayed ACK of it (Nagle; +40 ms for back-to-back remote commands, bench/RESULTS.md)."""
+    sock = client._client.socket()  # aiomqtt private: its paho client
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 async def _async_discard(client: aiomqtt.Client) -> None:
     """Close the socket a failed or abandoned connection attempt left open.
 
@@ -247,6 +257,7 @@ class AiomqttTransport(Transport):
                 await client.__aexit__(None, None, None)
             raise
         self._client = client
+        _send_at_once(client)
         self._connected_at = time.monotonic()
         self._set_connected(True)
 
