@@ -166,9 +166,8 @@ class LinkSession:
 
     async def _keepalive(self) -> None:
         """Ping when idle; give up on a silent peer or an unacknowledged batch."""
-        tick = min(const.PING_INTERVAL, const.IDLE_TIMEOUT, const.ACK_TIMEOUT) / 4
         while True:
-            await asyncio.sleep(tick)
+            await asyncio.sleep(min(const.PING_INTERVAL, const.IDLE_TIMEOUT, const.ACK_TIMEOUT) / 4)
             now = self._loop.time()
             if now - self._last_received >= const.IDLE_TIMEOUT:
                 await self._end(f"nothing heard for {const.IDLE_TIMEOUT:g} s")

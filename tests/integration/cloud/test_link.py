@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -20,15 +21,20 @@ from greennet_sim import Simulator
 from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.greennet import protocol as mqtt
+from custom_components.greennet.cloud import const as cloud_const
+from custom_components.greennet.cloud import protocol as link_protocol
 from custom_components.greennet.cloud.link import CloudLink, LinkState
 from custom_components.greennet.const import DOMAIN
 
+from ...backend.live import LiveServer
 from ...broker import Mosquitto
 from ...cloud_service import CloudApi, CloudUser
 from ..conftest import sim_config, wait_until
@@ -281,3 +287,112 @@ async def test_unknown_and_invalid_cloud_messages_are_dropped_with_one_log_line(
     assert [r.levelname for r in invalid] == ["WARNING", "DEBUG"]
     await asyncio.sleep(0.3)
     assert linked.link.connected  # the link stays up
+
+
+async def test_a_cloud_speaking_another_protocol_stops_the_link_with_a_repair_issue(
+    hass: HomeAssistant,
+    mosquitto: Mosquitto,
+    api: CloudApi,
+    owner: CloudUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # this Home Assistant speaks a protocol version the cloud does not (yet)
+    monkeypatch.setattr(link_protocol, "LINK_PROTOCOL", 2)
+    home_id = await api.create_home(owner, "Flat")
+    token = await api.create_link_token(owner, home_id, "future HA")
+    entry = linked_entry(mosquitto, api.base, home_id, token["token"])
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    link = entry.runtime_data.cloud_link
+    await wait_until(hass, lambda: link.state is LinkState.UNSUPPORTED, timeout=15)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"cloud_link_unsupported_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders == {"hub": entry.title, "url": api.base}
+    await asyncio.sleep(0.5)
+    assert link.state is LinkState.UNSUPPORTED  # it does not retry by itself
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def publish(mosquitto: Mosquitto, messages: list[tuple[str, str, bool]]) -> None:
+    """Publish (topic, payload, retained) as a plug would, from a plain MQTT client."""
+    async with aiomqtt.Client(
+        mosquitto.host, mosquitto.port, username=mosquitto.username, password=mosquitto.password
+    ) as client:
+        for topic, payload, retain in messages:
+            await client.publish(topic, payload, qos=1, retain=retain)
+
+
+async def test_a_plug_that_never_confirms_answers_timeout(
+    hass: HomeAssistant,
+    linked: Linked,
+    api: CloudApi,
+    owner: CloudUser,
+    mosquitto: Mosquitto,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cloud_const, "COMMAND_TIMEOUT", 0.5)
+    # a plug that is online and known, but deaf to commands (its firmware hangs)
+    mute = Simulator(sim_config(mosquitto, count=1, seed=251)).plugs[0]
+    await publish(
+        mosquitto,
+        [
+            (f"greennet/{mute.id}/status", "online", True),
+            (f"greennet/{mute.id}/info", mqtt.encode_info(mute.info()), True),
+            (f"greennet/{mute.id}/relay", "ON", True),
+        ],
+    )
+    await until(hass, lambda: _has_device(api, owner, linked.home_id, mute.id))
+    device = await api.device_of(owner, linked.home_id, mute.id)
+    answer = await api.switch(owner, device["id"], "OFF", expect=504)
+    assert answer["error"] == "command_timeout"
+    limits = await api.protect(owner, device["id"], {"max_power": 900}, expect=504)
+    assert limits["error"] == "command_timeout"
+    trail = await api.commands(owner, linked.home_id)
+    assert [c["result"] for c in trail] == ["timeout", "timeout"]
+    await publish(mosquitto, [(f"greennet/{mute.id}/{c}", "", True) for c in ("status", "info")])
+
+
+async def test_samples_the_cloud_refuses_are_dropped_not_retried(
+    hass: HomeAssistant,
+    linked: Linked,
+    fleet: Simulator,
+    mosquitto: Mosquitto,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    plug = fleet.plugs[0]
+    await until(hass, lambda: _true(len(linked.link.backlog) == 0))
+    ahead = mqtt.Telemetry(230.0, 0.1, 23.0, 1.0, True, ts=int(time.time() * 1000) + 3_600_000)
+    await publish(
+        mosquitto, [(f"greennet/{plug.id}/telemetry", mqtt.encode_telemetry(ahead), False)]
+    )
+    await until(hass, lambda: _true("GreenNet Cloud refused 1 samples" in caplog.text))
+    await until(hass, lambda: _true(len(linked.link.backlog) == 0))
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+@pytest.fixture
+def brisk_keepalive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ping after 0.3 s of quiet, give up after 1 s of silence, retry within 0.3 s."""
+    monkeypatch.setattr(cloud_const, "IDLE_TIMEOUT", 1.0)
+    monkeypatch.setattr(cloud_const, "PING_INTERVAL", 0.3)
+    monkeypatch.setattr(cloud_const, "BACKOFF_CAP", 0.3)
+
+
+async def test_a_silent_cloud_is_given_up_on_and_reconnected_when_it_wakes(
+    brisk_keepalive: None, hass: HomeAssistant, linked: Linked, cloud: LiveServer
+) -> None:
+    assert cloud.proc is not None
+    session = linked.link._session
+    await asyncio.sleep(2.5)  # our pings answered: a quiet but live cloud keeps the link
+    assert linked.link.connected
+    assert linked.link._session is session
+    cloud.proc.send_signal(signal.SIGSTOP)  # hung: the socket stays open, nothing comes back
+    try:
+        await wait_until(hass, lambda: not linked.link.connected, timeout=10)
+        assert "nothing heard" in (linked.link.last_error or "")
+    finally:
+        cloud.proc.send_signal(signal.SIGCONT)
+    await wait_until(hass, lambda: linked.link.connected, timeout=20)
