@@ -102,6 +102,7 @@ class CloudLink:
         self._sent_states: dict[str, PlugStateReport] = {}
         self._sent_devices: list[DeviceEntry] | None = None
         self._announced_ids: set[str] = set()
+        self._followed: set[str] = set()
         self._devices_handle: asyncio.TimerHandle | None = None
         self._attempt = 0
         self._rng = random.Random()
@@ -156,14 +157,20 @@ class CloudLink:
 
     @callback
     def _on_new_plug(self, plug: PlugState) -> None:
-        self._unsubs.append(
-            self.hub.async_add_plug_listener(plug.id, partial(self._on_plug_update, plug))
-        )
+        # A plug removed and found again is announced twice: follow it once.
+        if plug.id not in self._followed:
+            self._followed.add(plug.id)
+            self._unsubs.append(
+                self.hub.async_add_plug_listener(plug.id, partial(self._on_plug_update, plug.id))
+            )
         self._devices_changed()
         self._report_state(plug)
 
     @callback
-    def _on_plug_update(self, plug: PlugState, update: PlugUpdate | None) -> None:
+    def _on_plug_update(self, plug_id: str, update: PlugUpdate | None) -> None:
+        plug = self.hub.plugs.get(plug_id)  # a plug found again is a new PlugState
+        if plug is None:
+            return
         if update is not None:
             if update.channel is p.Channel.TELEMETRY and plug.telemetry is not None:
                 self.backlog.append(telemetry_sample(plug, plug.telemetry))

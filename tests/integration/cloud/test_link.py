@@ -13,6 +13,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import aiomqtt
@@ -20,6 +21,7 @@ import pytest
 from greennet_sim import Simulator
 from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -28,6 +30,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.greennet import async_remove_config_entry_device
 from custom_components.greennet import protocol as mqtt
 from custom_components.greennet.cloud import const as cloud_const
 from custom_components.greennet.cloud import protocol as link_protocol
@@ -396,3 +399,38 @@ async def test_a_silent_cloud_is_given_up_on_and_reconnected_when_it_wakes(
     finally:
         cloud.proc.send_signal(signal.SIGCONT)
     await wait_until(hass, lambda: linked.link.connected, timeout=20)
+
+
+async def test_a_plug_removed_and_found_again_is_streamed_once(
+    hass: HomeAssistant,
+    linked: Linked,
+    fleet: Simulator,
+    mosquitto: Mosquitto,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plug = fleet.plugs[0]
+    hub = linked.entry.runtime_data
+    await fleet.report(plug.id)
+    await wait_until(hass, lambda: hub.plugs[plug.id].telemetry is not None)
+    await publish(mosquitto, [(f"greennet/{plug.id}/status", "offline", True)])
+    await wait_until(hass, lambda: hub.plugs[plug.id].online is False)
+    # the user deletes the offline plug's device, as from its device page
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, plug.id)})
+    assert device is not None
+    assert await async_remove_config_entry_device(hass, linked.entry, device)
+    dr.async_get(hass).async_update_device(device.id, remove_config_entry_id=linked.entry.entry_id)
+    await hass.async_block_till_done()
+    queued: list[Any] = []
+    original = linked.link.backlog.append
+    monkeypatch.setattr(linked.link.backlog, "append", lambda s: (queued.append(s), original(s)))
+    info = mqtt.encode_info(plug.info())
+    await publish(  # the plug comes back
+        mosquitto,
+        [(f"greennet/{plug.id}/status", "online", True), (f"greennet/{plug.id}/info", info, True)],
+    )
+    await wait_until(hass, lambda: plug.id in hub.plugs and hub.plugs[plug.id].info is not None)
+    await fleet.report(plug.id)
+    await wait_until(hass, lambda: any(s[0] == plug.id for s in queued))
+    await asyncio.sleep(0.2)
+    assert [s[0] for s in queued].count(plug.id) == 1
+    assert queued[0][1] == hub.plugs[plug.id].telemetry.ts  # this report, not a stale one
