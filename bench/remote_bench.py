@@ -1,4 +1,5 @@
-"""Remote relay round trip: API → GreenNet Cloud → linked Home Assistant → plug → confirmed.
+"""Remote relay round trip end to end: API → GreenNet Cloud → a real linked Home Assistant →
+broker → plug → confirmed (the cloud side alone, with a test hub: bench/link_bench.py).
 
 Real processes: Mosquitto, simulated plugs, `hass` with GreenNet linked to the cloud in its
 options flow (as a user links it), and `greennet-cloud serve` on SQLite, or (`--postgres`)
@@ -8,7 +9,7 @@ TOGGLE is timed from request to the 200 carrying the plug's confirmed state. Bas
 the same run: an authenticated cloud read (`GET /api/v1/devices/{id}`) and Home Assistant's
 own relay round trip (service call → plug → confirmed switch state).
 
-    .venv/bin/python -m bench.link_bench [--samples 200] [--postgres] [--write]
+    .venv/bin/python -m bench.remote_bench [--samples 200] [--postgres] [--write]
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ async def timed(
 
 async def run(samples: int, postgres: bool) -> dict[str, Any]:
     """One deployment: the figures."""
-    with tempfile.TemporaryDirectory(prefix="greennet-link-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="greennet-remote-bench-") as tmp:
         workdir = Path(tmp)
         pg = PostgresServer() if postgres else None
         rig = Rig(workdir)
@@ -217,7 +218,7 @@ async def main() -> None:
     results = [await run(args.samples, postgres=False)]
     if args.postgres:
         results.append(await run(args.samples, postgres=True))
-    text = report(results, "python -m bench.link_bench " + " ".join(sys.argv[1:]), args.samples)
+    text = report(results, "python -m bench.remote_bench " + " ".join(sys.argv[1:]), args.samples)
     record_results(text, args.write)
 
 
