@@ -71,6 +71,7 @@ class Retention:
     minute_days: int = 90
     hour_days: int = 5 * 366
     day_days: int = 0
+    command_days: int = 365  # the remote command audit trail (0: forever)
     rollup_interval_seconds: float = 10.0
     retention_interval_seconds: float = 3600.0
 
@@ -83,6 +84,28 @@ class Retention:
                 self.retention_interval_seconds if retention is None else retention
             ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """The HA link (docs/cloud-link.md): keep-alive, command timeout, node heartbeat, sizes.
+
+    A node (process) refreshes its rows in `live_links` every `heartbeat_seconds`; a row not
+    refreshed for three heartbeats belongs to a stopped or crashed node and is ignored.
+    """
+
+    ping_interval_seconds: float = 30.0
+    idle_timeout_seconds: float = 90.0
+    command_timeout_seconds: float = 10.0
+    heartbeat_seconds: float = 10.0
+    max_frame_bytes: int = 1024 * 1024
+    max_batch: int = 1000  # samples per telemetry message
+    max_plugs: int = 1000  # plugs per devices message
+
+    @property
+    def expiry_seconds(self) -> float:
+        """How long a live link row stays believed without its node's heartbeat."""
+        return 3 * self.heartbeat_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +140,7 @@ class Config:
     retention: Retention = field(default_factory=Retention)
     # run the background jobs (rollups, retention) in this process
     run_jobs: bool = True
+    link: LinkSettings = field(default_factory=LinkSettings)
 
     @property
     def resolved_database_url(self) -> str:
@@ -137,6 +161,7 @@ class Config:
         if self.password_hashing.workers < 0 or self.password_hashing.max_waiting < 0:
             raise ValueError("GREENNET_ARGON2_WORKERS and GREENNET_ARGON2_QUEUE must be >= 0")
         _check_retention(self.retention)
+        _check_link(self.link)
         if self.secret is not None:
             if len(self.secret) < MIN_SECRET_LENGTH:
                 raise ValueError(f"the signing secret must be at least {MIN_SECRET_LENGTH} chars")
@@ -151,6 +176,8 @@ def _check_retention(retention: Retention) -> None:
         ("GREENNET_RETENTION_1H_DAYS", retention.hour_days),
         ("GREENNET_RETENTION_1D_DAYS", retention.day_days),
     ]
+    if retention.command_days < 0:
+        raise ValueError("GREENNET_RETENTION_COMMANDS_DAYS must be 0 (forever) or more")
     if retention.raw_days < 1:
         raise ValueError("GREENNET_RETENTION_RAW_DAYS must be at least 1")
     for (name, days), (finer, finer_days) in zip(levels[1:], levels, strict=False):
@@ -158,6 +185,19 @@ def _check_retention(retention: Retention) -> None:
             raise ValueError(f"{name}={days} must be 0 (forever) or at least {finer}")
     if min(retention.rollup_interval_seconds, retention.retention_interval_seconds) <= 0:
         raise ValueError("job intervals must be positive")
+
+
+def _check_link(link: LinkSettings) -> None:
+    timings = (
+        link.ping_interval_seconds,
+        link.idle_timeout_seconds,
+        link.command_timeout_seconds,
+        link.heartbeat_seconds,
+    )
+    if min(timings) <= 0:
+        raise ValueError("GREENNET_LINK_* times must be positive")
+    if link.idle_timeout_seconds <= link.ping_interval_seconds:
+        raise ValueError("GREENNET_LINK_IDLE_TIMEOUT must be longer than the ping interval")
 
 
 def load_or_create_secret(data_dir: Path) -> str:
@@ -225,11 +265,22 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
             "GREENNET_RETENTION_1M_DAYS": "minute_days",
             "GREENNET_RETENTION_1H_DAYS": "hour_days",
             "GREENNET_RETENTION_1D_DAYS": "day_days",
+            "GREENNET_RETENTION_COMMANDS_DAYS": "command_days",
         },
     )
     retention = retention.with_intervals(
         _seconds(env, "GREENNET_ROLLUP_INTERVAL"), _seconds(env, "GREENNET_RETENTION_INTERVAL")
     )
+    link_changes: dict[str, Any] = {}
+    for name, attr in (
+        ("GREENNET_LINK_PING_INTERVAL", "ping_interval_seconds"),
+        ("GREENNET_LINK_IDLE_TIMEOUT", "idle_timeout_seconds"),
+        ("GREENNET_LINK_COMMAND_TIMEOUT", "command_timeout_seconds"),
+        ("GREENNET_LINK_HEARTBEAT", "heartbeat_seconds"),
+    ):
+        if (seconds := _seconds(env, name)) is not None:
+            link_changes[attr] = seconds
+    link = dataclasses.replace(config.link, **link_changes)
     hashing = _overlay(
         config.password_hashing,
         env,
@@ -264,6 +315,7 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
         login_throttle=throttle,
         registration_throttle=registration,
         retention=retention,
+        link=link,
         **changes,
     )
 

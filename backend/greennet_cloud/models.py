@@ -107,6 +107,21 @@ class Device:
     location: str
     created_at: datetime
     last_seen_at: datetime | None
+    # what the linked HA hub last reported (None: never); see `DeviceState`
+    relay: bool | None = None
+    tripped: bool | None = None
+    reported_online: bool | None = None
+    state_at: datetime | None = None
+    link_token_id: str | None = None  # the hub link that announced the plug
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """A plug's state as its hub reports it: None leaves a field as it was."""
+
+    online: bool | None = None
+    relay: bool | None = None
+    tripped: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +170,34 @@ class Sample:
     current: float
     energy: float
     relay: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRecord:
+    """One remote command in a home's audit trail. `result` None: no outcome recorded (the
+    process that sent it stopped first)."""
+
+    id: str
+    home_id: str
+    device_id: str | None  # None once the device is removed
+    plug_id: str
+    user_id: str | None  # None once the sender's account is deleted
+    user_email: str | None
+    action: str
+    params: dict[str, object]
+    created_at: datetime
+    finished_at: datetime | None
+    result: str | None
+    state: dict[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveLink:
+    """A live HA link: the node (process) and connection holding a link token's websocket."""
+
+    token_id: str
+    home_id: str
+    node_id: str
+    connection_id: str
+    connected_at: datetime
+    heartbeat_at: datetime

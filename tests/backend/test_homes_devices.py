@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 
+import pytest
 from greennet_cloud.db.schema import link_tokens, refresh_tokens
+from greennet_cloud.errors import Forbidden
 from greennet_cloud.services.devices import DeviceDetails
 from greennet_cloud.storage import devices as device_store
 from greennet_cloud.storage import links as link_store
@@ -132,6 +134,14 @@ async def test_the_linked_hub_announcing_a_plug_claims_it_in_its_home(
     assert (created, created_again, again.id) == (True, False, device.id)
     listed = await api.call("GET", f"/api/v1/homes/{home}/devices", token=owner.access)
     assert [(d["plug_id"], d["name"]) for d in listed.body] == [("greennet-4b0b0b", "Kettle")]
+    # a plug another home holds is not taken by seeing it on a broker
+    neighbour = await api.account("neighbour@example.com")
+    await api.plug(neighbour.access, await new_home(api, neighbour), "greennet-4c0c0c")
+    with pytest.raises(Forbidden) as refused:
+        await devices.claim_announced(link, "greennet-4c0c0c", details)
+    assert refused.value.code == "plug_refused"
+    listed = await api.call("GET", f"/api/v1/homes/{home}/devices", token=owner.access)
+    assert [d["plug_id"] for d in listed.body] == ["greennet-4b0b0b"]
 
 
 async def test_ingest_credentials_are_shown_once_rotated_and_revoked(api: Api) -> None:

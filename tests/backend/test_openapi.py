@@ -22,6 +22,7 @@ from greennet_cloud.web.keys import OPENAPI
 from greennet_demo.services import cloud_bin
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from .conftest import TEST_SECRET
@@ -29,6 +30,12 @@ from .live import FAST_ARGON2, LiveServer
 from .postgres import PostgresServer
 
 MAX_EXAMPLES = 20
+# the fuzzed world links no hub, so remote commands answer a documented 503 hub_offline by
+# design (test_remote_access.py covers their other answers with a hub)
+REMOTE_COMMANDS = {
+    ("POST", "/api/v1/devices/{device_id}/relay"),
+    ("POST", "/api/v1/devices/{device_id}/protection"),
+}
 _names = itertools.count()
 
 
@@ -210,15 +217,19 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(
                 case.path_parameters[name] = data.draw(st.sampled_from(world.known[name]))
         label = f"{case.method} {case.path}"
         seen.add(label)
+        remote = (case.method, case.path) in REMOTE_COMMANDS
         try:
             # Schema-valid is not always acceptable: rules beyond JSON Schema (a common
             # password, the e-mail as password, sharing with yourself) answer 400 by design.
+            excluded = [positive_data_acceptance, *([not_a_server_error] if remote else [])]
             response = case.call_and_validate(
-                base_url=base, headers=world.headers, excluded_checks=[positive_data_acceptance]
+                base_url=base, headers=world.headers, excluded_checks=excluded
             )
         except Exception as err:  # collect all, report together
             failures.append(f"{case.method} {case.formatted_path}: {err}")
             return
+        if remote and response.status_code >= 500 and response.json()["error"] != "hub_offline":
+            failures.append(f"{case.method} {case.formatted_path}: {response.text}")
         if response.status_code < 300:
             succeeded.add(label)
         body = None

@@ -36,9 +36,7 @@ from ..backend.postgres import PostgresServer
 from ..broker import Mosquitto
 from ..cloud_service import CloudApi, CloudUser, sockets_allowed, start_cloud
 from ..integration.cloud.common import broker_data, linked_entry
-from ..integration.cloud.conftest import needs_link_endpoint
 
-pytestmark = needs_link_endpoint
 SECRET = "e2e-link-signing-secret-" + "x" * 40
 _seeds = iter(range(160, 250))
 

@@ -8,6 +8,7 @@ integer that only telemetry tables use, so a sample row stays small).
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -102,8 +103,17 @@ devices = Table(
     Column("location", String(100), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_seen_at", UtcDateTime),
+    # the state the linked HA hub last reported (state messages, confirmed commands)
+    Column("relay", Boolean),
+    Column("tripped", Boolean),
+    Column("reported_online", Boolean),
+    Column("state_at", UtcDateTime),
+    # the hub link that announced the plug, so remote commands go to the hub that sees it;
+    # no foreign key: link tokens are revoked, never deleted, except with their home
+    Column("link_token_id", String(ID)),
     # a plug id means something only inside its home: two homes may hold the same one
     UniqueConstraint("home_id", "plug_id", name="uq_devices_home_plug"),
+    Index("ix_devices_plug", "plug_id"),  # a hub's announcement checks other homes
     sqlite_autoincrement=True,  # never reuse a deleted device's seq
 )
 
@@ -234,4 +244,43 @@ job_runs = Table(
     Column("runs", Integer, nullable=False),
     Column("runner", String(100)),
     Column("last_error", String(500)),
+)
+
+# --- the HA link -------------------------------------------------------------------------
+# which process ("node") holds the live link of each link token: one row per live link,
+# kept fresh by the node's heartbeat; a row older than the expiry is a crashed node's lie
+live_links = Table(
+    "live_links",
+    metadata,
+    Column(
+        "token_id", String(ID), ForeignKey("link_tokens.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("home_id", String(ID), ForeignKey("homes.id", ondelete="CASCADE"), nullable=False),
+    Column("node_id", String(32), nullable=False),
+    Column("connection_id", String(ID), nullable=False),
+    Column("connected_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+    Column("hub_id", String(64)),  # from hello: the HA config entry, integration and HA versions
+    Column("sw_version", String(32)),
+    Column("ha_version", String(32)),
+    Index("ix_live_links_home", "home_id"),
+    Index("ix_live_links_node", "node_id"),
+)
+
+# the audit trail of remote commands: who sent what to which plug, when, and the outcome
+commands = Table(
+    "commands",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("home_id", String(ID), ForeignKey("homes.id", ondelete="CASCADE"), nullable=False),
+    Column("device_id", String(ID), ForeignKey("devices.id", ondelete="SET NULL")),
+    Column("plug_id", String(32), nullable=False),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="SET NULL")),
+    Column("action", String(16), nullable=False),  # relay / protection
+    Column("params", JSON, nullable=False),  # {"value": "ON"} / {"max_current": 10.0, ...}
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("result", String(32)),  # ok, hub_offline, plug_offline, timeout, …; null: pending
+    Column("state", JSON),  # the confirmed state when ok
+    Index("ix_commands_home_created", "home_id", "created_at"),
 )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
 import secrets
 import zoneinfo
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +32,7 @@ from .base import (
 )
 from .shares import Shares, ShareTarget
 
+_LOGGER = logging.getLogger(__name__)
 MAX_PRICE_PER_KWH = 1000.0
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 # no 0/O/1/I: codes are read off a screen and typed on a phone
@@ -112,6 +115,9 @@ class Homes(Service):
         super().__init__(engine, clock)
         self.pairing_ttl = timedelta(seconds=pairing_ttl_seconds)
         self.shares = Shares(engine, clock, HOME)
+        # awaited after the commit with the ids of link tokens that stopped being valid
+        # (revoked, or deleted with their home): the HA link closes their live links
+        self.link_token_listeners: list[Callable[[list[str]], Awaitable[None]]] = []
 
     async def list_homes(self, principal: Principal) -> list[tuple[Home, Access]]:
         """Homes the caller owns or has been shared."""
@@ -166,7 +172,9 @@ class Homes(Service):
         async with self.engine.begin() as conn:
             _home, access = await visible_home(conn, principal, home_id)
             require_access(access, Access.OWNER, "delete this home")
+            token_ids = await link_store.token_ids_of_home(conn, home_id)
             await home_store.delete_home(conn, principal.user_id, home_id)
+        await self._link_tokens_ended(token_ids)
 
     async def create_pairing_code(self, principal: Principal, home_id: str) -> PairingCode:
         """A fresh single-use pairing code for a home the caller owns."""
@@ -214,6 +222,7 @@ class Homes(Service):
             if link is None:
                 raise Unauthenticated("unknown or revoked link token", "invalid_link_token")
             await link_store.revoke_link_token(conn, link.home_id, link.id, self.now())
+        await self._link_tokens_ended([link.id])  # its live link closes (4001), on any node
 
     async def revoke_link_token(self, principal: Principal, home_id: str, token_id: str) -> None:
         """Revoke a link token of a home the caller owns."""
@@ -222,3 +231,13 @@ class Homes(Service):
             require_access(access, Access.OWNER, "revoke this home's link tokens")
             if not await link_store.revoke_link_token(conn, home_id, token_id, self.now()):
                 raise NotFound("no such link token", "not_found")
+        await self._link_tokens_ended([token_id])
+
+    async def _link_tokens_ended(self, token_ids: list[str]) -> None:
+        if not token_ids:
+            return
+        for listener in list(self.link_token_listeners):
+            try:
+                await listener(token_ids)
+            except Exception:  # the link's heartbeat re-checks its token anyway
+                _LOGGER.exception("link token listener %r failed", listener)

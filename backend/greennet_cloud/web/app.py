@@ -13,11 +13,15 @@ from ..config import Config
 from ..db.engine import create_engine
 from ..db.migrate import migrate
 from ..jobs import JobRunner
+from ..link.hub import HubLink
+from ..link.node import LinkNode
+from ..link.remote import RemoteControl
 from ..security.passwords import PasswordHasher
 from ..security.session_cache import SessionCache
 from ..security.tokens import AccessTokens
 from ..services.accounts import Accounts
 from ..services.admin import Administration
+from ..services.device_states import DeviceStates
 from ..services.devices import Devices
 from ..services.energy import EnergyReports
 from ..services.history import Histories
@@ -33,7 +37,9 @@ from . import (
     routes_history,
     routes_homes,
     routes_ingest,
+    routes_link,
     routes_meta,
+    routes_remote,
     routes_users,
 )
 from .dashboard import add_dashboard
@@ -44,15 +50,19 @@ from .keys import (
     BUS,
     CLOCK,
     CONFIG,
+    DEVICE_STATES,
     DEVICES,
     ENERGY,
     ENGINE,
     HISTORIES,
     HOMES,
+    HUB_LINK,
     INGEST,
     JOBS,
+    LINK_NODE,
     OPENAPI,
     PASSWORD_HASHER,
+    REMOTE,
     SESSION_CACHE,
     TWO_FACTOR,
 )
@@ -71,6 +81,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *routes_ingest.ENDPOINTS,
     *routes_history.ENDPOINTS,
     *routes_energy.ENDPOINTS,
+    *routes_link.ENDPOINTS,
+    *routes_remote.ENDPOINTS,
 )
 
 
@@ -111,6 +123,12 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
         config.retention.retention_interval_seconds,
         Retention(engine, clock, config.retention).apply,
     )
+    app[DEVICE_STATES] = DeviceStates(engine, clock, bus)
+    app[HUB_LINK] = HubLink(engine, clock, app[DEVICES], app[INGEST], app[DEVICE_STATES])
+    app[LINK_NODE] = LinkNode(engine, clock, bus, config.link)
+    app[REMOTE] = RemoteControl(engine, clock, app[LINK_NODE], app[DEVICE_STATES])
+    app[HOMES].link_token_listeners.append(app[LINK_NODE].tokens_ended)
+    app.on_shutdown.append(_close_links)
     app[OPENAPI] = build_openapi(ENDPOINTS)
     add_endpoints(app, ENDPOINTS)
     add_dashboard(app)
@@ -128,12 +146,20 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
                 _LOGGER.info("database migrated to revision %s", applied[-1])
         await app[BUS].start()
         await app[SESSION_CACHE].start()
+        await app[LINK_NODE].start()
         if app[CONFIG].run_jobs:
             app[JOBS].start()
         yield
     finally:
+        await app[LINK_NODE].stop()
         await app[JOBS].stop()
         app[INGEST].close()
         await app[BUS].close()
         app[PASSWORD_HASHER].close()
         await engine.dispose()
+
+
+async def _close_links(app: web.Application) -> None:
+    """On shutdown, before waiting for handlers: close the hubs' links (1001), so they
+    reconnect to another process instead of holding this one open."""
+    await app[LINK_NODE].close_all()

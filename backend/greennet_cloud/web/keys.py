@@ -9,11 +9,15 @@ from ..bus import Bus
 from ..clock import Clock
 from ..config import Config
 from ..jobs import JobRunner
+from ..link.hub import HubLink
+from ..link.node import LinkNode
+from ..link.remote import RemoteControl
 from ..security.passwords import PasswordHasher
 from ..security.session_cache import SessionCache
 from ..services.accounts import Accounts
 from ..services.admin import Administration
 from ..services.base import Principal
+from ..services.device_states import DeviceStates
 from ..services.devices import Devices
 from ..services.energy import EnergyReports
 from ..services.history import Histories
@@ -37,6 +41,10 @@ INGEST = web.AppKey("ingest", Ingest)
 HISTORIES = web.AppKey("histories", Histories)
 JOBS = web.AppKey("jobs", JobRunner)
 ENERGY = web.AppKey("energy", EnergyReports)
+DEVICE_STATES = web.AppKey("device_states", DeviceStates)
+HUB_LINK = web.AppKey("hub_link", HubLink)
+LINK_NODE = web.AppKey("link_node", LinkNode)
+REMOTE = web.AppKey("remote", RemoteControl)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)

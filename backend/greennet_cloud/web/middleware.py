@@ -12,13 +12,16 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
 from ..errors import (
+    BadGateway,
     Conflict,
     DomainError,
     Forbidden,
     InvalidInput,
     NotFound,
+    Offline,
     PayloadTooLarge,
     Throttled,
+    TimedOut,
     Unauthenticated,
     Unavailable,
 )
@@ -38,6 +41,9 @@ STATUS_OF: dict[type[DomainError], int] = {
     PayloadTooLarge: 413,
     Throttled: 429,
     Unavailable: 503,
+    Offline: 503,
+    BadGateway: 502,
+    TimedOut: 504,
 }
 HTTP_CODES = {
     400: "bad_request",

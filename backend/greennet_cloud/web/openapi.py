@@ -6,7 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from .endpoints import Endpoint
-from .schemas import SCHEMAS, ref
+from .schemas import SCHEMAS as CORE_SCHEMAS
+from .schemas import ref
+from .schemas_link import LINK_SCHEMAS
+
+SCHEMAS = CORE_SCHEMAS | LINK_SCHEMAS
 
 TITLE = "GreenNet Cloud API"
 VERSION = "1.0.0"
@@ -18,7 +22,10 @@ ERROR_TEXT = {
     409: "Conflicts with the current state",
     413: "Request body too large",
     429: "Too many attempts; wait Retry-After seconds",
+    426: "Upgrade to a websocket required",
+    502: "The hub answered with an error",
     503: "Service unavailable",
+    504: "The hub did not answer in time",
 }
 
 

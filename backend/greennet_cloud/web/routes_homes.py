@@ -9,7 +9,7 @@ from ..models import Access
 from ..services.homes import HOME
 from .body import optional_string, read_object, string
 from .endpoints import Endpoint, bearer_token, principal_of
-from .keys import DEVICES, HOMES
+from .keys import DEVICES, HOMES, LINK_NODE
 from .params import details_from, device_out, home_changes
 from .routes_shares import share_endpoints
 from .serialize import credential_json, home_json, link_json, timestamp
@@ -87,7 +87,8 @@ async def create_pairing_code(request: web.Request) -> web.Response:
 async def list_link_tokens(request: web.Request) -> web.Response:
     """Active HA link tokens of this home."""
     found = await request.app[HOMES].list_link_tokens(principal_of(request), _home_id(request))
-    return web.json_response([link_json(link) for link in found])
+    live = await request.app[LINK_NODE].live_links(_home_id(request))  # the owner's, checked
+    return web.json_response([link_json(link, live=live.get(link.id)) for link in found])
 
 
 async def create_link_token(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..models import Access, Device, DeviceCredential, Home, LinkToken, Share, User
+from ..models import Access, Device, DeviceCredential, Home, LinkToken, LiveLink, Share, User
 from ..services.accounts import TokenPair
 
 
@@ -67,6 +67,8 @@ def device_json(device: Device, access: Access, online: bool = False) -> dict[st
         "created_at": timestamp(device.created_at),
         "last_seen_at": timestamp(device.last_seen_at),
         "online": online,
+        "relay": None if device.relay is None else ("ON" if device.relay else "OFF"),
+        "tripped": device.tripped,
     }
 
 
@@ -96,14 +98,19 @@ def share_json(share: Share) -> dict[str, Any]:
     }
 
 
-def link_json(link: LinkToken, token: str | None = None) -> dict[str, Any]:
-    """A link token; `token` only in the answer that creates it."""
+def link_json(
+    link: LinkToken, token: str | None = None, live: LiveLink | None = None
+) -> dict[str, Any]:
+    """A link token, whether its hub is connected now (`live`: its live link); `token`
+    only in the answer that creates it."""
     data: dict[str, Any] = {
         "id": link.id,
         "home_id": link.home_id,
         "name": link.name,
         "created_at": timestamp(link.created_at),
         "last_used_at": timestamp(link.last_used_at),
+        "connected": live is not None,
+        "connected_at": timestamp(live.connected_at) if live else None,
     }
     if token is not None:
         data["token"] = token

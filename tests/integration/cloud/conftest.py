@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from greennet_sim import Simulator
@@ -15,19 +13,6 @@ from ...broker import Mosquitto
 from ...cloud_service import CloudApi, CloudUser, start_cloud
 from ..conftest import sim_config
 
-
-def _cloud_has_link_endpoint() -> bool:
-    """Whether the cloud this run starts serves /api/v1/link (its `link` package)."""
-    spec = importlib.util.find_spec("greennet_cloud")  # located, not imported
-    return spec is not None and any(
-        (Path(folder) / "link").is_dir() for folder in spec.submodule_search_locations or ()
-    )
-
-
-# The cloud's side of the link (issue #13, branch link-cloud) until it is on main.
-needs_link_endpoint = pytest.mark.skipif(
-    not _cloud_has_link_endpoint(), reason="the cloud's /api/v1/link is not in this tree yet"
-)
 # Plug ids are unique per cloud (a plug belongs to one home): each test's plugs get their own.
 _seeds = itertools.count(100)
 

@@ -42,9 +42,6 @@ from ...broker import Mosquitto
 from ...cloud_service import CloudApi, CloudUser
 from ..conftest import sim_config, wait_until
 from .common import linked_entry
-from .conftest import needs_link_endpoint
-
-pytestmark = needs_link_endpoint
 
 
 @dataclass
