@@ -12,6 +12,7 @@ from typing import Any
 import voluptuous as vol
 from homeassistant.config_entries import (
     ConfigEntryBaseFlow,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
@@ -239,6 +240,9 @@ class CloudLinkSteps(CloudLoginSteps, OptionsFlow):
                 data_schema=vol.Schema({}),
                 description_placeholders={"url": settings.url, "home_id": settings.home_id},
             )
+        if entry.state is ConfigEntryState.LOADED and entry.runtime_data.cloud_link:
+            # stopped first: the revocation's close (4001) must not ask for a new login
+            await entry.runtime_data.cloud_link.async_stop()
         revoked = await async_revoke(self.hass, settings)
         data = {key: value for key, value in entry.data.items() if key != CONF_CLOUD}
         self.hass.config_entries.async_update_entry(entry, data=data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -40,6 +41,12 @@ async def submit(hass: HomeAssistant, result: dict[str, Any], answer: dict[str, 
     return await hass.config_entries.options.async_configure(result["flow_id"], answer)
 
 
+async def reloaded(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Until the reload the flow scheduled is over (the entry loaded again)."""
+    await hass.async_block_till_done()
+    await wait_until(hass, lambda: entry.state is ConfigEntryState.LOADED)
+
+
 def credentials(base: str, user: CloudUser, password: str | None = None) -> dict[str, str]:
     return {"url": base + "/", "email": user.email, "password": password or user.password}
 
@@ -57,6 +64,7 @@ async def test_linking_keeps_only_the_url_the_home_and_a_fresh_link_token(
 
     result = await submit(hass, result, {"home": home_id})
     assert result["type"] == "create_entry"
+    await reloaded(hass, entry)
     await hass.async_block_till_done()
     link = entry.data[CONF_CLOUD]
     assert link.keys() == {CONF_CLOUD_URL, CONF_HOME_ID, CONF_LINK_TOKEN}
@@ -89,6 +97,7 @@ async def test_linking_asks_for_the_two_factor_code_when_the_account_has_one(
     assert result["step_id"] == "cloud_home"
     result = await submit(hass, result, {"home": home_id})
     assert result["type"] == "create_entry"
+    await reloaded(hass, entry)
     assert entry.data[CONF_CLOUD][CONF_HOME_ID] == home_id
 
 
@@ -102,6 +111,7 @@ async def test_a_new_home_can_be_made_while_linking(
     assert result["errors"] == {"base": "cloud_no_home"}
     result = await submit(hass, result, {"new_home": "Holiday flat"})
     assert result["type"] == "create_entry"
+    await reloaded(hass, entry)
     homes = await api.homes(owner)
     assert [(h["name"], h["id"]) for h in homes] == [
         ("Holiday flat", entry.data[CONF_CLOUD][CONF_HOME_ID])
@@ -151,6 +161,7 @@ async def test_unlinking_forgets_the_link_and_revokes_its_token(
     await submit(hass, result, {"home": home_id})
     await hass.async_block_till_done()
     assert len(await api.link_tokens(owner, home_id)) == 1
+    await wait_until(hass, lambda: entry.runtime_data.cloud_link.connected, timeout=15)
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["menu_options"] == ["settings", "cloud_unlink"]
@@ -159,11 +170,16 @@ async def test_unlinking_forgets_the_link_and_revokes_its_token(
     assert result["description_placeholders"] == {"url": api.base, "home_id": home_id}
     result = await submit(hass, result, {})
     assert result["type"] == "create_entry"
+    await reloaded(hass, entry)
     await hass.async_block_till_done()
     assert CONF_CLOUD not in entry.data
     assert await api.link_tokens(owner, home_id) == []
     await wait_until(hass, lambda: entry.state is ConfigEntryState.LOADED)
     assert entry.runtime_data.cloud_link is None
+    await asyncio.sleep(0.3)
+    await hass.async_block_till_done()
+    # the revocation closed the live link (4001): that is no reason to ask for a login
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
 
 
 async def test_unlinking_an_unreachable_cloud_says_the_token_still_works(
