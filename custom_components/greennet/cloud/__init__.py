@@ -68,8 +68,10 @@ async def async_setup_cloud_link(
         hub.cloud_link = None
         await backlog.async_remove()  # left by an unlink: those samples have no home now
         registry = dr.async_get(hass)
-        if device := registry.async_get_device(identifiers={hub_device_identifier(entry)}):
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+        # the entry's own devices, not async_get_device (identifiers stopped being unique)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if hub_device_identifier(entry) in device.identifiers:
+                registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
         return
     await backlog.async_load()
     integration = await async_get_integration(hass, DOMAIN)

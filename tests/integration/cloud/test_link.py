@@ -20,6 +20,7 @@ import aiomqtt
 import pytest
 from greennet_sim import Simulator
 from homeassistant.components import persistent_notification
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -27,6 +28,7 @@ from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
+    get_diagnostics_for_device,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -40,7 +42,7 @@ from custom_components.greennet.const import DOMAIN
 from ...backend.live import LiveServer
 from ...broker import Mosquitto
 from ...cloud_service import CloudApi, CloudUser
-from ..conftest import sim_config, wait_until
+from ..conftest import device_of, sim_config, wait_until
 from .common import linked_entry
 
 
@@ -412,7 +414,7 @@ async def test_a_plug_removed_and_found_again_is_streamed_once(
     await publish(mosquitto, [(f"greennet/{plug.id}/status", "offline", True)])
     await wait_until(hass, lambda: hub.plugs[plug.id].online is False)
     # the user deletes the offline plug's device, as from its device page
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, plug.id)})
+    device = device_of(hass, plug.id)
     assert device is not None
     assert await async_remove_config_entry_device(hass, linked.entry, device)
     dr.async_get(hass).async_update_device(device.id, remove_config_entry_id=linked.entry.entry_id)
@@ -431,3 +433,31 @@ async def test_a_plug_removed_and_found_again_is_streamed_once(
     await asyncio.sleep(0.2)
     assert [s[0] for s in queued].count(plug.id) == 1
     assert queued[0][1] == hub.plugs[plug.id].telemetry.ts  # this report, not a stale one
+
+
+async def test_the_hub_device_carries_the_cloud_sensor_and_stays_while_linked(
+    hass: HomeAssistant, linked: Linked, hass_client: ClientSessionGenerator
+) -> None:
+    entry = linked.entry
+    registry = dr.async_get(hass)
+    (device,) = [
+        d
+        for d in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        if (DOMAIN, f"hub-{entry.entry_id}") in d.identifiers
+    ]
+    assert device.entry_type is dr.DeviceEntryType.SERVICE
+    assert device.name == entry.title
+    assert device.configuration_url == f"{linked.link.settings.url}/app/"
+    sensor = er.async_get(hass).async_get(
+        er.async_get(hass).async_get_entity_id(
+            "binary_sensor", DOMAIN, f"{entry.entry_id}_cloud_connected"
+        )
+        or ""
+    )
+    assert sensor is not None
+    assert sensor.device_id == device.id
+    assert sensor.entity_category is EntityCategory.DIAGNOSTIC
+    assert not await async_remove_config_entry_device(hass, entry, device)
+    diagnostics = await get_diagnostics_for_device(hass, hass_client, entry, device)
+    assert diagnostics["cloud_link"]["state"] == "connected"
+    assert linked.token["token"] not in str(diagnostics)

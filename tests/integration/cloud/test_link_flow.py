@@ -9,6 +9,7 @@ from typing import Any
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet.cloud.const import (
@@ -176,6 +177,9 @@ async def test_unlinking_forgets_the_link_and_revokes_its_token(
     assert await api.link_tokens(owner, home_id) == []
     await wait_until(hass, lambda: entry.state is ConfigEntryState.LOADED)
     assert entry.runtime_data.cloud_link is None
+    hub_device = (DOMAIN, f"hub-{entry.entry_id}")
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert not [d for d in devices if hub_device in d.identifiers]  # its device went too
     await asyncio.sleep(0.3)
     await hass.async_block_till_done()
     # the revocation closed the live link (4001): that is no reason to ask for a login
