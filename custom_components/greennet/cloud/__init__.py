@@ -71,7 +71,7 @@ async def async_setup_cloud_link(
         # the entry's own devices, not async_get_device (identifiers stopped being unique)
         for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
             if hub_device_identifier(entry) in device.identifiers:
-                registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+                registry.async_remove_device(device.id)  # the hub's own: no other entry has it
         return
     await backlog.async_load()
     integration = await async_get_integration(hass, DOMAIN)

@@ -142,12 +142,13 @@ class CloudLink:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
-        if self._devices_handle is not None:
-            self._devices_handle.cancel()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        if self._devices_handle is not None:  # after the session: it may have set one
+            self._devices_handle.cancel()
+            self._devices_handle = None
         self._set_state(LinkState.STOPPED)
         self.backlog.requeue()
         self.backlog.async_shutdown()

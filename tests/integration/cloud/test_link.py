@@ -25,12 +25,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
     get_diagnostics_for_device,
 )
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
 
 from custom_components.greennet import async_remove_config_entry_device
 from custom_components.greennet import protocol as mqtt
@@ -402,6 +406,7 @@ async def test_a_silent_cloud_is_given_up_on_and_reconnected_when_it_wakes(
 
 async def test_a_plug_removed_and_found_again_is_streamed_once(
     hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
     linked: Linked,
     fleet: Simulator,
     mosquitto: Mosquitto,
@@ -413,12 +418,21 @@ async def test_a_plug_removed_and_found_again_is_streamed_once(
     await wait_until(hass, lambda: hub.plugs[plug.id].telemetry is not None)
     await publish(mosquitto, [(f"greennet/{plug.id}/status", "offline", True)])
     await wait_until(hass, lambda: hub.plugs[plug.id].online is False)
-    # the user deletes the offline plug's device, as from its device page
+    # the user deletes the offline plug's device, from its device page
     device = device_of(hass, plug.id)
     assert device is not None
-    assert await async_remove_config_entry_device(hass, linked.entry, device)
-    dr.async_get(hass).async_update_device(device.id, remove_config_entry_id=linked.entry.entry_id)
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": linked.entry.entry_id,
+            "device_id": device.id,
+        }
+    )
+    assert (await client.receive_json())["success"]
     await hass.async_block_till_done()
+    assert device_of(hass, plug.id) is None
     queued: list[Any] = []
     original = linked.link.backlog.append
     monkeypatch.setattr(linked.link.backlog, "append", lambda s: (queued.append(s), original(s)))
