@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sqlite3
 import time
 from typing import Any
 
@@ -21,6 +23,7 @@ from custom_components.greennet.cloud.const import (
 )
 from custom_components.greennet.const import DOMAIN
 
+from ...backend.live import LiveServer
 from ...broker import Mosquitto, free_port
 from ...cloud_service import PASSWORD, CloudApi, CloudUser, totp_code
 from ..conftest import wait_until
@@ -52,8 +55,19 @@ def credentials(base: str, user: CloudUser, password: str | None = None) -> dict
     return {"url": base + "/", "email": user.email, "password": password or user.password}
 
 
+def live_sessions(cloud: LiveServer, email: str) -> int:
+    """Unrevoked sessions of an account, read from the cloud's own SQLite database."""
+    with contextlib.closing(sqlite3.connect(cloud.cwd / "greennet-data" / "greennet.db")) as db:
+        (count,) = db.execute(
+            "SELECT count(*) FROM sessions JOIN users ON users.id = sessions.user_id "
+            "WHERE users.email = ? AND sessions.revoked_at IS NULL",
+            (email,),
+        ).fetchone()
+    return int(count)
+
+
 async def test_linking_keeps_only_the_url_the_home_and_a_fresh_link_token(
-    hass: HomeAssistant, entry: MockConfigEntry, api: CloudApi, owner: CloudUser
+    hass: HomeAssistant, entry: MockConfigEntry, api: CloudApi, owner: CloudUser, cloud: LiveServer
 ) -> None:
     home_id = await api.create_home(owner, "Flat")
     other = await api.create_home(owner, "Cabin")
@@ -75,6 +89,8 @@ async def test_linking_keeps_only_the_url_the_home_and_a_fresh_link_token(
     assert PASSWORD not in stored
     tokens = await api.link_tokens(owner, home_id)
     assert [t["name"] for t in tokens] == [f"Home Assistant ({hass.config.location_name})"]
+    # the flow's own session was logged out; only the test's login is live
+    assert live_sessions(cloud, owner.email) == 1
     assert await api.link_tokens(owner, other) == []
     # the entry reloaded with the link running, next to its plugs
     await wait_until(hass, lambda: entry.state is ConfigEntryState.LOADED)
