@@ -23,7 +23,9 @@ from ..services.energy import EnergyReports
 from ..services.history import Histories
 from ..services.homes import Homes
 from ..services.ingest import Ingest
+from ..services.invitations import Invitations
 from ..services.totp import TwoFactor
+from .health import DatabaseHealth
 
 CONFIG = web.AppKey("config", Config)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -37,6 +39,7 @@ ADMINISTRATION = web.AppKey("administration", Administration)
 HOMES = web.AppKey("homes", Homes)
 DEVICES = web.AppKey("devices", Devices)
 OPENAPI = web.AppKey("openapi", dict)
+INVITATIONS = web.AppKey("invitations", Invitations)
 INGEST = web.AppKey("ingest", Ingest)
 HISTORIES = web.AppKey("histories", Histories)
 JOBS = web.AppKey("jobs", JobRunner)
@@ -46,5 +49,6 @@ HUB_LINK = web.AppKey("hub_link", HubLink)
 LINK_NODE = web.AppKey("link_node", LinkNode)
 REMOTE = web.AppKey("remote", RemoteControl)
 
+HEALTH = web.AppKey("health", DatabaseHealth)
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)

@@ -21,6 +21,7 @@ ERROR_TEXT = {
     404: "No such object (or not visible to you)",
     409: "Conflicts with the current state",
     413: "Request body too large",
+    415: "The body is not application/json",
     429: "Too many attempts; wait Retry-After seconds",
     426: "Upgrade to a websocket required",
     502: "The hub answered with an error",
