@@ -296,3 +296,26 @@ async def test_sharing_rules(api: Api) -> None:
     assert [(s["email"], s["permission"]) for s in listed.body] == [
         ("friend@example.com", "control")
     ]
+
+
+async def test_a_hub_unlinking_revokes_its_own_link_token(api: Api, clock: FakeClock) -> None:
+    user = await api.account("unlink@example.com")
+    home = await new_home(api, user)
+    mine, other = [
+        await api.call(
+            "POST", f"/api/v1/homes/{home}/link-tokens", token=user.access, json_body={"name": n}
+        )
+        for n in ("kitchen HA", "garage HA")
+    ]
+    # an owner's access token is no link token: it revokes nothing here
+    assert (await api.call("DELETE", "/api/v1/link", token=user.access)).status == 401
+    assert (await api.call("DELETE", "/api/v1/link")).status == 401
+    revoked = await api.call("DELETE", "/api/v1/link", token=mine.body["token"])
+    assert revoked.status == 204
+    listed = await api.call("GET", f"/api/v1/homes/{home}/link-tokens", token=user.access)
+    assert [t["id"] for t in listed.body] == [other.body["id"]]
+    again = await api.call("DELETE", "/api/v1/link", token=mine.body["token"])
+    assert (again.status, again.body["error"]) == (401, "invalid_link_token")
+    async with engine_of(api).begin() as conn:
+        token_hash = hashlib.sha256(mine.body["token"].encode()).hexdigest()
+        assert await link_store.find_active_link_token(conn, token_hash, clock.now) is None

@@ -420,6 +420,17 @@ async def test_revoking_the_link_token_closes_the_link_with_4001(api: Api) -> No
     await other.close()
 
 
+async def test_a_hub_revoking_its_own_token_is_closed_with_4001(api: Api) -> None:
+    home = await linked_home(api, "owner@example.com")
+    hub = home.hub(api, PLUG)
+    await hub.connect()
+    revoked = await api.call("DELETE", "/api/v1/link", token=home.token)
+    assert revoked.status == 204
+    assert await hub.closed(timeout=2) == 4001
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        await home.hub(api).connect()
+
+
 async def test_deleting_the_home_closes_its_link_with_4001(api: Api) -> None:
     home = await linked_home(api, "owner@example.com")
     hub = home.hub(api, PLUG)

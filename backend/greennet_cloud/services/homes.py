@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..clock import Clock
 from ..db.engine import reading, reading_each_statement
-from ..errors import Forbidden, InvalidInput, NotFound
+from ..errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..models import Access, Home, LinkToken, Role, Tariff
 from ..security.tokens import hash_secret, new_secret
 from ..storage import devices as device_store
@@ -221,6 +221,15 @@ class Homes(Service):
                 now=self.now(),
             )
         return NewLinkToken(link=link, token=token)
+
+    async def revoke_presented_link_token(self, token: str) -> None:
+        """A hub unlinking revokes its own link token (it proves possession by presenting it)."""
+        async with self.engine.begin() as conn:
+            link = await link_store.find_active_link_token(conn, hash_secret(token), None)
+            if link is None:
+                raise Unauthenticated("unknown or revoked link token", "invalid_link_token")
+            await link_store.revoke_link_token(conn, link.home_id, link.id, self.now())
+        await self._link_tokens_ended([link.id])  # its live link closes (4001), on any node
 
     async def revoke_link_token(self, principal: Principal, home_id: str, token_id: str) -> None:
         """Revoke a link token of a home the caller owns."""

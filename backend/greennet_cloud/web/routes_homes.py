@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..errors import Unauthenticated
 from ..models import Access
 from ..services.homes import HOME
 from .body import optional_string, read_object, string
-from .endpoints import Endpoint, principal_of
+from .endpoints import Endpoint, bearer_token, principal_of
 from .keys import DEVICES, HOMES, LINK_NODE
 from .params import details_from, device_out, home_changes
 from .routes_shares import share_endpoints
@@ -107,6 +108,16 @@ async def revoke_link_token(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def revoke_presented_link_token(request: web.Request) -> web.Response:
+    """A Home Assistant hub unlinking: the link token in the header revokes itself."""
+    try:
+        token = bearer_token(request)
+    except Unauthenticated:
+        raise Unauthenticated("a link token is required", "invalid_link_token") from None
+    await request.app[HOMES].revoke_presented_link_token(token)
+    return web.Response(status=204)
+
+
 def _home_id(request: web.Request) -> str:
     return request.match_info["home_id"]
 
@@ -143,5 +154,8 @@ ENDPOINTS = (
              responses={201: "NewLinkToken"}, errors=(403,)),
     Endpoint("DELETE", HI + "/link-tokens/{token_id}", revoke_link_token, "revokeLinkToken",
              "Revoke a HA link token (owner)", "homes", responses={204: None}, errors=(403,)),
+    Endpoint("DELETE", "/api/v1/link", revoke_presented_link_token, "revokePresentedLinkToken",
+             "Revoke the link token presented (a HA hub unlinking)", "homes", auth=False,
+             security="linkToken", responses={204: None}, errors=(401,)),
 )
 # fmt: on
