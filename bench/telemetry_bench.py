@@ -487,12 +487,15 @@ async def run(args: argparse.Namespace) -> str:
         "shared the machine",
         "",
         f"`.venv-cloud/bin/python -m bench.telemetry_bench {flags}`".replace(" `", "`"),
-        "",
-        "| database | samples per batch | samples | Ingest.store /s | raw driver /s"
-        " | store ÷ raw | per CPU-s (process + server): store / raw | ÷ (CPU)"
-        " | retried batch /s | POST /ingest/batch /s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    if any(runs for _, runs, _ in results):
+        lines += [
+            "",
+            "| database | samples per batch | samples | Ingest.store /s | raw driver /s"
+            " | store ÷ raw | per CPU-s (process + server): store / raw | ÷ (CPU)"
+            " | retried batch /s | POST /ingest/batch /s |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
     for backend, runs, _ in results:
         raw = "sqlite3 executemany" if backend == "sqlite" else "asyncpg COPY"
         for figures in runs:
@@ -504,12 +507,13 @@ async def run(args: argparse.Namespace) -> str:
                 f" {figures['store_cpu_rate'] / figures['raw_cpu_rate']:.2f} |"
                 f" {figures['retry_rate']:,.0f} | {figures['http_rate']:,.0f} |"
             )
-    lines += [
-        "",
-        "| database | raw rows (1 Hz) | rollup job s | 30 days 1h: ms / CPU ms (points)"
-        " | 1 year 1d: ms / CPU ms (points) | CSV MiB / lines / s | RSS before → peak MiB |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    if any(history for _, _, history in results):
+        lines += [
+            "",
+            "| database | raw rows (1 Hz) | rollup job s | 30 days 1h: ms / CPU ms (points)"
+            " | 1 year 1d: ms / CPU ms (points) | CSV MiB / lines / s | RSS before → peak MiB |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
     for backend, _, h in results:
         if h is None:
             continue
