@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -47,7 +48,10 @@ class DashboardPage:
     def __init__(self, driver: WebDriver, base_url: str) -> None:
         self.driver = driver
         self.base_url = base_url
-        self.wait = WebDriverWait(driver, WAIT_SECONDS)
+        # a re-render replaces elements under a running check: look again, do not fail
+        self.wait = WebDriverWait(
+            driver, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
+        )
 
     def open(self) -> None:
         """Go to the backend's root, which sends the browser to the dashboard."""

@@ -286,9 +286,14 @@ def test_two_factor_login_asks_for_the_code_on_a_second_step(
     api = LiveApi(live.base_url)
     token = api.account("fay@example.com")
     home = api.home(token, "Studio", {"greennet-c0ffee": {"name": "Espresso"}})
-    totp = pyotp.TOTP(api.ok("POST", "/api/v1/auth/totp", None, token)["secret"])
+    totp = pyotp.TOTP(
+        api.ok("POST", "/api/v1/auth/totp", {"current_password": PASSWORD}, token)["secret"]
+    )
     confirmed_at = int(time.time())
-    api.ok("POST", "/api/v1/auth/totp/confirm", {"code": totp.at(confirmed_at)}, token)
+    api.ok(
+        "POST", "/api/v1/auth/totp/confirm",
+        {"code": totp.at(confirmed_at), "current_password": PASSWORD}, token,
+    )  # fmt: skip
     wrong = {"email": "fay@example.com", "password": PASSWORD, "totp": "000000"}
     expected = api.call("POST", "/api/v1/auth/login", wrong).json()["message"]
 

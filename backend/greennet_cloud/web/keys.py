@@ -19,7 +19,9 @@ from ..services.energy import EnergyReports
 from ..services.history import Histories
 from ..services.homes import Homes
 from ..services.ingest import Ingest
+from ..services.invitations import Invitations
 from ..services.totp import TwoFactor
+from .health import DatabaseHealth
 
 CONFIG = web.AppKey("config", Config)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -33,10 +35,12 @@ ADMINISTRATION = web.AppKey("administration", Administration)
 HOMES = web.AppKey("homes", Homes)
 DEVICES = web.AppKey("devices", Devices)
 OPENAPI = web.AppKey("openapi", dict)
+INVITATIONS = web.AppKey("invitations", Invitations)
 INGEST = web.AppKey("ingest", Ingest)
 HISTORIES = web.AppKey("histories", Histories)
 JOBS = web.AppKey("jobs", JobRunner)
 ENERGY = web.AppKey("energy", EnergyReports)
 
+HEALTH = web.AppKey("health", DatabaseHealth)
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
 import re
-import uuid
+import secrets
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..errors import (
     Conflict,
@@ -21,6 +25,7 @@ from ..errors import (
     Throttled,
     Unauthenticated,
     Unavailable,
+    UnsupportedMediaType,
 )
 from .keys import REQUEST_ID
 
@@ -28,6 +33,10 @@ _LOGGER = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# ids only correlate log lines, so a random per-process prefix and a counter do (uuid4 made a
+# getrandom() system call per request)
+_ID_PREFIX = secrets.token_hex(8)
+_id_counter = itertools.count(1)
 
 STATUS_OF: dict[type[DomainError], int] = {
     InvalidInput: 400,
@@ -37,6 +46,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     PayloadTooLarge: 413,
     Throttled: 429,
+    UnsupportedMediaType: 415,
     Unavailable: 503,
 }
 HTTP_CODES = {
@@ -59,11 +69,28 @@ def error_response(
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Tag the request (and every log line it causes) with an id, echoed in the response."""
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
+    request_id = (
+        incoming
+        if _REQUEST_ID_RE.fullmatch(incoming)
+        else f"{_ID_PREFIX}{next(_id_counter) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+    )
     request[REQUEST_ID] = request_id
     request_id_var.set(request_id)
     response = await handler(request)
     response.headers[REQUEST_ID_HEADER] = request_id
+    return response
+
+
+API_PREFIX = "/api/"
+
+
+@web.middleware
+async def no_store_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """`Cache-Control: no-store` on every API answer: tokens, secrets and personal data must
+    never sit in a browser's or a proxy's cache (ASVS 14.3)."""
+    response = await handler(request)
+    if request.path.startswith(API_PREFIX):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -89,9 +116,24 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             err.reason if err.text is None or err.text.startswith(str(err.status)) else err.text
         )
         return error_response(err.status, code, message, headers)
+    except (OperationalError, InterfaceError, PoolTimeout, OSError) as err:
+        return _database_unavailable(request, err)
+    except DBAPIError as err:
+        if err.connection_invalidated:  # the pool found the server gone and starts afresh
+            return _database_unavailable(request, err)
+        _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "internal server error")
     except Exception:
         _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal server error")
+
+
+def _database_unavailable(request: web.Request, err: Exception) -> web.Response:
+    """503 the client may retry at once: the database is unreachable or overloaded."""
+    _LOGGER.warning("database unavailable in %s %s: %s", request.method, request.path, err)
+    return error_response(
+        503, "database_unavailable", "the database is unavailable; retry", {"Retry-After": "1"}
+    )
 
 
 class RequestIdFilter(logging.Filter):
@@ -100,6 +142,24 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
+        return True
+
+
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp logs every request its parser refuses as an ERROR with a traceback that
+    quotes the offending bytes (a header line may hold a token). Anyone can send those: make
+    each one line at WARNING, with the parser's reason and none of the request's bytes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and error.code == 400:
+            reason = str(error.message).split("\n", 1)[0].strip().rstrip(":")
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg = "refused a malformed HTTP request from %s: %s"
+            record.args = (peer, reason)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 
