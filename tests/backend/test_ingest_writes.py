@@ -9,11 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from greennet_cloud.models import Device, Sample
 from greennet_cloud.services.ingest import LAST_SEEN_STEP, DeviceReport
 from greennet_cloud.storage import devices as device_store
 from greennet_cloud.web.keys import ENGINE, INGEST, JOBS
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError
 
 from .api import Api
 from .conftest import FakeClock
@@ -125,3 +128,43 @@ async def test_last_seen_moves_in_steps_even_for_a_caller_holding_old_device_obj
     # an older sample arriving late never moves last_seen_at back
     assert await ingest.store([(held, reading(start - 30_000))]) == (1, 0)
     assert (await loaded()).last_seen_at == at(beyond)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_batch_that_finds_its_connections_dead_fails_as_unavailable_then_recovers(
+    api: Api, home: Household, clock: FakeClock, database_url: str
+) -> None:
+    """PostgreSQL batches go through the asyncpg connection itself (COPY), past SQLAlchemy:
+    a dead connection must still leave the pool, fail as the 503 kind of error, and take
+    the pool's other connections of that time with it, as any other query would."""
+    assert api.client.app is not None
+    engine, ingest = api.client.app[ENGINE], api.client.app[INGEST]
+    async with engine.connect() as conn:
+        device = await device_store.find_device(conn, home.plugs[0].id)
+    assert device is not None
+    now = ms(clock.now)
+
+    def reading(ts: int) -> Sample:
+        return Sample(ts, 10.0, 230.0, 0.05, 1.0, True)
+
+    async with engine.connect() as one, engine.connect() as two:  # two pooled connections
+        for conn in (one, two):
+            await conn.exec_driver_sql("SELECT 1")
+    assert await ingest.store([(device, reading(now - 3000))]) == (1, 0)
+    admin = await asyncpg.connect(
+        make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    )
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+    finally:
+        await admin.close()
+    assert killed >= 2
+    with pytest.raises(InterfaceError) as lost:
+        await ingest.store([(device, reading(now - 2000))])
+    assert lost.value.connection_invalidated
+    assert await ingest.store([(device, reading(now - 2000))]) == (1, 0)
+    assert await ingest.store([(device, reading(now - 1000))]) == (1, 0)

@@ -190,9 +190,8 @@ class Ingest(Service):
         else:
             await self._ensure_partitions({row[1] // telemetry_store.DAY_MS for row in rows})
             async with self.engine.connect() as conn:
-                driver = (await conn.get_raw_connection()).driver_connection
                 stored, seen_applied = await telemetry_store.write_batch_postgresql(
-                    driver, rows, minutes, seen_at, LAST_SEEN_STEP
+                    conn, rows, minutes, seen_at, LAST_SEEN_STEP
                 )
         if stored:  # a batch of duplicates changes nothing anybody could want to hear
             if seen_applied:

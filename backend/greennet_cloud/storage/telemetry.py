@@ -26,6 +26,7 @@ import asyncpg
 from sqlalchemy import Connection, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.schema import TELEMETRY_PARTITION_PREFIX, devices, rollup_pending
@@ -113,17 +114,55 @@ _PG_FROM_STAGING = (
 )
 
 
+# the connection itself is gone (server restarted, backend terminated, network): like a
+# SQLAlchemy statement would, drop it from the pool and answer 503 (web.middleware)
+_CONNECTION_LOST = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+
 async def write_batch_postgresql(
-    driver: asyncpg.Connection[Any],
+    conn: AsyncConnection,
     rows: Sequence[TelemetryRow],
     minutes: Collection[tuple[int, int]],
     seen: Mapping[int, datetime],
     seen_step: timedelta,
 ) -> tuple[int, bool]:
-    """PostgreSQL, on the asyncpg connection itself (outside any transaction): the batch
-    in one transaction. Returns (new samples, whether `seen` was applied as given); when
-    the batch held stored samples, last-seen follows the new ones instead."""
-    step = seen_step.total_seconds()
+    """PostgreSQL: the batch in one transaction on `conn`'s asyncpg connection, which must
+    have no transaction open. Returns (new samples, whether `seen` was applied as given);
+    when the batch held stored samples, last-seen follows the new ones instead."""
+    pooled = await conn.get_raw_connection()
+    driver: asyncpg.Connection[Any] = pooled.driver_connection
+    try:
+        return await _write_batch(driver, rows, minutes, seen, seen_step.total_seconds())
+    except Exception as failed:
+        # (the transaction's rollback on a dead connection may fail in its own way, with
+        # the loss as its context)
+        if not (
+            driver.is_closed()
+            or isinstance(failed, _CONNECTION_LOST)
+            or isinstance(failed.__context__, _CONNECTION_LOST)
+        ):
+            raise
+        # what SQLAlchemy does when its own statement finds the server gone: this connection
+        # is dropped, and every one opened before it is replaced at its next checkout
+        conn.sync_engine.pool._invalidate(pooled, failed)
+        await conn.invalidate(failed)
+        raise InterfaceError(
+            "telemetry batch", None, failed, connection_invalidated=True
+        ) from failed
+
+
+async def _write_batch(
+    driver: asyncpg.Connection[Any],
+    rows: Sequence[TelemetryRow],
+    minutes: Collection[tuple[int, int]],
+    seen: Mapping[int, datetime],
+    step: float,
+) -> tuple[int, bool]:
     try:
         async with driver.transaction():
             # marks first: the COPY below is the statement that may fail
