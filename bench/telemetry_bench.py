@@ -162,17 +162,25 @@ class RawDriver:
 
     async def open(self) -> None:
         if self.url.startswith("sqlite"):
-            self.sqlite = sqlite3.connect(self.url.split("///", 1)[1], isolation_level=None)
+            # written from a worker thread (as the service does): a busy wait for the write
+            # lock must not block the event loop, where the app may be finishing a write
+            self.sqlite = sqlite3.connect(
+                self.url.split("///", 1)[1], isolation_level=None, check_same_thread=False
+            )
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
                 self.sqlite.execute(f"PRAGMA {pragma}")  # as the service's engine sets them
         else:
             self.pg = await asyncpg.connect(self.url.replace("postgresql+asyncpg", "postgresql"))
 
+    @staticmethod
+    def _write_sqlite(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.executemany("INSERT INTO telemetry VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        connection.execute("COMMIT")
+
     async def write(self, rows: list[tuple[Any, ...]]) -> None:
         if self.sqlite is not None:
-            self.sqlite.execute("BEGIN IMMEDIATE")
-            self.sqlite.executemany("INSERT INTO telemetry VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-            self.sqlite.execute("COMMIT")
+            await asyncio.to_thread(self._write_sqlite, self.sqlite, rows)
         else:
             assert self.pg is not None
             async with self.pg.transaction():
@@ -185,7 +193,9 @@ class RawDriver:
         writes the same rows into the same table next."""
         low, high = min(row[1] for row in rows), max(row[1] for row in rows)
         if self.sqlite is not None:
-            self.sqlite.execute("DELETE FROM telemetry WHERE ts BETWEEN ? AND ?", (low, high))
+            await asyncio.to_thread(
+                self.sqlite.execute, "DELETE FROM telemetry WHERE ts BETWEEN ? AND ?", (low, high)
+            )
         else:
             assert self.pg is not None
             await self.pg.execute("DELETE FROM telemetry WHERE ts BETWEEN $1 AND $2", low, high)
