@@ -14,11 +14,8 @@ BLUEPRINTS = sorted(p.name for p in BLUEPRINT_SRC.glob("*.yaml"))
 
 @pytest.fixture
 def blueprint_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
-    """Install the repository's blueprints into a config dir of this test's own.
-
-    The harness's config dir is one folder shared by every xdist worker: a test that
-    removed its blueprints there pulled them from under a test running in parallel.
-    """
+    """Install the repository's blueprints into a config dir of this test's own (HA's test
+    config dir is shared by every xdist worker)."""
     hass.config.config_dir = str(tmp_path)
     target = Path(hass.config.path("blueprints", "automation", "greennet"))
     target.mkdir(parents=True)

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..errors import InvalidInput, PayloadTooLarge
 from ..models import Sample
 from ..protocol import (
@@ -43,9 +45,10 @@ class SampleError:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ParsedSample:
-    """A valid sample, its index in the request and (batch path) the device it names."""
+    """A valid sample, its index in the request and (batch path) the device it names.
+    Not frozen: one is made per sample, and a frozen dataclass takes twice as long."""
 
     index: int
     device_key: str | None
@@ -61,11 +64,18 @@ class _Refused(Exception):
 
 def decode_body(raw: bytes) -> list[Any]:
     """The `samples` array of a raw body. NaN/Infinity literals stay in, as non-finite
-    numbers the per-sample checks refuse; an unreadable envelope is a 400 for the request."""
+    numbers the per-sample checks refuse; an unreadable envelope is a 400 for the request.
+
+    orjson reads it (a fifth of the standard library's time); what orjson refuses (NaN and
+    Infinity literals, a byte order mark, lone surrogates, integers past 64 bits, nesting
+    past 1024) goes to the standard library, so the answer is the same either way."""
     try:
-        body = json.loads(raw, parse_constant=lambda name: float(name.lower().lstrip("-")))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise InvalidInput("the body is not valid JSON", "invalid_json") from None
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            body = json.loads(raw, parse_constant=lambda name: float(name.lower().lstrip("-")))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise InvalidInput("the body is not valid JSON", "invalid_json") from None
     if not isinstance(body, dict) or not isinstance(body.get("samples"), list):
         raise InvalidInput('the body must be {"samples": [...]}', "invalid_input")
     samples: list[Any] = body["samples"]
@@ -75,33 +85,40 @@ def decode_body(raw: bytes) -> list[Any]:
 
 
 def parse_samples(
-    items: list[Any], *, now_ms: int, oldest_ms: int, with_device: bool
+    items: list[Any],
+    *,
+    now_ms: int,
+    oldest_ms: int,
+    with_device: bool,
+    device_field: str = "device_id",
 ) -> tuple[list[ParsedSample], list[SampleError]]:
     """Check every sample; return the good ones and one error per bad one.
 
     `oldest_ms`: samples before it would fall outside raw retention and are refused.
-    `with_device`: the batch path, where each sample names its device in `device_id`.
+    `with_device`: the batch path, where each sample names its device in `device_field`
+    (`device_id` over HTTP, `plug_id` on the HA link).
     """
     good: list[ParsedSample] = []
     errors: list[SampleError] = []
+    field = device_field if with_device else None
     for index, item in enumerate(items):
         try:
-            good.append(_parse_one(index, item, now_ms, oldest_ms, with_device))
+            good.append(_parse_one(index, item, now_ms, oldest_ms, field))
         except _Refused as refused:
             errors.append(SampleError(index, refused.code, refused.message))
     return good, errors
 
 
 def _parse_one(
-    index: int, item: Any, now_ms: int, oldest_ms: int, with_device: bool
+    index: int, item: Any, now_ms: int, oldest_ms: int, device_field: str | None
 ) -> ParsedSample:
     if not isinstance(item, dict):
         raise _Refused("invalid_sample", "a sample must be a JSON object")
     device_key = None
-    if with_device:
-        device_key = item.get("device_id")
+    if device_field is not None:
+        device_key = item.get(device_field)
         if not isinstance(device_key, str) or not 0 < len(device_key) <= 64:
-            raise _Refused("invalid_sample", "'device_id' must name a plug of this home")
+            raise _Refused("invalid_sample", f"'{device_field}' must name a plug of this home")
     fast = _fast_path(index, item, device_key, now_ms, oldest_ms)
     if fast is not None:
         return fast
