@@ -72,8 +72,7 @@ def _ha_mqtt_error(hass: HomeAssistant, data: Mapping[str, Any]) -> str | None:
 
     if error := prefix_error(data):
         return error
-    # Loaded first: HA's MQTT client stays marked connected after its entry is removed.
-    return None if ha_mqtt_loaded(hass) and ha_mqtt_connected(hass) else "mqtt_not_connected"
+    return None if ha_mqtt_connected(hass) else "mqtt_not_connected"
 
 
 class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):

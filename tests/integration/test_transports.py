@@ -166,6 +166,25 @@ async def test_a_subscription_made_before_connecting_is_made_on_connect(
     assert hub.connection == [True, False]
 
 
+@pytest.mark.usefixtures("mock_hass_config")
+async def test_ha_s_mqtt_unloaded_counts_as_not_connected(
+    hass: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    # HA's MQTT client stays marked connected once its entry is unloaded: a command would
+    # wait 10 s for an acknowledgement that never comes, then pass as sent.
+    hub = Hub()
+    ha_mqtt = await async_setup_ha_mqtt(hass, mosquitto)
+    transport = HaMqttTransport(hass, hub.on_message, hub.on_connection)
+    await transport.async_connect()
+    assert transport.connected
+    assert await hass.config_entries.async_unload(ha_mqtt.entry_id)
+    assert not transport.connected
+    async with asyncio.timeout(1):
+        with pytest.raises(TransportError, match="not connected"):
+            await transport.async_publish(TOPIC, "probe", 1, False)
+    await transport.async_close()
+
+
 # HA's MQTT integration raises HomeAssistantError from subscribe and publish when it is
 # not set up (or its broker refuses). On HA 2025.4 that cannot be brought about once the
 # transport has connected: removing or disabling HA's MQTT entry leaves its client marked
