@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,20 @@ BLUEPRINTS = sorted(p.name for p in BLUEPRINT_SRC.glob("*.yaml"))
 
 
 @pytest.fixture
-def blueprint_dir(hass: HomeAssistant) -> Path:
-    """Install the repository's blueprints into the test HA config dir."""
+def blueprint_dir(hass: HomeAssistant, tmp_path: Path) -> Iterator[Path]:
+    """Install the repository's blueprints into a config dir of this test's own.
+
+    Not the harness's shared testing_config: under xdist another worker's teardown would
+    delete the files while this test loads them.
+    """
+    shared = hass.config.config_dir
+    hass.config.config_dir = str(tmp_path)
     target = Path(hass.config.path("blueprints", "automation", "greennet"))
-    target.mkdir(parents=True, exist_ok=True)
+    target.mkdir(parents=True)
     for name in BLUEPRINTS:
         shutil.copy(BLUEPRINT_SRC / name, target / name)
     yield target
-    shutil.rmtree(target)
+    hass.config.config_dir = shared
 
 
 # The integration's fixtures: HA harness + real Mosquitto + simulator, GreenNet entry loaded.
