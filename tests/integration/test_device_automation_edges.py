@@ -6,13 +6,20 @@ from typing import Any
 
 import pytest
 from greennet_sim import Simulator
+from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import condition as ha_condition
+from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_get_device_automations,
+)
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.greennet import device_trigger
 from custom_components.greennet import protocol as p
+from custom_components.greennet.const import DOMAIN
 
 from ..broker import Mosquitto
 from ..mqtt_observer import Observer
@@ -154,3 +161,17 @@ async def test_device_conditions_stop_holding_once_the_plug_is_gone(
     await check(hass)
     assert fired(calls) == []
     assert relay_on(hass) is False  # a condition that cannot hold, not a crashing one
+
+
+async def test_a_plug_without_a_power_sensor_offers_no_power_automations(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    # A plug that never announced itself fully: its device exists, its entities do not.
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "greennet-e0e0e1")}
+    )
+    triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, device.id)
+    offered = {t["type"] for t in triggers if t["domain"] == DOMAIN}
+    assert offered == set(device_trigger.EVENT_TRIGGERS)
+    conditions = await async_get_device_automations(hass, DeviceAutomationType.CONDITION, device.id)
+    assert [c for c in conditions if c["domain"] == DOMAIN] == []
