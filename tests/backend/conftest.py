@@ -26,6 +26,7 @@ from greennet_cloud.services.base import Service
 from greennet_cloud.web.keys import ENGINE
 
 from .api import PASSWORD, Account, Api
+from .mail import SmtpServer
 from .postgres import PostgresServer
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -161,3 +162,15 @@ async def make_api(config: Config, clock: FakeClock) -> AsyncIterator[ApiFactory
     yield make
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+def smtp_server(socket_enabled: None) -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback (aiosmtpd), stopped at the end whatever the test did;
+    it refuses bounce@example.com for good (550)."""
+    server = SmtpServer(refuse={"bounce@example.com"})
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

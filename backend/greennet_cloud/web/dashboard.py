@@ -22,6 +22,7 @@ FILES: dict[str, str] = {
     "app.js": "text/javascript; charset=utf-8",
     "api.js": "text/javascript; charset=utf-8",
     "render.js": "text/javascript; charset=utf-8",
+    "mail_links.js": "text/javascript; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
 

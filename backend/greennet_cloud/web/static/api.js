@@ -111,6 +111,11 @@ export async function call(method, path, body) {
   }
 }
 
+/** A request that needs no session (links from mails, asking for a reset). */
+export function publicCall(method, path, body) {
+  return send(method, path, body);
+}
+
 /** End the session on the server, and forget it here whatever the server answers. */
 export async function logout() {
   const token = storedRefreshToken();

@@ -3,6 +3,7 @@
 // relay state, and add history and alerts views.
 
 import * as api from "./api.js";
+import { followMailLink, takeMailLink, wireForgotPassword, wireResetForm } from "./mail_links.js";
 import { renderHomes } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
@@ -31,6 +32,7 @@ function showLogin() {
   $("login").hidden = false;
   $("login-form").hidden = false;
   $("totp-form").hidden = true;
+  $("forgot-form").hidden = true;
   $("password").value = "";
   $("totp").value = "";
   setStatus("");
@@ -133,5 +135,20 @@ $("logout").addEventListener("click", async () => {
   }
 });
 
-if (api.hasSession()) enterDashboard();
+// a link mailed by the service: on first load, or when it opens in a tab already here
+const afterMailLink = (message) => {
+  showLogin();
+  setStatus(message);
+};
+const mailLinks = { showError, clearError, setStatus, done: afterMailLink };
+wireForgotPassword(mailLinks);
+wireResetForm(mailLinks);
+window.addEventListener("hashchange", () => {
+  const link = takeMailLink();
+  if (link !== null) followMailLink(link, mailLinks);
+});
+
+const mailLink = takeMailLink();
+if (mailLink !== null) followMailLink(mailLink, mailLinks);
+else if (api.hasSession()) enterDashboard();
 else showLogin();
