@@ -221,7 +221,8 @@ async def entry(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     yield config_entry
-    if config_entry.state.recoverable:
+    removed = hass.config_entries.async_get_entry(config_entry.entry_id) is None
+    if not removed and config_entry.state.recoverable:
         await hass.config_entries.async_unload(config_entry.entry_id)
         await hass.async_block_till_done()
     if ha_mqtt is not None:
