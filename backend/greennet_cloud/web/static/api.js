@@ -117,3 +117,21 @@ export async function logout() {
   storeTokens(null);
   if (token !== null) await send("POST", "/api/v1/auth/logout", { refresh_token: token });
 }
+
+let operations = null; // "METHOD /path/{param}" of every API route, from the OpenAPI document
+
+/**
+ * Whether the server offers an operation, e.g. supports("POST", "/api/v1/devices/{device_id}/relay").
+ * Views that need a route another part of the cloud may not have yet ask first, so the page
+ * never offers an action the server would answer with 404.
+ */
+export async function supports(method, path) {
+  operations ??= send("GET", "/api/v1/openapi.json")
+    .then((document) => new Set(Object.entries(document.paths ?? {}).flatMap(([route, item]) =>
+      Object.keys(item).map((verb) => `${verb.toUpperCase()} ${route}`))))
+    .catch(() => {
+      operations = null; // try again next time
+      return new Set();
+    });
+  return (await operations).has(`${method} ${path}`);
+}

@@ -1,39 +1,32 @@
-// Dashboard wiring: login (with the two-factor step), logout, loading homes and plugs.
-// Part 2 hooks in after loadDashboard: open the realtime websocket for live power and
-// relay state, and add history and alerts views.
+// Dashboard shell: login (with the two-factor step), the navigation, the homes list, and
+// the other views, each a module loaded on first visit (router.js).
 
 import * as api from "./api.js";
-import { renderHomes } from "./render.js";
+import { $, announce, clearError, messageOf, showError } from "./dom.js";
+import { newHomeDialog, renderHomes } from "./homes.js";
+import { resetLive, updateFromDevices } from "./live.js";
+import { currentRoute, startRouter } from "./router.js";
 
-const $ = (id) => document.getElementById(id);
 let pending = null; // email and password kept only between the password and the code step
-
-function showError(message) {
-  $("error").textContent = message;
-  $("error").hidden = false;
-}
-
-function clearError() {
-  $("error").textContent = "";
-  $("error").hidden = true;
-}
-
-function setStatus(text) {
-  $("status").textContent = text;
-}
+let session = null; // { me, homes, devices } while logged in
+let routerStarted = false;
+let shownView = null; // the module of the view on screen, told when it is left
 
 function showLogin() {
   pending = null;
-  $("dashboard").hidden = true;
-  $("account").hidden = true;
+  session = null;
+  resetLive();
+  leaveView();
+  for (const id of ["dashboard", "view", "account", "nav"]) $(id).hidden = true;
   $("homes").replaceChildren();
+  $("view").replaceChildren();
   $("whoami").textContent = "";
   $("login").hidden = false;
   $("login-form").hidden = false;
   $("totp-form").hidden = true;
   $("password").value = "";
   $("totp").value = "";
-  setStatus("");
+  announce("");
   $("email").focus();
 }
 
@@ -44,36 +37,109 @@ function showTotpStep() {
   $("totp").focus();
 }
 
-async function loadDashboard() {
-  setStatus("Loading your homes…");
+/** Fetch the caller, homes and plugs, and draw the homes list. */
+async function loadHomes() {
+  announce("Loading your homes…");
   const [me, homes, devices] = await Promise.all([
     api.call("GET", "/api/v1/users/me"),
     api.call("GET", "/api/v1/homes"),
     api.call("GET", "/api/v1/devices"),
   ]);
+  session = { me, homes, devices };
   $("whoami").textContent = me.display_name ? `${me.display_name} (${me.email})` : me.email;
+  $("nav-admin").hidden = me.role !== "admin";
+  updateFromDevices(devices);
   renderHomes($("homes"), homes, devices);
-  setStatus(`${homes.length} ${homes.length === 1 ? "home" : "homes"}, ${devices.length} ${devices.length === 1 ? "plug" : "plugs"}`);
+  $("new-home").hidden = me.role === "guest";
+  performance.mark("greennet:homes-rendered");
+  announce(`${homes.length} ${homes.length === 1 ? "home" : "homes"}, ${devices.length} ${devices.length === 1 ? "plug" : "plugs"}`);
+}
+
+/** What views get: the session's data and ways to refresh it. */
+export const context = {
+  get me() {
+    return session?.me;
+  },
+  get homes() {
+    return session?.homes ?? [];
+  },
+  get devices() {
+    return session?.devices ?? [];
+  },
+  reloadHomes: () => loadHomes(),
+  setMe(me) {
+    if (session) session.me = me;
+    $("whoami").textContent = me.display_name ? `${me.display_name} (${me.email})` : me.email;
+  },
+  loggedOut: () => showLogin(),
+};
+
+function leaveView() {
+  shownView?.leave?.();
+  shownView = null;
+}
+
+async function showRoute({ view, params }) {
+  if (session === null) return;
+  clearError();
+  leaveView();
+  for (const link of document.querySelectorAll("#nav a")) {
+    const current = link.dataset.view === view || (view === "home" && link.dataset.view === "homes")
+      || (view === "plug" && link.dataset.view === "homes");
+    if (current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  if (view === "homes") {
+    $("view").hidden = true;
+    $("view").replaceChildren();
+    $("dashboard").hidden = false;
+    return;
+  }
+  $("dashboard").hidden = true;
+  $("view").hidden = false;
+  const container = $("view");
+  if (view === null) {
+    container.replaceChildren();
+    showError("There is no such page here.");
+    return;
+  }
+  try {
+    const module = await import(`./${view}.js`);
+    if (currentRoute().view !== view) return; // the user moved on while it loaded
+    container.replaceChildren();
+    shownView = module;
+    await module.show(container, context, ...params);
+    container.querySelector("h2")?.focus();
+  } catch (err) {
+    handleFailure(err);
+  }
 }
 
 async function enterDashboard() {
   $("login").hidden = true;
-  $("dashboard").hidden = false;
   $("account").hidden = false;
+  $("nav").hidden = false;
   try {
-    await loadDashboard();
-    $("homes-title").focus();
+    await loadHomes();
+    if (!routerStarted) {
+      routerStarted = true;
+      startRouter(showRoute);
+    } else {
+      showRoute(currentRoute());
+    }
+    if (currentRoute().view === "homes") $("homes-title").focus();
   } catch (err) {
-    failed(err);
+    handleFailure(err);
   }
 }
 
 // Any API failure: show the API's message; a session the server no longer accepts means login.
-function failed(err) {
+function handleFailure(err) {
   if (err instanceof api.ApiError && err.status === 401 && !api.hasSession()) showLogin();
-  else setStatus("");
-  showError(err instanceof api.ApiError ? err.message : "Something went wrong. Try again.");
+  else announce("");
+  showError(messageOf(err));
 }
+context.failed = handleFailure;
 
 async function attemptLogin(email, password, totp, button) {
   clearError();
@@ -89,7 +155,7 @@ async function attemptLogin(email, password, totp, button) {
       pending = { email, password };
       showTotpStep();
     } else {
-      showError(err instanceof api.ApiError ? err.message : "Something went wrong. Try again.");
+      showError(messageOf(err));
     }
   } finally {
     button.disabled = false;
@@ -115,18 +181,27 @@ $("totp-cancel").addEventListener("click", () => {
 $("reload").addEventListener("click", async () => {
   clearError();
   try {
-    await loadDashboard();
+    await loadHomes();
+    showRoute(currentRoute());
   } catch (err) {
-    failed(err);
+    handleFailure(err);
   }
 });
+
+// the skip link must not change the address: the hash holds the route
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  $("main").focus();
+});
+
+$("new-home").addEventListener("click", () => newHomeDialog(loadHomes));
 
 $("logout").addEventListener("click", async () => {
   clearError();
   try {
     await api.logout();
     showLogin();
-    setStatus("You are logged out.");
+    announce("You are logged out.");
   } catch (err) {
     showLogin();
     showError(`Logged out here, but the server could not be told: ${err.message}`);
