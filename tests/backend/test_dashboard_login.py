@@ -47,6 +47,7 @@ def test_login_shows_homes_and_plugs_and_logout_ends_the_session(
     assert "No plugs in this home yet" in page.find(f'[data-home-id="{cabin}"] .empty').text
     assert page.find(f'[data-home-id="{flat}"] .badge').text == "Shared with you: view only"
     assert "ada@example.com" in page.find("#whoami").text
+    page.screenshot("homes-list")  # docs/dashboard.png
     assert page.driver.execute_script("return window.innerWidth") <= PHONE[0]
     assert page.driver.execute_script(
         "return document.documentElement.scrollWidth <= window.innerWidth"

@@ -33,7 +33,8 @@ function widthOf(container) {
 
 /**
  * Draw a line chart into `container` (emptied first). `times` are Unix seconds; each series
- * is `{label, values, unit}`; an optional `band` ([low, high] series indexes) shades a range.
+ * is `{label, values}`; series marked `band` (a minimum and a maximum) shade the range
+ * between them instead of drawing a line.
  */
 export async function lineChart(container, { title, times, series, unit }) {
   const uPlot = await loadUPlot();
@@ -41,6 +42,7 @@ export async function lineChart(container, { title, times, series, unit }) {
   container.replaceChildren();
   const plotArea = el("div", { class: "plot", role: "img", "aria-label": `${title}: ${times.length} points` });
   container.append(plotArea, dataTable(title, times, series, (t) => new Date(t * 1000).toLocaleString()));
+  const banded = series.map((one, index) => (one.band ? index + 1 : null)).filter((index) => index !== null);
   const chart = new uPlot({
     width: widthOf(container),
     height: 220,
@@ -48,14 +50,14 @@ export async function lineChart(container, { title, times, series, unit }) {
     axes: [{}, { values: (_u, ticks) => ticks.map((v) => `${v} ${unit}`), size: 64 }],
     series: [
       {},
-      ...series.map((one, index) => ({
+      ...series.map((one) => ({
         label: one.label,
-        stroke: one.fill ? "transparent" : GREEN,
-        width: index === 0 ? 2 : 1,
-        fill: one.fill ? LIGHT : undefined,
-        points: { show: times.length < 60 },
+        stroke: one.band ? LIGHT : GREEN,
+        width: one.band ? 1 : 2,
+        points: { show: !one.band && times.length < 60 },
       })),
     ],
+    bands: banded.length === 2 ? [{ series: [banded[1], banded[0]], fill: LIGHT }] : [],
     legend: { live: false },
   }, [times, ...series.map((one) => one.values)], plotArea);
   container.chart = chart;
@@ -63,12 +65,13 @@ export async function lineChart(container, { title, times, series, unit }) {
 }
 
 /** Draw a bar chart (energy per day or month) into `container`. */
-export async function barChart(container, { title, times, values, unit, labelOf }) {
+export async function barChart(container, { title, times, values, unit, labelOf, extra = null }) {
   const uPlot = await loadUPlot();
   container.chart?.destroy();
   container.replaceChildren();
   const plotArea = el("div", { class: "plot", role: "img", "aria-label": `${title}: ${times.length} bars` });
-  container.append(plotArea, dataTable(title, times, [{ label: unit, values }], labelOf));
+  const columns = [{ label: unit, values }, ...(extra ? [extra] : [])]; // extra: e.g. cost, in the table only
+  container.append(plotArea, dataTable(title, times, columns, labelOf));
   const bars = uPlot.paths.bars({ size: [0.7, 48] });
   const chart = new uPlot({
     width: widthOf(container),

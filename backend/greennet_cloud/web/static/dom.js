@@ -169,6 +169,16 @@ export async function copyText(text, source) {
   }
 }
 
+/** A plug's protocol id (greennet-xxxxxx); the device id where the API has no separate one. */
+export function plugIdOf(device) {
+  return device.plug_id ?? device.id;
+}
+
+/** What to call a plug: its name, else its plug id. */
+export function plugName(device) {
+  return device.name || plugIdOf(device);
+}
+
 // --- formatting --------------------------------------------------------------------------
 
 const number = (digits) => new Intl.NumberFormat(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -2,8 +2,8 @@
 // resolution) and its energy bars (per day of a month, per month of a year, with cost).
 
 import * as api from "./api.js";
-import { lineChart, resizeCharts } from "./chart.js";
-import { el, messageOf } from "./dom.js";
+import { barChart, lineChart, resizeCharts } from "./chart.js";
+import { el, formatEnergy, formatMoney, messageOf } from "./dom.js";
 
 const DAY_MS = 24 * 3600 * 1000;
 export const RANGES = [
@@ -24,24 +24,28 @@ export function choices(name, legend, options, onChange) {
   return group;
 }
 
-/** Telemetry of one plug between two instants: `{resolution, samples}`. */
+/** Telemetry of one device between two instants (Unix ms): `{resolution, points, …}`. */
 export async function fetchHistory(deviceId, from, to, resolution = "auto") {
-  const query = new URLSearchParams({ from: new Date(from).toISOString(), to: new Date(to).toISOString(), resolution });
+  const query = new URLSearchParams({ from: String(Math.floor(from)), to: String(Math.ceil(to)), resolution });
   return api.call("GET", `/api/v1/devices/${encodeURIComponent(deviceId)}/telemetry?${query}`);
 }
 
-/** uPlot columns from a history answer: raw samples give power; rollups give avg and range. */
+/**
+ * uPlot columns from a history answer: raw samples give power; rollups give the average
+ * with the minimum and maximum as a shaded band.
+ */
 export function historySeries(answer) {
-  const samples = answer.samples ?? [];
-  const times = samples.map((sample) => sample.ts / 1000);
-  const rolled = samples.some((sample) => "power_avg" in sample);
-  if (!rolled) return { times, series: [{ label: "Power (W)", values: samples.map((s) => s.power ?? null) }] };
+  const points = answer.points ?? [];
+  const times = points.map((point) => point.ts / 1000);
+  const power = { label: "Power (W)", values: points.map((point) => point.power ?? null) };
+  if (answer.resolution === "raw") return { times, series: [power] };
+  power.label = "Average power (W)";
   return {
     times,
     series: [
-      { label: "Average (W)", values: samples.map((s) => s.power_avg ?? null) },
-      { label: "Minimum (W)", values: samples.map((s) => s.power_min ?? null) },
-      { label: "Maximum (W)", values: samples.map((s) => s.power_max ?? null) },
+      power,
+      { label: "Minimum (W)", values: points.map((point) => point.power_min ?? null), band: true },
+      { label: "Maximum (W)", values: points.map((point) => point.power_max ?? null), band: true },
     ],
   };
 }
@@ -78,14 +82,67 @@ function historySection(device) {
   return { section, draw: () => draw(RANGES[0].key) };
 }
 
+const PERIODS = [
+  { key: "day", label: "Per day (30 days)" },
+  { key: "month", label: "Per month (12 months)" },
+];
+
+/** Energy of one device (or a home: `scope` "homes") per local day or month, with cost. */
+export async function fetchEnergy(scope, id, period) {
+  const query = new URLSearchParams({ period });
+  return api.call("GET", `/api/v1/${scope}/${encodeURIComponent(id)}/energy?${query}`);
+}
+
+/** Seconds of local midnight at the start of a period ("2026-11-30" or "2026-11-01"). */
+function periodTime(start) {
+  const [year, month, day] = start.slice(0, 10).split("-").map(Number);
+  return new Date(year, month - 1, day).getTime() / 1000;
+}
+
+function energySection(scope, id) {
+  const area = el("div", { class: "chart-area", id: "energy-chart" });
+  const total = el("p", { class: "total", id: "energy-total", role: "status" });
+  async function draw(period) {
+    total.textContent = "Loading…";
+    try {
+      const report = await fetchEnergy(scope, id, period);
+      const periods = report.periods ?? [];
+      const labelOf = period === "month"
+        ? (t) => new Date(t * 1000).toLocaleDateString(undefined, { year: "numeric", month: "long" })
+        : (t) => new Date(t * 1000).toLocaleDateString();
+      await barChart(area, {
+        title: period === "month" ? "Energy per month" : "Energy per day",
+        times: periods.map((item) => periodTime(item.start)),
+        values: periods.map((item) => item.energy_kwh),
+        unit: "kWh",
+        labelOf,
+        extra: report.currency ? { label: `Cost (${report.currency})`, values: periods.map((item) => item.cost) } : null,
+      });
+      area.dataset.period = period;
+      total.textContent = `Total ${formatEnergy(report.total_kwh)}`
+        + (report.currency ? `, ${formatMoney(report.total_cost, report.currency)}` : ", no tariff set");
+    } catch (err) {
+      total.textContent = messageOf(err);
+    }
+  }
+  const section = el("section", { class: "card", "aria-labelledby": "energy-title" },
+    el("h3", { id: "energy-title" }, "Energy"),
+    choices("energy-period", "Bars", PERIODS, draw),
+    total,
+    area);
+  return { section, draw: () => draw(PERIODS[0].key) };
+}
+
 /** The plug page's history and energy sections, and what to do when the page is left. */
 export function historySections(device) {
   const history = historySection(device);
+  const energy = energySection("devices", device.id);
   const onResize = () => resizeCharts(document);
   addEventListener("resize", onResize);
   history.draw();
+  energy.draw();
   return {
-    sections: [history.section],
+    sections: [history.section, energy.section],
     leave: () => removeEventListener("resize", onResize),
   };
 }

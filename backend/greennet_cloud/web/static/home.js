@@ -1,7 +1,7 @@
 // One home: rename, its plugs, sharing, Home Assistant link tokens, pairing codes, delete.
 
 import * as api from "./api.js";
-import { actionButton, announce, confirmDialog, copyText, el, field, form, timeOf } from "./dom.js";
+import { actionButton, announce, confirmDialog, copyText, el, field, form, plugIdOf, plugName, timeOf } from "./dom.js";
 import { go, href } from "./router.js";
 import { sharingSection } from "./share.js";
 
@@ -121,7 +121,7 @@ export async function show(container, context, homeId) {
     devices.length === 0
       ? el("p", { class: "empty" }, "No plugs yet. Link Home Assistant or pair a plug below.")
       : el("ul", { class: "rows" }, ...devices.map((device) =>
-          el("li", { class: "row" }, el("a", { href: href("plug", device.id) }, device.name || device.id), " ", el("code", {}, device.id)))));
+          el("li", { class: "row" }, el("a", { href: href("plug", device.id) }, plugName(device)), " ", el("code", {}, plugIdOf(device))))));
   container.append(el("p", { class: "crumbs" }, el("a", { href: href("homes") }, "← All homes")), heading);
   if (home.access !== "owner") {
     container.append(el("p", { class: "badge" }, home.access === "control" ? "Shared with you: can switch" : "Shared with you: view only"), plugs);

@@ -2,7 +2,7 @@
 // Rendered once per load; live values change in place (live.js), never by re-rendering.
 
 import * as api from "./api.js";
-import { el, field, form, openDialog } from "./dom.js";
+import { el, field, form, openDialog, plugIdOf, plugName } from "./dom.js";
 import { liveField } from "./live.js";
 import { relayToggle } from "./relay.js";
 import { go, href } from "./router.js";
@@ -19,7 +19,7 @@ export function canControl(device) {
 
 // One entry per line of a plug card: static details, then live values bound by field name.
 const PLUG_FIELDS = [
-  { field: "id", label: "Plug id", value: (device) => el("code", {}, device.id) },
+  { field: "id", label: "Plug id", value: (device) => el("code", {}, plugIdOf(device)) },
   { field: "model", label: "Model", value: (device) => device.model || "unknown" },
   { field: "location", label: "Location", value: (device) => device.location || "not set" },
 ];
@@ -36,13 +36,13 @@ function plugCard(device, homeAccess) {
       : null;
   return el(
     "li",
-    { class: "plug", "data-plug-id": device.id },
-    el("h4", { class: "plug-name" }, el("a", { href: href("plug", device.id) }, device.name || device.id)),
+    { class: "plug", "data-plug-id": plugIdOf(device), "data-device-id": device.id },
+    el("h4", { class: "plug-name" }, el("a", { href: href("plug", device.id) }, plugName(device))),
     badge,
     el("p", { class: "live" },
       liveField(device.id, "power", "span", { class: "power" }),
       " ",
-      liveField(device.id, "online", "span", { class: "online" })),
+      liveField(device.id, "status", "span", { class: "online" })),
     details,
     canControl(device) ? relayToggle(device) : null,
   );

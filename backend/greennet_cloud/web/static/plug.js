@@ -1,7 +1,7 @@
 // One plug: live values and the relay toggle, history and energy, details, sharing.
 
 import * as api from "./api.js";
-import { actionButton, announce, confirmDialog, el, field, form, timeOf } from "./dom.js";
+import { actionButton, announce, confirmDialog, el, field, form, plugIdOf, plugName, timeOf } from "./dom.js";
 import { canControl } from "./homes.js";
 import { liveField, updatePlug } from "./live.js";
 import { relayToggle } from "./relay.js";
@@ -18,7 +18,7 @@ function liveSection(device) {
     el("p", { class: "live big" },
       liveField(device.id, "power", "span", { class: "power", id: "plug-power" }),
       " ",
-      liveField(device.id, "online", "span", { class: "online" })),
+      liveField(device.id, "status", "span", { class: "online" })),
     el("dl", { class: "fields" },
       el("dt", {}, "Last seen"), liveField(device.id, "last-seen", "dd"),
       el("dt", {}, "Relay"), liveField(device.id, "relay", "dd")),
@@ -27,7 +27,7 @@ function liveSection(device) {
 
 function detailsSection(device, home, heading) {
   const rows = el("dl", { class: "fields" },
-    el("dt", {}, "Plug id"), el("dd", {}, el("code", {}, device.id)),
+    el("dt", {}, "Plug id"), el("dd", {}, el("code", {}, plugIdOf(device))),
     el("dt", {}, "Home"), el("dd", {}, home ? el("a", { href: href("home", home.id) }, home.name) : "shared with you"),
     el("dt", {}, "Added"), el("dd", {}, timeOf(device.created_at)));
   const section = el("section", { class: "card", "aria-labelledby": "details-title" },
@@ -46,7 +46,7 @@ function detailsSection(device, home, heading) {
       name: values.name.trim(), location: values.location.trim(), model: values.model.trim(),
     });
     Object.assign(device, saved);
-    heading.textContent = saved.name || saved.id;
+    heading.textContent = plugName(saved);
     announce("Saved.");
   }));
   return section;
@@ -88,10 +88,10 @@ function deleteSection(device, context) {
   return el("section", { class: "card danger-zone", "aria-labelledby": "delete-plug-title" },
     el("h3", { id: "delete-plug-title" }, "Remove plug"),
     el("div", { class: "actions" }, actionButton("Remove this plug…", async () => {
-      if (!(await confirmDialog("Remove plug", `Remove “${device.name || device.id}” and its history?`, "Remove plug"))) return;
+      if (!(await confirmDialog("Remove plug", `Remove “${plugName(device)}” and its history?`, "Remove plug"))) return;
       await api.call("DELETE", path(device.id));
       await context.reloadHomes();
-      announce(`“${device.name || device.id}” was removed.`);
+      announce(`“${plugName(device)}” was removed.`);
       go("homes");
     }, { class: "danger" })));
 }
@@ -101,7 +101,7 @@ export async function show(container, context, deviceId) {
   const device = await api.call("GET", path(deviceId));
   updatePlug(device.id, { last_seen_at: device.last_seen_at ?? null });
   const home = context.homes.find((one) => one.id === device.home_id);
-  const heading = el("h2", { id: "plug-title", tabindex: "-1" }, device.name || device.id);
+  const heading = el("h2", { id: "plug-title", tabindex: "-1" }, plugName(device));
   container.append(
     el("p", { class: "crumbs" }, el("a", { href: href("homes") }, "← All homes")),
     heading,
@@ -115,7 +115,7 @@ export async function show(container, context, deviceId) {
   }
   container.append(detailsSection(device, home, heading));
   if (device.access !== "owner") return;
-  const sharing = sharingSection("device", device.id, device.name || device.id);
+  const sharing = sharingSection("device", device.id, plugName(device));
   const credentials = credentialsSection(device);
   container.append(sharing.section, credentials.section, deleteSection(device, context));
   await Promise.all([sharing.refresh(), credentials.refresh()]);

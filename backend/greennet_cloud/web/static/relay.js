@@ -3,7 +3,7 @@
 // answer, 403 read-only) is shown next to the button and the last confirmed state kept.
 
 import * as api from "./api.js";
-import { el, messageOf } from "./dom.js";
+import { el, messageOf, plugName } from "./dom.js";
 import { bindLive, updatePlug } from "./live.js";
 
 const TEXT = { ON: "On", OFF: "Off" };
@@ -24,7 +24,7 @@ export function relayToggle(device) {
     type: "button",
     class: "relay",
     "aria-pressed": "mixed",
-    "aria-label": `Relay of ${device.name || device.id}`,
+    "aria-label": `Relay of ${plugName(device)}`,
     "data-relay": device.id,
   }, label);
   const message = el("p", { class: "relay-error", role: "alert", hidden: true });
