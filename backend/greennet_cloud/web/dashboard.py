@@ -19,6 +19,12 @@ ROUTE_NAME_PREFIX = "dashboard."
 JS = "text/javascript; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 
+# our JavaScript modules: the shell, shared pieces, then one per view
+MODULES = (
+    "app", "api", "dom", "router", "live", "relay", "share", "chart", "history", "totp",
+    "thresholds", "homes", "home", "plug", "alerts", "notifications", "account", "admin",
+)  # fmt: skip
+
 # path under /app/ → content type. Each view is its own module; the page loads a view's
 # module (and the vendored libraries) only when the view is first shown.
 FILES: dict[str, str] = {
@@ -26,26 +32,7 @@ FILES: dict[str, str] = {
     "app.css": "text/css; charset=utf-8",
     "views.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
-    **{
-        f"{module}.js": JS
-        for module in (
-            "app",
-            "api",
-            "dom",
-            "router",
-            "live",
-            "homes",
-            "home",
-            "share",
-            "plug",
-            "relay",
-            "history",
-            "chart",
-            "account",
-            "totp",
-            "admin",
-        )
-    },  # fmt: skip
+    **{f"{module}.js": JS for module in MODULES},
     "vendor/uPlot.esm.js": JS,
     "vendor/uPlot.min.css": "text/css; charset=utf-8",
     "vendor/uPlot.LICENSE.txt": TEXT,

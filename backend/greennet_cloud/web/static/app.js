@@ -128,9 +128,22 @@ async function enterDashboard() {
       showRoute(currentRoute());
     }
     if (currentRoute().view === "homes") $("homes-title").focus();
+    offerParts().catch(() => {}); // after the first paint: never delays the homes list
   } catch (err) {
     handleFailure(err);
   }
+}
+
+// Alerts and notifications come with part 3 of the cloud (issue #12): their links appear
+// once the server's OpenAPI document lists their routes.
+async function offerParts() {
+  const [alerts, notifications] = await Promise.all([
+    api.supports("GET", "/api/v1/alerts"),
+    api.supports("GET", "/api/v1/notifications"),
+  ]);
+  $("nav-alerts").hidden = !alerts;
+  $("nav-notifications").hidden = !notifications;
+  if (notifications) await (await import("./notifications.js")).refreshUnread();
 }
 
 // Any API failure: show the API's message; a session the server no longer accepts means login.

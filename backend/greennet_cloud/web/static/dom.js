@@ -87,6 +87,18 @@ export function form(attributes, children, submitText, action) {
   return node;
 }
 
+/** Radio buttons as a labelled group (arrow keys move between them, as native radios do). */
+export function choices(name, legend, options, onChange) {
+  const group = el("fieldset", { class: "choices" }, el("legend", {}, legend));
+  options.forEach(({ key, label }, index) => {
+    const id = `${name}-${key}`;
+    const input = el("input", { type: "radio", name, id, value: key, checked: index === 0 });
+    input.addEventListener("change", () => input.checked && onChange(key));
+    group.append(el("span", { class: "choice" }, input, el("label", { for: id }, label)));
+  });
+  return group;
+}
+
 /** A button that runs `action`, disabled while it does; a failure is announced as an error. */
 export function actionButton(text, action, attributes = {}) {
   const button = el("button", { type: "button", ...attributes }, text);

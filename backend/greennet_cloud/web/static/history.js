@@ -3,7 +3,7 @@
 
 import * as api from "./api.js";
 import { barChart, lineChart, resizeCharts } from "./chart.js";
-import { el, formatEnergy, formatMoney, messageOf } from "./dom.js";
+import { choices, el, formatEnergy, formatMoney, messageOf } from "./dom.js";
 
 const DAY_MS = 24 * 3600 * 1000;
 export const RANGES = [
@@ -11,18 +11,6 @@ export const RANGES = [
   { key: "week", label: "Week", ms: 7 * DAY_MS },
   { key: "month", label: "Month", ms: 30 * DAY_MS },
 ];
-
-/** Radio buttons as a labelled group (arrow keys move between them, as native radios do). */
-export function choices(name, legend, options, onChange) {
-  const group = el("fieldset", { class: "choices" }, el("legend", {}, legend));
-  options.forEach(({ key, label }, index) => {
-    const id = `${name}-${key}`;
-    const input = el("input", { type: "radio", name, id, value: key, checked: index === 0 });
-    input.addEventListener("change", () => input.checked && onChange(key));
-    group.append(el("span", { class: "choice" }, input, el("label", { for: id }, label)));
-  });
-  return group;
-}
 
 /** Telemetry of one device between two instants (Unix ms): `{resolution, points, …}`. */
 export async function fetchHistory(deviceId, from, to, resolution = "auto") {

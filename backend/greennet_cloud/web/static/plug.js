@@ -8,6 +8,7 @@ import { relayToggle } from "./relay.js";
 import { historySections } from "./history.js";
 import { go, href } from "./router.js";
 import { sharingSection } from "./share.js";
+import { thresholdsSection } from "./thresholds.js";
 
 const path = (deviceId, rest = "") => `/api/v1/devices/${encodeURIComponent(deviceId)}${rest}`;
 let leaving = null; // cleanup of the page on screen (resize listener)
@@ -112,6 +113,11 @@ export async function show(container, context, deviceId) {
     const history = historySections(device);
     container.append(...history.sections);
     leaving = history.leave;
+  }
+  if (await api.supports("GET", "/api/v1/devices/{device_id}/thresholds")) {
+    const thresholds = thresholdsSection(device, canControl(device));
+    container.append(thresholds.section);
+    await thresholds.refresh();
   }
   container.append(detailsSection(device, home, heading));
   if (device.access !== "owner") return;

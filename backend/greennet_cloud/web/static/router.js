@@ -6,6 +6,8 @@ const ROUTES = [
   { pattern: /^$/, view: "homes" },
   { pattern: /^homes\/([^/]+)$/, view: "home" },
   { pattern: /^plugs\/([^/]+)$/, view: "plug" },
+  { pattern: /^alerts$/, view: "alerts" },
+  { pattern: /^notifications$/, view: "notifications" },
   { pattern: /^account$/, view: "account" },
   { pattern: /^admin$/, view: "admin" },
 ];
