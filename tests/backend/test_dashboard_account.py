@@ -48,7 +48,8 @@ def test_two_factor_is_enrolled_from_the_qr_code_and_then_asked_at_login(
     assert page.find("#totp-state").text.startswith("Off")
     assert page.unreachable_by_keyboard() == []
 
-    page.find("#totp-enrol").click()
+    page.type_into("#totp-enrol-password", PASSWORD)  # re-authentication
+    page.find("#totp-enrol-form button[type=submit]").click()
     uri = _decoded_qr(page)
     assert page.focused_id() == "totp-confirm-code"
     parsed = urlparse(uri)
@@ -73,6 +74,7 @@ def test_two_factor_is_enrolled_from_the_qr_code_and_then_asked_at_login(
     page.wait_for_view("account-title")
     assert page.find("#totp-state").text.startswith("On")
 
+    page.type_into("#totp-disable-password", PASSWORD)
     page.type_into("#totp-disable-code", disable)
     page.find("#totp-disable-form button[type=submit]").click()
     page.wait.until(lambda _: page.find("#totp-state").text.startswith("Off"))
