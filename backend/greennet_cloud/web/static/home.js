@@ -35,6 +35,26 @@ function renameSection(home, context, heading) {
     }));
 }
 
+/** Time zone (local days for energy) and tariff (cost next to energy), when the API has them. */
+function energySettingsSection(home) {
+  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  const tariff = home.tariff ?? null;
+  return el("section", { class: "card", "aria-labelledby": "energy-settings-title" },
+    el("h3", { id: "energy-settings-title" }, "Time zone and tariff"),
+    el("p", { class: "hint" }, "Energy is counted per local day and month of this time zone; a tariff adds its cost."),
+    form({ id: "energy-settings-form" }, [
+      field("home-timezone", "Time zone", { name: "timezone", required: true, value: home.timezone ?? "UTC", list: "time-zones", autocomplete: "off" }),
+      el("datalist", { id: "time-zones" }, ...zones.map((zone) => el("option", { value: zone }))),
+      field("home-price", "Price per kWh (empty: no tariff)", { name: "price_per_kwh", type: "number", min: 0, max: 1000, step: "any", value: tariff?.price_per_kwh ?? "" }),
+      field("home-currency", "Currency (ISO code, e.g. EUR)", { name: "currency", maxlength: 3, pattern: "[A-Za-z]{3}", value: tariff?.currency ?? "", autocomplete: "off" }),
+    ], "Save", async ({ timezone, price_per_kwh, currency }) => {
+      const tariffValue = price_per_kwh === "" ? null : { price_per_kwh: Number(price_per_kwh), currency: currency.trim().toUpperCase() };
+      const saved = await api.call("PATCH", path(home.id), { timezone: timezone.trim(), tariff: tariffValue });
+      Object.assign(home, saved);
+      announce("Time zone and tariff saved.");
+    }));
+}
+
 function linkSection(home) {
   const list = el("ul", { class: "rows", "data-list": "link-tokens" });
   const created = el("div", { class: "created", id: "link-token-created", hidden: true });
@@ -129,7 +149,8 @@ export async function show(container, context, homeId) {
   }
   const sharing = sharingSection("home", home.id, home.name);
   const link = linkSection(home);
-  container.append(renameSection(home, context, heading), plugs, sharing.section, link.section,
-    pairingSection(home), deleteSection(home, context));
+  container.append(renameSection(home, context, heading), plugs,
+    ...("timezone" in home ? [energySettingsSection(home)] : []), // with the telemetry part (issue #11)
+    sharing.section, link.section, pairingSection(home), deleteSection(home, context));
   await Promise.all([sharing.refresh(), link.refresh()]);
 }

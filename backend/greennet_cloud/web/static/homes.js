@@ -99,7 +99,9 @@ export function newHomeDialog(onCreated) {
     form({ id: "new-home-form" }, [
       field("new-home-name", "Name", { name: "name", required: true, maxlength: 200, autocomplete: "off" }),
     ], "Create home", async ({ name }) => {
-      const home = await api.call("POST", "/api/v1/homes", { name: name.trim() });
+      // local days for energy: the browser's time zone, changeable on the home's page
+      const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      const home = await api.call("POST", "/api/v1/homes", { name: name.trim(), ...(timezone ? { timezone } : {}) });
       close();
       await onCreated(home);
       go("home", home.id);
