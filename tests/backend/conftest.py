@@ -162,6 +162,7 @@ DASHBOARD_ENV = {
     "GREENNET_SECRET": TEST_SECRET,
     "GREENNET_LOG_LEVEL": "WARNING",
     "GREENNET_REGISTER_PER_ADDRESS": "1000000",  # every test registers its own accounts
+    "GREENNET_ROLLUP_INTERVAL": "0.5",  # history charts read rollups: make them at once
 }
 
 

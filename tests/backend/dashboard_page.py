@@ -274,6 +274,13 @@ class LiveApi:
         body = {"email": email, "password": password, **({"totp": totp} if totp else {})}
         return self.call("POST", "/api/v1/auth/login", body)
 
+    def device_id(self, token: str, plug_id: str) -> str:
+        """The API's id of the caller's device with this plug id."""
+        for device in self.ok("GET", "/api/v1/devices", token=token):
+            if device.get("plug_id", device["id"]) == plug_id:
+                return str(device["id"])
+        raise AssertionError(f"{plug_id} is not among the caller's devices")
+
     def home(self, token: str, name: str, plugs: dict[str, dict[str, str]]) -> str:
         """A home with plugs (plug id → name/model/location); the home id."""
         home_id = str(self.ok("POST", "/api/v1/homes", {"name": name}, token)["id"])

@@ -117,7 +117,7 @@ def test_a_pairing_code_made_on_the_page_pairs_a_plug(
     )
     assert paired.status_code == 201, paired.text
     devices = api.ok("GET", f"/api/v1/homes/{home}/devices", token=token)
-    assert [device["id"] for device in devices] == ["greennet-abc123"]
+    assert [device.get("plug_id", device["id"]) for device in devices] == ["greennet-abc123"]
 
 
 def test_homes_and_plugs_are_shared_and_unshared_through_the_share_dialog(
@@ -159,14 +159,14 @@ def test_homes_and_plugs_are_shared_and_unshared_through_the_share_dialog(
     )
     assert api.ok("GET", "/api/v1/homes", token=guest) == []
 
-    page.go("plugs/greennet-5a5a5a")
+    page.go(f"plugs/{api.device_id(token, 'greennet-5a5a5a')}")
     page.wait_for_view("plug-title")
     page.find("#share-device").click()
     page.type_into("#share-email", "oto@example.com")
     page.find("#share-form button[type=submit]").click()
     page.wait.until(lambda _: "oto@example.com" in page.find('[data-list="device-shares"]').text)
     (shared,) = api.ok("GET", "/api/v1/devices", token=guest)
-    assert (shared["id"], shared["access"]) == ("greennet-5a5a5a", "control")
+    assert (shared.get("plug_id", shared["id"]), shared["access"]) == ("greennet-5a5a5a", "control")
     assert page.console_problems(http_errors_expected=True) == []
 
 
@@ -183,7 +183,8 @@ def test_a_plug_page_saves_its_details_and_is_read_only_for_a_viewer(
         {"email": "quin@example.com", "permission": "read"},
         token,
     )
-    page.open("plugs/greennet-7b7b7b")
+    dryer = api.device_id(token, "greennet-7b7b7b")
+    page.open(f"plugs/{dryer}")
     page.log_in("pat@example.com")
     page.wait_for_view("plug-title")
     assert page.unreachable_by_keyboard() == []
@@ -192,7 +193,7 @@ def test_a_plug_page_saves_its_details_and_is_read_only_for_a_viewer(
     page.type_into("#plug-location", "Basement")
     page.find("#plug-details-form button[type=submit]").click()
     page.wait.until(lambda _: page.find("#plug-title").text == "Tumble dryer")
-    saved = api.ok("GET", "/api/v1/devices/greennet-7b7b7b", token=token)
+    saved = api.ok("GET", f"/api/v1/devices/{dryer}", token=token)
     assert (saved["name"], saved["location"]) == ("Tumble dryer", "Basement")
     page.screenshot("plug-page")
 

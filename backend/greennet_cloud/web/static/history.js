@@ -41,12 +41,15 @@ export function historySeries(answer) {
 function historySection(device) {
   const area = el("div", { class: "chart-area", id: "history-chart" });
   const note = el("p", { class: "hint", role: "status" });
+  let latest = 0; // a slow answer for an earlier choice must not overwrite a newer one
   async function draw(rangeKey) {
     const range = RANGES.find((one) => one.key === rangeKey);
     const to = Date.now();
+    const request = ++latest;
     note.textContent = "Loading…";
     try {
       const answer = await fetchHistory(device.id, to - range.ms, to);
+      if (request !== latest) return;
       const { times, series } = historySeries(answer);
       if (times.length === 0) {
         area.chart?.destroy();
@@ -55,8 +58,7 @@ function historySection(device) {
       } else {
         await lineChart(area, { title: `Power, last ${range.label.toLowerCase()}`, times, series, unit: "W" });
       }
-      area.dataset.range = rangeKey;
-      area.dataset.resolution = answer.resolution ?? "";
+      Object.assign(area.dataset, { range: rangeKey, resolution: answer.resolution, from: answer.from, to: answer.to });
       note.textContent = answer.resolution ? `Resolution: ${answer.resolution}` : "";
     } catch (err) {
       note.textContent = messageOf(err);
@@ -90,10 +92,13 @@ function periodTime(start) {
 function energySection(scope, id) {
   const area = el("div", { class: "chart-area", id: "energy-chart" });
   const total = el("p", { class: "total", id: "energy-total", role: "status" });
+  let latest = 0;
   async function draw(period) {
+    const request = ++latest;
     total.textContent = "Loading…";
     try {
       const report = await fetchEnergy(scope, id, period);
+      if (request !== latest) return;
       const periods = report.periods ?? [];
       const labelOf = period === "month"
         ? (t) => new Date(t * 1000).toLocaleDateString(undefined, { year: "numeric", month: "long" })

@@ -5,7 +5,7 @@ import { actionButton, announce, confirmDialog, el, field, form, plugIdOf, plugN
 import { canControl } from "./homes.js";
 import { liveField, updatePlug } from "./live.js";
 import { relayToggle } from "./relay.js";
-import { historySections } from "./history.js";
+import { fetchHistory, historySections } from "./history.js";
 import { go, href } from "./router.js";
 import { sharingSection } from "./share.js";
 import { thresholdsSection } from "./thresholds.js";
@@ -97,10 +97,20 @@ function deleteSection(device, context) {
     }, { class: "danger" })));
 }
 
+const RECENT_MS = 2 * 60_000;
+
+/** Power and relay of the plug's newest reading of the last two minutes, if any. */
+async function latestReading(device) {
+  const to = Date.now();
+  const answer = await fetchHistory(device.id, to - RECENT_MS, to + 1, "raw");
+  const newest = answer.points?.at(-1);
+  if (newest) updatePlug(device.id, { power: newest.power, relay: newest.relay });
+}
+
 /** Render the plug page into `container`. */
 export async function show(container, context, deviceId) {
   const device = await api.call("GET", path(deviceId));
-  updatePlug(device.id, { last_seen_at: device.last_seen_at ?? null });
+  updatePlug(device.id, { last_seen_at: device.last_seen_at ?? null, ...("online" in device ? { online: device.online } : {}) });
   const home = context.homes.find((one) => one.id === device.home_id);
   const heading = el("h2", { id: "plug-title", tabindex: "-1" }, plugName(device));
   container.append(
@@ -110,6 +120,7 @@ export async function show(container, context, deviceId) {
   );
   // history comes with the telemetry part of the cloud (issue #11): shown once the server has it
   if (await api.supports("GET", "/api/v1/devices/{device_id}/telemetry")) {
+    latestReading(device).catch(() => {}); // live updates take over from here
     const history = historySections(device);
     container.append(...history.sections);
     leaving = history.leave;
