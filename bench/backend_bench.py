@@ -1,76 +1,87 @@
-"""GreenNet Cloud under load: authenticated reads at 200 concurrent connections, login cost.
+"""GreenNet Cloud under load, against aiohttp's own hello world measured in the same run.
 
-Runs the real `greennet-cloud serve` process on SQLite and on PostgreSQL (Debian's server,
-started here on loopback) and drives it from an aiohttp client in this process. The
-baseline, measured in the same run against the same process, is `/healthz` (no auth, no
-query), so the ratio shows what authentication + a scoped query cost.
+Runs the real `greennet-cloud serve` (from .venv-cloud) on SQLite and on PostgreSQL (Debian's
+server, started here on loopback) and loads it with wrk (`wrk -t1 -c200 -d10s`): `/healthz`,
+the authenticated read `GET /api/v1/homes`, then the same read during a login flood (valid
+logins, argon2id at the default cost) with the flood's own figures. `--profile` samples the
+server with py-spy during the authenticated reads and prints its busiest functions.
 
-    .venv/bin/python -m bench.backend_bench [--quick] [--write]
+    .venv-cloud/bin/python -m bench.backend_bench [--quick] [--profile] [--write]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from greennet_demo.services import Process, cloud_bin, free_port, spawn, wait_http
 
-from bench.harness import git_rev, machine_info, record_results, summary
+from bench import wrk
+from bench.harness import cpu_seconds, git_rev, machine_info, record_results
+from bench.profile import py_spy_top
 from tests.backend.postgres import PostgresServer
 
 EMAIL, PASSWORD = "bench@greennet.example", "bench-password-2026"
+CONNECTIONS = 200
+FLOOD_CONNECTIONS = 32
 
 
-async def load(
-    base: str, path: str, token: str | None, connections: int, seconds: float, max_requests: int
-) -> dict[str, Any]:
-    """`connections` clients hammering GET `path`; bounded in time and count."""
-    latencies: list[float] = []
-    errors = 0
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    deadline = time.monotonic() + seconds
-    connector = aiohttp.TCPConnector(limit=connections)
-    async with aiohttp.ClientSession(connector=connector) as session:
+@dataclass
+class Row:
+    """One measured load: wrk's figures and the server's CPU per request."""
 
-        async def client() -> None:
-            nonlocal errors
-            while time.monotonic() < deadline and len(latencies) < max_requests:
-                t0 = time.perf_counter()
-                async with session.get(base + path, headers=headers) as resp:
-                    await resp.read()
-                    if resp.status != 200:
-                        errors += 1
-                latencies.append((time.perf_counter() - t0) * 1000)
-
-        t0 = time.monotonic()
-        await asyncio.gather(*(client() for _ in range(connections)))
-        elapsed = time.monotonic() - t0
-    return {"rps": len(latencies) / elapsed, "errors": errors, **summary(latencies)}
+    database: str
+    load: str
+    result: wrk.WrkResult
+    cpu_ms_per_request: float
 
 
-async def login_cost(base: str, rounds: int) -> dict[str, float]:
-    """Sequential logins (argon2id verify dominates), ms each."""
-    out = []
+def measured(pid: int, url: str, seconds: float, **kw: object) -> tuple[wrk.WrkResult, float]:
+    """wrk against `url` and the server's CPU ms per answered request meanwhile."""
+    cpu0 = cpu_seconds(pid)
+    result = wrk.run(url, CONNECTIONS, seconds, **kw)  # type: ignore[arg-type]
+    return result, (cpu_seconds(pid) - cpu0) * 1000 / max(result.requests, 1)
+
+
+def hello_world(seconds: float, workdir: Path) -> Row:
+    """aiohttp's hello world on the same aiohttp, same machine, same wrk."""
+    port = free_port()
+    args = [str(cloud_bin() / "python"), "-m", "bench.hello_world", str(port)]
+    proc = spawn("hello", args, workdir)
+    try:
+        asyncio.run(wait_http(proc, f"http://127.0.0.1:{port}/", 30))
+        result, cpu = measured(proc.proc.pid, f"http://127.0.0.1:{port}/", seconds)
+        return Row("-", "aiohttp hello world (baseline)", result, cpu)
+    finally:
+        proc.stop()
+
+
+async def seed(base: str) -> str:
+    """An account with a home; its access token."""
+    account = {"email": EMAIL, "password": PASSWORD}
     async with aiohttp.ClientSession() as session:
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            async with session.post(
-                base + "/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD}
-            ) as resp:
-                await resp.read()
-                assert resp.status == 200, resp.status
-            out.append((time.perf_counter() - t0) * 1000)
-    return summary(out)
+        async with session.post(base + "/api/v1/auth/register", json=account) as r:
+            assert r.status == 201, await r.text()
+        async with session.post(base + "/api/v1/auth/login", json=account) as r:
+            token = str((await r.json())["access_token"])
+        async with session.post(
+            base + "/api/v1/homes",
+            json={"name": "Bench home"},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as r:
+            assert r.status == 201, await r.text()
+    return token
 
 
-async def run_one(db: str, connections: int, seconds: float, max_requests: int) -> dict[str, Any]:
-    """One database: start the service, seed a user with a home, measure."""
+def run_database(db: str, seconds: float, profile: bool) -> tuple[list[Row], str]:
+    """Start the cloud on `db`, measure each load; with `profile`, also a py-spy profile."""
     pg: PostgresServer | None = None
     proc: Process | None = None
     with tempfile.TemporaryDirectory(prefix=f"greennet-bench-{db}-") as tmp:
@@ -83,23 +94,30 @@ async def run_one(db: str, connections: int, seconds: float, max_requests: int) 
             port = free_port()
             proc = spawn("cloud", [*args, "--port", str(port)], Path(tmp))
             base = f"http://127.0.0.1:{port}"
-            await wait_http(proc, base + "/healthz", 60)
-            async with aiohttp.ClientSession() as session:
-                account = {"email": EMAIL, "password": PASSWORD}
-                async with session.post(base + "/api/v1/auth/register", json=account) as r:
-                    assert r.status in (200, 201), await r.text()
-                async with session.post(base + "/api/v1/auth/login", json=account) as r:
-                    token = (await r.json())["access_token"]
-                async with session.post(
-                    base + "/api/v1/homes",
-                    json={"name": "Bench home"},
-                    headers={"Authorization": f"Bearer {token}"},
-                ) as r:
-                    assert r.status in (200, 201), await r.text()
-            health = await load(base, "/healthz", None, connections, seconds, max_requests)
-            homes = await load(base, "/api/v1/homes", token, connections, seconds, max_requests)
-            login = await login_cost(base, 10)
-            return {"db": db, "health": health, "homes": homes, "login": login}
+            asyncio.run(wait_http(proc, base + "/healthz", 60))
+            token = asyncio.run(seed(base))
+            pid = proc.proc.pid
+            auth = {"Authorization": f"Bearer {token}"}
+            rows = [Row(db, "GET /healthz", *measured(pid, base + "/healthz", seconds))]
+            homes = base + "/api/v1/homes"
+            rows.append(Row(db, "GET /api/v1/homes (authenticated)", *measured(
+                pid, homes, seconds, headers=auth)))  # fmt: skip
+            top = ""
+            if profile:  # before the login flood, whose queued logins outlive its wrk run
+                top = py_spy_top(pid, lambda: wrk.run(homes, CONNECTIONS, seconds, headers=auth))
+            login = json.dumps({"email": EMAIL, "password": PASSWORD})
+            cpu0 = cpu_seconds(pid)
+            flood = wrk.Background(
+                base + "/api/v1/auth/login", FLOOD_CONNECTIONS, seconds + 2, login
+            )
+            time.sleep(1)  # the flood is under way before reads are measured
+            during = wrk.run(homes, CONNECTIONS, seconds, headers=auth)
+            flooded = flood.result()
+            cpu = (cpu_seconds(pid) - cpu0) * 1000 / max(during.requests + flooded.requests, 1)
+            rows.append(Row(db, "GET /api/v1/homes during a login flood", during, cpu))
+            flood_load = f"POST /auth/login flood ({FLOOD_CONNECTIONS} conn.)"
+            rows.append(Row(db, flood_load, flooded, cpu))
+            return rows, top
         finally:
             if proc is not None:
                 proc.stop()
@@ -107,47 +125,54 @@ async def run_one(db: str, connections: int, seconds: float, max_requests: int) 
                 pg.stop()
 
 
-def report(results: list[dict[str, Any]], command: str, connections: int) -> str:
+def report(rows: list[Row], profiles: dict[str, str], command: str, seconds: float) -> str:
     """Markdown section for bench/RESULTS.md."""
-    rows = [
-        "| database | endpoint | req/s | p50 ms | p99 ms | errors | req/s vs /healthz |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+    hello = rows[0].result.rps
+    lines = [
+        "| database | load | req/s | x hello world | p50 ms | p99 ms | timeouts | errors "
+        "| server CPU ms/req |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r in results:
-        for name, key in (("GET /healthz (baseline)", "health"), ("GET /api/v1/homes", "homes")):
-            f = r[key]
-            rows.append(
-                f"| {r['db']} | {name} | {f['rps']:.0f} | {f['p50']:.1f} | "
-                f"{f['p99']:.1f} | {f['errors']} | {f['rps'] / r['health']['rps']:.2f} |"
-            )
-    logins = [
-        f"{r['db']}: login p50 {r['login']['p50']:.0f} ms, p99 {r['login']['p99']:.0f} ms"
-        for r in results
-    ]
-    return (
-        f"### GreenNet Cloud: {connections} concurrent connections ({time.strftime('%Y-%m-%d')}"
-        f", commit {git_rev()})\n\n{machine_info()}\n\n`{command}`\n\n"
-        + "\n".join(rows)
-        + "\n\nLogin (argon2id, OWASP cost 19 MiB / 2 passes, sequential): "
-        + "; ".join(logins)
-        + "\n"
+    for row in rows:
+        r = row.result
+        lines.append(
+            f"| {row.database} | {row.load} | {r.rps:.0f} | {r.rps / hello:.2f} | {r.p50:.1f} "
+            f"| {r.p99:.1f} | {r.timeouts} | {r.socket_errors + r.non_2xx} "
+            f"| {row.cpu_ms_per_request:.2f} |"
+        )
+    text = (
+        f"### GreenNet Cloud: wrk -t1 -c{CONNECTIONS} -d{seconds:g}s "
+        f"({time.strftime('%Y-%m-%d')}, commit {git_rev()})\n\n{machine_info()}\n\n"
+        f"`{command}`\n\n" + "\n".join(lines) + "\n\n"
+        "errors: socket errors + non-2xx answers; timeouts: no answer within wrk's 2 s. "
+        "Login flood: valid logins over "
+        f"{FLOOD_CONNECTIONS} connections (the flood's CPU figure is shared with the reads).\n"
     )
+    for db, top in profiles.items():
+        text += f"\npy-spy, {db}, authenticated reads (share of samples, own time):\n\n{top}\n"
+    return text
 
 
-async def main() -> None:
-    """Both databases; print (and optionally record) the table."""
+def main() -> None:
+    """Hello world, then both databases; print (and optionally record) the table."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="3 s per load instead of 10 s")
+    parser.add_argument("--profile", action="store_true", help="py-spy the authenticated reads")
+    parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
     args = parser.parse_args()
-    connections = 200
-    seconds, max_requests = (5.0, 5_000) if args.quick else (20.0, 50_000)
-    results = [
-        await run_one(db, connections, seconds, max_requests) for db in ("sqlite", "postgresql")
-    ]
-    text = report(results, "python -m bench.backend_bench " + " ".join(sys.argv[1:]), connections)
-    record_results(text, args.write)
+    seconds = 3.0 if args.quick else 10.0
+    with tempfile.TemporaryDirectory(prefix="greennet-bench-hello-") as tmp:
+        rows = [hello_world(seconds, Path(tmp))]
+    profiles: dict[str, str] = {}
+    for db in args.databases:
+        measured_rows, top = run_database(db, seconds, args.profile)
+        rows += measured_rows
+        if top:
+            profiles[db] = top
+    command = ".venv-cloud/bin/python -m bench.backend_bench " + " ".join(sys.argv[1:])
+    record_results(report(rows, profiles, command.strip(), seconds), args.write)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

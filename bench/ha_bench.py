@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+from greennet_demo.home_assistant import greennet_key
 from greennet_sim import Simulator, SimulatorConfig
 
 from bench.harness import (
@@ -120,9 +121,7 @@ async def entity_map(rig: Rig, mode: str, plug_ids: list[str]) -> dict[str, dict
             if pid is None or e["platform"] != mode:
                 continue
             domain = e["entity_id"].split(".")[0]
-            key = (
-                e.get("translation_key") if mode == "greennet" else e["unique_id"].rsplit("_", 1)[1]
-            )
+            key = greennet_key(e) if mode == "greennet" else e["unique_id"].rsplit("_", 1)[1]
             if domain == "switch":
                 found.setdefault(pid, {})["switch"] = e["entity_id"]
             elif domain == "sensor" and key == "power":

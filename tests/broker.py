@@ -128,6 +128,16 @@ class Mosquitto:
         self.stop()
         self.start()
 
+    def change_password(self, password: str) -> None:
+        """Give the broker user a new password and restart (clients are dropped)."""
+        passwd = self._dir / "passwd"
+        subprocess.run(
+            ["mosquitto_passwd", "-b", str(passwd), self.username, password],
+            check=True,
+            capture_output=True,
+        )
+        self.restart()
+
     def cleanup(self) -> None:
         """Stop and remove the temporary files."""
         self.stop()

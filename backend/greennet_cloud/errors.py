@@ -53,3 +53,19 @@ class Throttled(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = max(1, retry_after)
+
+
+class Unavailable(DomainError):
+    """Busy right now (every password worker taken); retry after `retry_after` seconds."""
+
+    code = "busy"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class PayloadTooLarge(DomainError):
+    """The request carries more than the service takes at once (413)."""
+
+    code = "payload_too_large"

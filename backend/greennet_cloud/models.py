@@ -74,20 +74,33 @@ class RefreshToken:
 
 
 @dataclass(frozen=True, slots=True)
+class Tariff:
+    """What a kWh costs in a home."""
+
+    price_per_kwh: float
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
 class Home:
-    """A place with plugs, owned by one user."""
+    """A place with plugs, owned by one user; energy days start at midnight in `timezone`."""
 
     id: str
     owner_id: str
     name: str
     created_at: datetime
+    timezone: str = "UTC"
+    tariff: Tariff | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Device:
-    """A plug registered to a home; `id` is the protocol plug id."""
+    """A plug in a home. `id` is its public id (a UUID); `plug_id` the protocol id
+    (`greennet-xxxxxx`), unique within the home; `seq` the key its telemetry rows carry."""
 
     id: str
+    seq: int
+    plug_id: str
     home_id: str
     name: str
     model: str
@@ -130,3 +143,15 @@ class LinkToken:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One reading of a plug, as on the wire: `ts` Unix ms, W, V, A, lifetime kWh."""
+
+    ts: int
+    power: float
+    voltage: float
+    current: float
+    energy: float
+    relay: bool

@@ -8,15 +8,15 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util.ssl import get_default_context
 
 from . import const
 from .const import CONF_CA_CERT, CONF_IGNORED_PLUGS, CONF_PREFIX, CONF_TLS, DOMAIN, PLATFORMS
-from .hub import GreenNetHub
-from .models import GreenNetConfigEntry, GreenNetRuntime
+from .hub import GreenNetConfigEntry, GreenNetHub
 from .protocol import DEFAULT_PREFIX
 from .transport import (
     AiomqttTransport,
@@ -25,8 +25,6 @@ from .transport import (
     TransportError,
     ca_context,
 )
-
-__all__ = ["GreenNetConfigEntry"]
 
 
 async def async_broker_settings(hass: HomeAssistant, data: Mapping[str, Any]) -> BrokerSettings:
@@ -51,6 +49,23 @@ async def async_broker_settings(hass: HomeAssistant, data: Mapping[str, Any]) ->
     )
 
 
+async def async_migrate_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> bool:
+    """Bring an entry (and its entities) from an older minor version to this one."""
+    if entry.version > 1:
+        return False  # written by a newer integration: refuse rather than guess
+    if entry.minor_version < 2:
+        # 1.2: the uptime sensor (seconds, changing every report) became "last restart".
+        @callback
+        def uptime_to_last_restart(entity: er.RegistryEntry) -> dict[str, Any] | None:
+            if entity.domain == "sensor" and entity.unique_id.endswith("_uptime"):
+                return {"new_unique_id": entity.unique_id.removesuffix("_uptime") + "_last_restart"}
+            return None
+
+        await er.async_migrate_entries(hass, entry.entry_id, uptime_to_last_restart)
+        hass.config_entries.async_update_entry(entry, minor_version=2)
+    return True
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> bool:
     """Connect to the broker, then let the platforms follow the plugs."""
     hub = GreenNetHub(hass, entry, entry.data.get(CONF_PREFIX, DEFAULT_PREFIX))
@@ -67,10 +82,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> 
         hub.on_connection,
         hub.on_auth_failed,
         backoff=(const.BACKOFF_INITIAL, const.BACKOFF_MAX),
+        timeout=const.CONNECT_TIMEOUT,
     )
     hub.attach(transport)
     try:
         await transport.async_connect()
+        await hub.async_subscribe()
     except InvalidAuth as err:
         await transport.async_close()
         raise ConfigEntryAuthFailed(
@@ -83,7 +100,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> 
             translation_key="cannot_connect",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.runtime_data = GreenNetRuntime(hub)
+    entry.runtime_data = hub
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await hub.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
@@ -94,13 +111,13 @@ async def async_unload_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) ->
     """Unload the platforms and close the broker connection."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
-        await entry.runtime_data.hub.async_stop()
+        await entry.runtime_data.async_stop()
     return unloaded
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: GreenNetConfigEntry) -> None:
     """New defaults go to the plugs at once; a changed ignore list needs a reload."""
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     if dict(entry.options) == hub.options:
         return  # a data change (reauth, reconfigure): its flow reloads the entry itself
     if set(entry.options.get(CONF_IGNORED_PLUGS, ())) != hub.ignored:
@@ -116,7 +133,7 @@ async def async_remove_config_entry_device(
     """Allow removing a plug that is offline (or gone); clear its retained topics."""
     if entry.state is not ConfigEntryState.LOADED:
         return True  # nothing running to ask; the plug reappears if it is still there
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     plug_ids = [ident for domain, ident in device.identifiers if domain == DOMAIN]
     if any(hub.plug_online(plug_id) for plug_id in plug_ids):
         return False

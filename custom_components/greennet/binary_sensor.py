@@ -15,8 +15,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import protocol as p
 from .entity import GreenNetEntity, async_setup_plug_entities
-from .hub import GreenNetHub
-from .models import GreenNetConfigEntry, PlugState
+from .hub import GreenNetConfigEntry, GreenNetHub
+from .models import PlugState
 
 PARALLEL_UPDATES = 0
 
@@ -57,7 +57,8 @@ class GreenNetBinarySensor(GreenNetEntity, BinarySensorEntity):
     entity_description: GreenNetBinarySensorDescription
     _channels = frozenset({p.Channel.PROTECTION})
 
-    @property
-    def is_on(self) -> bool | None:
-        """The value from the plug's retained state."""
+    def _value(self) -> bool | None:
         return self.entity_description.value_fn(self.plug)
+
+    def _show(self, value: bool | None) -> None:
+        self._attr_is_on = value

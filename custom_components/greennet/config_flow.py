@@ -7,7 +7,6 @@ from typing import Any
 
 import voluptuous as vol
 from homeassistant.config_entries import (
-    ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
@@ -43,6 +42,7 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
+from .hub import GreenNetConfigEntry
 from .transport import (
     InvalidAuth,
     InvalidCaCertificate,
@@ -125,6 +125,7 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a GreenNet hub by hand, from zeroconf or from HA's MQTT discovery."""
 
     VERSION = 1
+    MINOR_VERSION = 2  # 1.2: the uptime sensor became "last restart" (see __init__.py)
 
     def __init__(self) -> None:
         """Start with nothing discovered."""
@@ -134,7 +135,7 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry[Any]) -> OptionsFlow:
+    def async_get_options_flow(config_entry: GreenNetConfigEntry) -> OptionsFlow:
         """The options flow (defaults sent to plugs, ignored plugs)."""
         return GreenNetOptionsFlow()
 
@@ -223,7 +224,7 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_entry_whose_broker_moved(
         self, data: Mapping[str, Any], plug_id: str
-    ) -> ConfigEntry[Any] | None:
+    ) -> GreenNetConfigEntry | None:
         """The entry that knows this plug, has lost its own broker and reaches the new one.
 
         A plug that moved to another broker while its entry's broker still works is not a
@@ -241,7 +242,7 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
                 entry is None
                 or entry.domain != DOMAIN
                 or entry.data.get(CONF_PREFIX, p.DEFAULT_PREFIX) != data[CONF_PREFIX]
-                or (entry.state is ConfigEntryState.LOADED and entry.runtime_data.hub.connected)
+                or (entry.state is ConfigEntryState.LOADED and entry.runtime_data.connected)
             ):
                 continue
             moved = {**entry.data, CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]}

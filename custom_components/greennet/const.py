@@ -36,6 +36,8 @@ CONF_IGNORED_PLUGS: Final = "ignored_plugs"
 # Reconnect backoff of the integration's own MQTT client, seconds.
 BACKOFF_INITIAL: Final = 1.0
 BACKOFF_MAX: Final = 60.0
+# A session that lasted this long (s) resets the backoff, and its loss is logged at info.
+STABLE_CONNECTION: Final = 30.0
 CONNECT_TIMEOUT: Final = 10.0
 KEEPALIVE: Final = 30
 # How long an action waits for the plug to confirm a relay change.

@@ -15,6 +15,7 @@ from homeassistant.const import (
     CONF_DEVICE_ID,
     CONF_DOMAIN,
     CONF_TYPE,
+    STATE_OFF,
     STATE_ON,
 )
 from homeassistant.core import HomeAssistant
@@ -42,6 +43,10 @@ def _target(condition_type: str) -> tuple[str, str]:
     return ("switch", "relay") if condition_type in (RELAY_ON, RELAY_OFF) else ("sensor", "power")
 
 
+# Exception translation key when the device lacks the entity a condition reads.
+_MISSING: Final = {"relay": "no_relay_switch", "power": "no_power_sensor"}
+
+
 async def async_validate_condition_config(hass: HomeAssistant, config: ConfigType) -> ConfigType:
     """Power conditions need their threshold; the plug needs the entity checked."""
     config = CONDITION_SCHEMA(config)
@@ -49,7 +54,9 @@ async def async_validate_condition_config(hass: HomeAssistant, config: ConfigTyp
     require_threshold(config)
     if plug_entity_id(hass, config[CONF_DEVICE_ID], *_target(kind)) is None:
         raise InvalidDeviceAutomationConfig(
-            f"Device {config[CONF_DEVICE_ID]} has no GreenNet {_target(kind)[1]} entity"
+            translation_domain=DOMAIN,
+            translation_key=_MISSING[_target(kind)[1]],
+            translation_placeholders={"device_id": config[CONF_DEVICE_ID]},
         )
     return config
 
@@ -90,7 +97,8 @@ def async_condition_from_config(
         if state is None:
             return False
         if kind in (RELAY_ON, RELAY_OFF):
-            return bool((state.state == STATE_ON) == (kind == RELAY_ON))
+            # Unavailable or unknown is neither: only a reported state satisfies either.
+            return state.state == (STATE_ON if kind == RELAY_ON else STATE_OFF)
         try:
             power = float(state.state)
         except ValueError:

@@ -37,6 +37,7 @@ EVENT_TRIGGERS: Final = {
     "went_offline": EVENT_TYPE_OFFLINE,
     "came_online": EVENT_TYPE_ONLINE,
     "overload_tripped": "overload_trip",
+    "sensor_fault": "sensor_fault",
     "button_pressed": "button",
 }
 TRIGGER_TYPES: Final = (POWER_ABOVE, POWER_BELOW, *EVENT_TRIGGERS)
@@ -61,7 +62,9 @@ async def async_validate_trigger_config(hass: HomeAssistant, config: ConfigType)
         and plug_entity_id(hass, config[CONF_DEVICE_ID], "sensor", "power") is None
     ):
         raise InvalidDeviceAutomationConfig(
-            f"Device {config[CONF_DEVICE_ID]} has no GreenNet power sensor"
+            translation_domain=DOMAIN,
+            translation_key="no_power_sensor",
+            translation_placeholders={"device_id": config[CONF_DEVICE_ID]},
         )
     return config
 
@@ -104,7 +107,11 @@ async def async_attach_trigger(
     if kind in (POWER_ABOVE, POWER_BELOW):
         entity_id = plug_entity_id(hass, config[CONF_DEVICE_ID], "sensor", "power")
         if entity_id is None:
-            raise InvalidDeviceAutomationConfig("GreenNet power sensor is gone")
+            raise InvalidDeviceAutomationConfig(
+                translation_domain=DOMAIN,
+                translation_key="no_power_sensor",
+                translation_placeholders={"device_id": config[CONF_DEVICE_ID]},
+            )
         numeric: ConfigType = {CONF_PLATFORM: "numeric_state", "entity_id": entity_id}
         for key in (CONF_ABOVE, CONF_BELOW, CONF_FOR):
             if key in config:

@@ -11,7 +11,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
 from .const import CONF_CA_CERT, DOMAIN
-from .models import GreenNetConfigEntry, PlugState
+from .hub import GreenNetConfigEntry
+from .models import PlugState
 
 # A CA is public, but a private CA's names identify the household: show only that one is set.
 TO_REDACT = {CONF_CA_CERT, CONF_PASSWORD, CONF_USERNAME}
@@ -35,7 +36,7 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: GreenNetConfigEntry
 ) -> dict[str, Any]:
     """Entry settings and the state of every plug."""
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     return {
         "entry": {
             "data": async_redact_data(dict(entry.data), TO_REDACT),
@@ -50,7 +51,7 @@ async def async_get_device_diagnostics(
     hass: HomeAssistant, entry: GreenNetConfigEntry, device: dr.DeviceEntry
 ) -> dict[str, Any]:
     """The state of one plug."""
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     return {
         "connected": hub.connected,
         "plugs": {

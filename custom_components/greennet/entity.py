@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any, Final
 
 from homeassistant.core import callback
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .hub import GreenNetHub
-from .models import GreenNetConfigEntry, PlugState, PlugUpdate, plug_device_info
+from .hub import GreenNetConfigEntry, GreenNetHub
+from .models import PlugState, PlugUpdate, plug_device_info
 from .protocol import Channel
 
-_ALWAYS = frozenset({Channel.STATUS, Channel.INFO})
+_UNSET: Final = object()
 
 
 class GreenNetEntity(Entity):
-    """One value or control of one plug, fed by the hub (no polling)."""
+    """One value or control of one plug, fed by the hub (no polling).
+
+    An update recomputes the entity's value from the plug and writes the state only when
+    the value, or the availability, changed; the value goes into `_attr_*` (cached by HA).
+    """
 
     _attr_has_entity_name = True
     _attr_should_poll = False
-    # Channels whose messages change this entity's state (status/info always matter).
+    # Channels whose messages can change this entity's value.
     _channels: frozenset[Channel] = frozenset()
 
     def __init__(self, hub: GreenNetHub, plug: PlugState, description: EntityDescription) -> None:
@@ -31,24 +36,45 @@ class GreenNetEntity(Entity):
         self.entity_description = description
         self._attr_unique_id = f"{plug.id}_{description.key}"
         self._attr_device_info = plug_device_info(plug.info)
+        self._attr_available = hub.plug_available(plug.id)
+        self._shown: Any = _UNSET
+        self._refresh()
 
-    @property
-    def available(self) -> bool:
-        """Unavailable while the plug is offline or the broker link is down."""
-        return self.hub.plug_available(self.plug.id)
+    def _value(self) -> Any:
+        """This entity's value in the plug's current state."""
+        return None
+
+    def _show(self, value: Any) -> None:
+        """Put a new value into the `_attr_*` HA reads."""
+
+    def _same(self, shown: Any, value: Any) -> bool:
+        """Whether `value` shows nothing new next to `shown`."""
+        return bool(shown == value)
+
+    def _refresh(self) -> bool:
+        """Take the plug's current value; True when the entity shows something new."""
+        value = self._value()
+        if self._shown is not _UNSET and self._same(self._shown, value):
+            return False
+        self._shown = value
+        self._show(value)
+        return True
 
     async def async_added_to_hass(self) -> None:
         """Follow the plug's updates until removed."""
+        await super().async_added_to_hass()
         self.async_on_remove(self.hub.async_add_plug_listener(self.plug.id, self._handle_update))
 
     @callback
     def _handle_update(self, update: PlugUpdate | None) -> None:
-        """Write the new state when availability or one of our channels changed."""
-        if update is not None:
-            if update.channel not in self._channels and update.channel not in _ALWAYS:
-                return
-            self.plug = update.state
-        self.async_write_ha_state()
+        """Write the state when availability or this entity's value changed."""
+        available = self.hub.plug_available(self.plug.id)
+        changed = available != self._attr_available
+        self._attr_available = available
+        if update is not None and update.channel in self._channels:
+            changed = self._refresh() or changed
+        if changed:
+            self.async_write_ha_state()
 
 
 def async_setup_plug_entities(
@@ -57,7 +83,7 @@ def async_setup_plug_entities(
     factory: Callable[[GreenNetHub, PlugState], Iterable[GreenNetEntity]],
 ) -> None:
     """Add a platform's entities for every plug, including plugs that appear later."""
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
 
     @callback
     def _add(plug: PlugState) -> None:

@@ -1,4 +1,4 @@
-"""Event entities of a GreenNet plug: overload trips and button presses."""
+"""Event entities of a GreenNet plug: overload trips, sensor faults and button presses."""
 
 from __future__ import annotations
 
@@ -16,12 +16,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import protocol as p
 from .const import LOGGER
 from .entity import GreenNetEntity, async_setup_plug_entities
-from .hub import GreenNetHub
-from .models import GreenNetConfigEntry, PlugState, PlugUpdate
+from .hub import GreenNetConfigEntry, GreenNetHub
+from .models import PlugState, PlugUpdate
 
 PARALLEL_UPDATES = 0
-# Channels that can change availability; other updates do not touch an event entity.
-_AVAILABILITY_CHANNELS = frozenset({p.Channel.STATUS, p.Channel.INFO})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +37,13 @@ EVENTS: tuple[GreenNetEventDescription, ...] = (
         plug_event=p.EventType.OVERLOAD_TRIP,
         event_types=["overload_trip"],
         type_fn=lambda event: "overload_trip",
+    ),
+    GreenNetEventDescription(
+        key="sensor_fault",
+        translation_key="sensor_fault",
+        plug_event=p.EventType.SENSOR_FAULT,
+        event_types=["sensor_fault"],
+        type_fn=lambda event: "sensor_fault",
     ),
     GreenNetEventDescription(
         key="button",
@@ -71,8 +76,8 @@ class GreenNetEvent(GreenNetEntity, EventEntity):
 
     @callback
     def _handle_update(self, update: PlugUpdate | None) -> None:
-        """Trigger on matching events; otherwise only follow availability."""
-        if update is None or update.channel in _AVAILABILITY_CHANNELS:
+        """Trigger on matching events; other updates only matter for availability."""
+        if update is None or update.channel is not p.Channel.EVENT:
             super()._handle_update(update)
             return
         event = update.event

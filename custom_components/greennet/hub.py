@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 
+from . import const
 from . import protocol as p
 from .const import (
     CONF_DEADBAND,
@@ -27,6 +29,8 @@ from .issues import async_delete_plug_issues, async_sync_protocol_issue
 from .models import PlugState, PlugUpdate, plug_device_info
 from .transport import Transport, TransportError
 
+type GreenNetConfigEntry = ConfigEntry[GreenNetHub]
+"""A GreenNet config entry; a loaded one holds its hub as `runtime_data`."""
 type UpdateListener = Callable[[PlugUpdate], None]
 type PlugListener = Callable[[PlugUpdate | None], None]
 """Per-plug entity callback; None means only availability may have changed."""
@@ -46,7 +50,7 @@ _RESERVED_EVENT_TYPES = frozenset({EVENT_TYPE_ONLINE, EVENT_TYPE_OFFLINE})
 class GreenNetHub:
     """Owns the broker connection and the typed state of every plug on it."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any], prefix: str) -> None:
+    def __init__(self, hass: HomeAssistant, entry: GreenNetConfigEntry, prefix: str) -> None:
         """Create the hub; `attach` a transport before `async_start`."""
         self.hass = hass
         self.entry = entry
@@ -60,7 +64,11 @@ class GreenNetHub:
         self._new_plug_listeners: list[NewPlugListener] = []
         self._relay_waiters: dict[str, list[tuple[bool, asyncio.Future[None]]]] = {}
         self._warned: set[tuple[str, str]] = set()
-        self._connection_lost_logged = False
+        # Connection log: once per outage at info; a session that drops before it was
+        # stable (STABLE_CONNECTION) is flapping, logged at debug.
+        self._up_since = time.monotonic()
+        self._had_outage = False
+        self._quiet_outage = False
         self._stopping = False
         # Options in effect; plug ids this entry leaves alone (a change reloads the entry).
         self.options: dict[str, Any] = dict(entry.options)
@@ -83,14 +91,18 @@ class GreenNetHub:
         """Whether the broker connection is up."""
         return self._transport is not None and self._transport.connected
 
+    async def async_subscribe(self) -> None:
+        """Subscribe to everything plugs publish (raises TransportError)."""
+        await self.transport.async_subscribe(
+            [p.wildcard(self.prefix, channel) for channel in p.PLUG_PUBLISHES], p.QOS_STATE
+        )
+
     async def async_start(self) -> None:
-        """Subscribe to everything plugs publish and run the connection in the background."""
+        """Drop the devices of ignored plugs and run the connection in the background."""
         registry = dr.async_get(self.hass)
         for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
             if any(ident in self.ignored for _, ident in device.identifiers):
                 registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
-        for channel in p.PLUG_PUBLISHES:
-            await self.transport.async_subscribe(p.wildcard(self.prefix, channel), p.QOS_STATE)
         self._task = self.entry.async_create_background_task(
             self.hass, self.transport.async_run(), f"{DOMAIN} MQTT {self.entry.title}"
         )
@@ -104,9 +116,15 @@ class GreenNetHub:
             self._task = None
         if self._transport is not None:
             await self._transport.async_close()
+        # Pending relay commands fail like any command without a broker (never a KeyError).
         for waiters in self._relay_waiters.values():
             for _, future in waiters:
-                future.cancel()
+                if not future.done():
+                    future.set_exception(
+                        HomeAssistantError(
+                            translation_domain=DOMAIN, translation_key="not_connected"
+                        )
+                    )
         self._relay_waiters.clear()
 
     # --- listeners ------------------------------------------------------------
@@ -155,15 +173,21 @@ class GreenNetHub:
         """Transport callback: log the change once and refresh availability."""
         if self._stopping:
             return
+        now = time.monotonic()
         if not connected:
-            LOGGER.info("Lost connection to MQTT broker of %s", self.entry.title)
-            self._connection_lost_logged = True
-        elif self._connection_lost_logged:
-            LOGGER.info("Reconnected to MQTT broker of %s", self.entry.title)
-            self._connection_lost_logged = False
-            # Status is only known again once the broker (retained) or the plug (birth) says it.
-            for plug in self.plugs.values():
-                plug.online = None
+            stable = now - self._up_since >= const.STABLE_CONNECTION
+            self._quiet_outage = self._had_outage and not stable
+            self._had_outage = True
+            log = LOGGER.debug if self._quiet_outage else LOGGER.info
+            log("Lost connection to MQTT broker of %s", self.entry.title)
+        else:
+            self._up_since = now
+            if self._had_outage:
+                log = LOGGER.debug if self._quiet_outage else LOGGER.info
+                log("Reconnected to MQTT broker of %s", self.entry.title)
+                # Status is known again once the broker (retained) or the plug (birth) says it.
+                for plug in self.plugs.values():
+                    plug.online = None
         for plug_id in self._announced:
             self._notify(plug_id, None)
 
@@ -214,6 +238,9 @@ class GreenNetHub:
             self._take_status(plug, bool(value))
         elif channel is p.Channel.TELEMETRY:
             plug.apply_telemetry(value)
+            # The report carries the relay too: it confirms a change whose `relay` was lost.
+            plug.relay = value.relay
+            self._resolve_relay_waiters(plug.id, value.relay)
         elif channel is p.Channel.RELAY:
             plug.relay = bool(value)
             self._resolve_relay_waiters(plug.id, plug.relay)
@@ -264,12 +291,11 @@ class GreenNetHub:
             )
 
     def device(self, plug_id: str) -> dr.DeviceEntry | None:
-        """This entry's device registry entry of a plug."""
-        registry = dr.async_get(self.hass)
-        for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
-            if (DOMAIN, plug_id) in device.identifiers:
-                return device
-        return None
+        """This entry's device registry entry of a plug (an indexed lookup, no scan)."""
+        device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, plug_id)})
+        if device is None or self.entry.entry_id not in device.config_entries:
+            return None
+        return device
 
     def device_id(self, plug_id: str) -> str | None:
         """Device registry id of a plug."""
@@ -326,11 +352,19 @@ class GreenNetHub:
     async def async_set_relay(
         self, plug_id: str, on: bool, timeout: float = RELAY_CONFIRM_TIMEOUT
     ) -> None:
-        """Switch the relay and wait until the plug confirms it on its `relay` topic."""
-        self._require(plug_id)
+        """Switch the relay and wait until the plug confirms it (`relay` or telemetry).
+
+        A plug that already reports the state asked for answers nothing (it publishes
+        `relay` only on change): the command still goes out, and returns at once.
+        """
+        plug = self._require(plug_id)
+        if plug.relay is on:
+            await self._publish(plug_id, p.Channel.RELAY_SET, p.encode_relay(on))
+            return
         future: asyncio.Future[None] = self.hass.loop.create_future()
         waiter = (on, future)
-        self._relay_waiters.setdefault(plug_id, []).append(waiter)
+        waiters = self._relay_waiters.setdefault(plug_id, [])
+        waiters.append(waiter)
         try:
             await self._publish(plug_id, p.Channel.RELAY_SET, p.encode_relay(on))
             async with asyncio.timeout(timeout):
@@ -342,7 +376,8 @@ class GreenNetHub:
                 translation_placeholders={"plug_id": plug_id},
             ) from err
         finally:
-            self._relay_waiters[plug_id].remove(waiter)
+            # Our own list: `async_stop` may have dropped the hub's map meanwhile.
+            waiters.remove(waiter)
 
     async def async_set_protection(self, plug_id: str, command: p.ProtectionCommand) -> None:
         """Send new protection limits (or a reset) to a plug."""

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
 
 from .const import DOMAIN, ENERGY_DIP_TOLERANCE, MANUFACTURER
 from .protocol import Channel, PlugConfig, PlugEvent, PlugInfo, Protection, Telemetry
-
-if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
-
-    from .hub import GreenNetHub
 
 
 @dataclass(slots=True)
@@ -36,6 +30,15 @@ class PlugState:
         """Whether the plug speaks a protocol version this integration understands."""
         return self.info is not None and self.info.supported
 
+    def restore_energy(self, shown: float) -> None:
+        """Seed the filter with the energy HA showed before it restarted.
+
+        A plug's meter that is a rounding step behind it (saved before a power cut) is
+        then no meter reset; a report already taken wins unless it is such a dip.
+        """
+        if self.energy is None or shown - ENERGY_DIP_TOLERANCE <= self.energy < shown:
+            self.energy = shown
+
     def apply_telemetry(self, telemetry: Telemetry) -> None:
         """Take a report; keep energy monotonic across small rounding dips."""
         self.telemetry = telemetry
@@ -52,16 +55,6 @@ class PlugUpdate:
     channel: Channel
     state: PlugState
     event: PlugEvent | None = field(default=None)
-
-
-@dataclass(slots=True)
-class GreenNetRuntime:
-    """What a loaded config entry holds (`entry.runtime_data`)."""
-
-    hub: GreenNetHub
-
-
-type GreenNetConfigEntry = ConfigEntry[GreenNetRuntime]
 
 
 def plug_device_info(info: PlugInfo) -> DeviceInfo:

@@ -17,8 +17,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import protocol as p
 from .entity import GreenNetEntity, async_setup_plug_entities
-from .hub import GreenNetHub
-from .models import GreenNetConfigEntry, PlugState
+from .hub import GreenNetConfigEntry, GreenNetHub
+from .models import PlugState
 
 # Commands go to different plugs independently; no need to serialize them.
 PARALLEL_UPDATES = 0
@@ -124,10 +124,11 @@ class GreenNetNumber(GreenNetEntity, NumberEntity):
     entity_description: GreenNetNumberDescription
     _channels = frozenset({p.Channel.PROTECTION, p.Channel.CONFIG})
 
-    @property
-    def native_value(self) -> float | None:
-        """The value the plug last reported."""
+    def _value(self) -> float | None:
         return self.entity_description.value_fn(self.plug)
+
+    def _show(self, value: float | None) -> None:
+        self._attr_native_value = value
 
     async def async_set_native_value(self, value: float) -> None:
         """Send the new value; the state follows when the plug confirms."""

@@ -89,6 +89,7 @@ class EventType(StrEnum):
 
     OVERLOAD_TRIP = "overload_trip"
     BUTTON = "button"
+    SENSOR_FAULT = "sensor_fault"
 
 
 class ProtocolError(ValueError):

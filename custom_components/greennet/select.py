@@ -12,8 +12,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import protocol as p
 from .entity import GreenNetEntity, async_setup_plug_entities
-from .hub import GreenNetHub
-from .models import GreenNetConfigEntry, PlugState
+from .hub import GreenNetConfigEntry, GreenNetHub
+from .models import PlugState
 
 # Commands go to different plugs independently; no need to serialize them.
 PARALLEL_UPDATES = 0
@@ -60,10 +60,11 @@ class GreenNetSelect(GreenNetEntity, SelectEntity):
     entity_description: GreenNetSelectDescription
     _channels = frozenset({p.Channel.CONFIG})
 
-    @property
-    def current_option(self) -> str | None:
-        """The option the plug last reported."""
+    def _value(self) -> str | None:
         return self.entity_description.value_fn(self.plug)
+
+    def _show(self, value: str | None) -> None:
+        self._attr_current_option = value
 
     async def async_select_option(self, option: str) -> None:
         """Send the new choice; the state follows when the plug confirms."""

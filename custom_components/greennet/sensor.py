@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -18,37 +21,66 @@ from homeassistant.const import (
     UnitOfElectricPotential,
     UnitOfEnergy,
     UnitOfPower,
-    UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
 from . import protocol as p
 from .entity import GreenNetEntity, async_setup_plug_entities
-from .hub import GreenNetHub
-from .models import GreenNetConfigEntry, PlugState
+from .hub import GreenNetConfigEntry, GreenNetHub
+from .models import PlugState
 
 PARALLEL_UPDATES = 0
+
+
+type SensorValue = StateType | date | datetime | Decimal
+
+# A computed restart time moving less than this is clock jitter, not a restart.
+RESTART_JITTER = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, kw_only=True)
 class GreenNetSensorDescription(SensorEntityDescription):
     """A sensor and how to read it from the plug's state."""
 
-    value_fn: Callable[[PlugState], float | int | None]
+    value_fn: Callable[[PlugState], SensorValue]
+    # (shown, new) -> True when `new` only jitters around `shown`: keep showing `shown`.
+    same_fn: Callable[[SensorValue, SensorValue], bool] | None = None
+    # Seeds the hub's energy filter with the value shown before HA restarted.
+    restores_energy: bool = False
 
 
-type _Reader = Callable[[PlugState], float | int | None]
+type _Reader = Callable[[PlugState], SensorValue]
 
 
-def _telemetry(read: Callable[..., float | int | None]) -> _Reader:
+def _telemetry(read: Callable[[p.Telemetry], SensorValue]) -> _Reader:
     return lambda plug: None if plug.telemetry is None else read(plug.telemetry)
+
+
+def _last_restart(telemetry: p.Telemetry) -> datetime | None:
+    """When the plug booted: its report time (its own clock when synced) minus its uptime."""
+    if telemetry.uptime is None:
+        return None
+    if telemetry.ts is not None:
+        reported = dt_util.utc_from_timestamp(telemetry.ts / 1000)
+    else:
+        reported = dt_util.utcnow()
+    return (reported - timedelta(seconds=telemetry.uptime)).replace(microsecond=0)
+
+
+def _same_restart(shown: SensorValue, new: SensorValue) -> bool:
+    return (
+        isinstance(shown, datetime)
+        and isinstance(new, datetime)
+        and abs(new - shown) < RESTART_JITTER
+    )
 
 
 SENSORS: tuple[GreenNetSensorDescription, ...] = (
     GreenNetSensorDescription(
         key="power",
-        translation_key="power",
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
@@ -57,7 +89,6 @@ SENSORS: tuple[GreenNetSensorDescription, ...] = (
     ),
     GreenNetSensorDescription(
         key="voltage",
-        translation_key="voltage",
         device_class=SensorDeviceClass.VOLTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricPotential.VOLT,
@@ -66,7 +97,6 @@ SENSORS: tuple[GreenNetSensorDescription, ...] = (
     ),
     GreenNetSensorDescription(
         key="current",
-        translation_key="current",
         device_class=SensorDeviceClass.CURRENT,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
@@ -75,16 +105,15 @@ SENSORS: tuple[GreenNetSensorDescription, ...] = (
     ),
     GreenNetSensorDescription(
         key="energy",
-        translation_key="energy",
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=3,
         value_fn=lambda plug: plug.energy,
+        restores_energy=True,
     ),
     GreenNetSensorDescription(
         key="rssi",
-        translation_key="rssi",
         device_class=SensorDeviceClass.SIGNAL_STRENGTH,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
@@ -93,13 +122,13 @@ SENSORS: tuple[GreenNetSensorDescription, ...] = (
         value_fn=_telemetry(lambda t: t.rssi),
     ),
     GreenNetSensorDescription(
-        key="uptime",
-        translation_key="uptime",
-        device_class=SensorDeviceClass.DURATION,
-        native_unit_of_measurement=UnitOfTime.SECONDS,
+        key="last_restart",
+        translation_key="last_restart",
+        device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=_telemetry(lambda t: t.uptime),
+        value_fn=_telemetry(_last_restart),
+        same_fn=_same_restart,
     ),
 )
 
@@ -112,7 +141,12 @@ async def async_setup_entry(
     """Add the sensors of every plug, now and as plugs appear."""
 
     def factory(hub: GreenNetHub, plug: PlugState) -> list[GreenNetEntity]:
-        return [GreenNetSensor(hub, plug, description) for description in SENSORS]
+        return [
+            (GreenNetEnergySensor if description.restores_energy else GreenNetSensor)(
+                hub, plug, description
+            )
+            for description in SENSORS
+        ]
 
     async_setup_plug_entities(entry, async_add_entities, factory)
 
@@ -123,7 +157,25 @@ class GreenNetSensor(GreenNetEntity, SensorEntity):
     entity_description: GreenNetSensorDescription
     _channels = frozenset({p.Channel.TELEMETRY})
 
-    @property
-    def native_value(self) -> float | int | None:
-        """The value from the latest report."""
+    def _value(self) -> SensorValue:
         return self.entity_description.value_fn(self.plug)
+
+    def _show(self, value: SensorValue) -> None:
+        self._attr_native_value = value
+
+    def _same(self, shown: SensorValue, value: SensorValue) -> bool:
+        """Equal, or only jitter around the shown value."""
+        same_fn = self.entity_description.same_fn
+        return shown == value or (same_fn is not None and same_fn(shown, value))
+
+
+class GreenNetEnergySensor(GreenNetSensor, RestoreSensor):
+    """The lifetime meter, continued across Home Assistant restarts."""
+
+    async def async_added_to_hass(self) -> None:
+        """Hand the last value shown to the hub's monotonic filter, then follow the plug."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_sensor_data()
+        if last is not None and isinstance(last.native_value, int | float):
+            self.plug.restore_energy(float(last.native_value))
+            self._refresh()

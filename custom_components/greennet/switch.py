@@ -16,8 +16,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import protocol as p
 from .entity import GreenNetEntity, async_setup_plug_entities
-from .hub import GreenNetHub
-from .models import GreenNetConfigEntry, PlugState
+from .hub import GreenNetConfigEntry, GreenNetHub
+from .models import PlugState
 
 # Commands go to different plugs independently; no need to serialize them.
 PARALLEL_UPDATES = 0
@@ -33,7 +33,8 @@ class GreenNetSwitchDescription(SwitchEntityDescription):
 SWITCHES: tuple[GreenNetSwitchDescription, ...] = (
     GreenNetSwitchDescription(
         key="relay",
-        translation_key="relay",
+        translation_key="relay",  # icons; the main feature takes the device's name
+        name=None,
         device_class=SwitchDeviceClass.OUTLET,
         value_fn=lambda plug: plug.relay,
     ),
@@ -57,12 +58,13 @@ class GreenNetSwitch(GreenNetEntity, SwitchEntity):
     """The relay: commands go out on `relay/set`, state comes back on `relay`."""
 
     entity_description: GreenNetSwitchDescription
-    _channels = frozenset({p.Channel.RELAY})
+    _channels = frozenset({p.Channel.RELAY, p.Channel.TELEMETRY})
 
-    @property
-    def is_on(self) -> bool | None:
-        """The relay state the plug last reported."""
+    def _value(self) -> bool | None:
         return self.entity_description.value_fn(self.plug)
+
+    def _show(self, value: bool | None) -> None:
+        self._attr_is_on = value
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Close the relay and wait for the plug to confirm."""

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "include/greennet_logic.h"  // copied to src/include/ by the build
+#include "esphome/components/greennet/greennet_logic.h"
 
 namespace greennet {
 

@@ -87,6 +87,23 @@ class Api:
         assert registered.status == 201, registered.body
         return await self.session(email, registered.body["id"], password)
 
+    async def add_plug(self, token: str, home_id: str, plug_id: str, **details: Any) -> Reply:
+        """Pair a plug into a home as a plug does: the owner's pairing code, then
+        `POST /devices/pair`; the answer holds the device and its ingest secret."""
+        code = await self.call("POST", f"/api/v1/homes/{home_id}/pairing-codes", token=token)
+        assert code.status == 201, code.body
+        return await self.call(
+            "POST",
+            "/api/v1/devices/pair",
+            json_body={"code": code.body["code"], "device_id": plug_id, **details},
+        )
+
+    async def plug(self, token: str, home_id: str, plug_id: str, **details: Any) -> dict[str, Any]:
+        """`add_plug` that must succeed: {"device": …, "credential": …}."""
+        reply = await self.add_plug(token, home_id, plug_id, **details)
+        assert reply.status == 201, reply.body
+        return dict(reply.body)
+
     async def session(self, email: str, user_id: str, password: str = PASSWORD) -> Account:
         """Log in once more (a new session) as an existing account."""
         logged_in = await self.login(email, password)

@@ -124,6 +124,7 @@ def config(database_url: str, tmp_path: Path) -> Config:
         login_throttle=LoginThrottle(),
         registration_throttle=RegistrationThrottle(per_address=1_000_000),
         max_body_bytes=64 * 1024,
+        run_jobs=False,  # tests run jobs by hand (app[JOBS].run_job), with the test clock
     )
 
 

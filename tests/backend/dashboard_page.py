@@ -12,6 +12,7 @@ from typing import Any
 import requests
 from greennet_demo.services import cloud_bin
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -61,7 +62,10 @@ class DashboardPage:
     def __init__(self, driver: WebDriver, base_url: str) -> None:
         self.driver = driver
         self.base_url = base_url
-        self.wait = WebDriverWait(driver, WAIT_SECONDS)
+        # a list drawn anew between finding an element and reading it: look again
+        self.wait = WebDriverWait(
+            driver, WAIT_SECONDS, ignored_exceptions=[StaleElementReferenceException]
+        )
 
     def open(self, route: str = "") -> None:
         """Go to the backend's root, which sends the browser to the dashboard (and a route)."""
@@ -285,8 +289,16 @@ class LiveApi:
         """A home with plugs (plug id → name/model/location); the home id."""
         home_id = str(self.ok("POST", "/api/v1/homes", {"name": name}, token)["id"])
         for plug_id, details in plugs.items():
-            self.ok("POST", f"/api/v1/homes/{home_id}/devices", {"id": plug_id, **details}, token)
+            self.pair(token, home_id, plug_id, details)
         return home_id
+
+    def pair(
+        self, token: str, home_id: str, plug_id: str, details: dict[str, str] | None = None
+    ) -> Any:
+        """Pair a plug into a home (pairing code, then /devices/pair): device + credential."""
+        code = self.ok("POST", f"/api/v1/homes/{home_id}/pairing-codes", None, token)["code"]
+        body = {"code": code, "device_id": plug_id, **(details or {})}
+        return self.ok("POST", "/api/v1/devices/pair", body)
 
 
 def create_admin(server: LiveServer, email: str, password: str = PASSWORD) -> None:

@@ -3,16 +3,20 @@ step, homes and plugs, errors, markup shown as text, refresh, logout."""
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import UTC, datetime
 
 import pyotp
 import pytest
+import requests
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from .api import PASSWORD
 from .conftest import DASHBOARD_ENV, TEST_SECRET
 from .dashboard_page import PHONE, DashboardPage, LiveApi
 from .live import LiveServer
+from .telemetry import sample, signed_headers
 
 
 def test_login_shows_homes_and_plugs_and_logout_ends_the_session(
@@ -165,9 +169,42 @@ def test_reloads_and_rejected_access_tokens_are_carried_by_the_refresh_token(
     fresh = LiveApi(live.base_url).ok(
         "POST", "/api/v1/auth/login", {"email": "gus@example.com", "password": PASSWORD}
     )["access_token"]
-    lamp = {"id": "greennet-0d0e0f", "name": "Lamp"}
-    api.ok("POST", f"/api/v1/homes/{home}/devices", lamp, fresh)
+    LiveApi(live.base_url).pair(fresh, home, "greennet-0d0e0f", {"name": "Lamp"})
     page.shown("#reload").click()
     page.wait.until(lambda _: "Lamp" in page.plug_names(home))
     assert page.session_token() not in {None, second}
     assert not page.find("#error").is_displayed()
+
+
+def test_a_plug_shows_when_it_last_reported_through_real_ingest(
+    dashboard_server: LiveServer, page: DashboardPage
+) -> None:
+    api = LiveApi(dashboard_server.base_url)
+    token = api.account("ivy@example.com")
+    home_id = api.ok("POST", "/api/v1/homes", {"name": "Loft"}, token)["id"]
+    paired = api.pair(token, home_id, "greennet-1e1e1e", {"name": "Router"})
+    page.open()
+    page.log_in("ivy@example.com")
+    page.wait_for_homes()
+    assert page.field("greennet-1e1e1e", "last-seen") == "never seen"
+    assert page.field("greennet-1e1e1e", "status") == "offline"
+
+    now_ms = int(time.time() * 1000)
+    body = json.dumps({"samples": [sample(now_ms - 5000)]}).encode()
+    headers = signed_headers(paired["device"]["id"], paired["credential"]["secret"], body, now_ms)
+    reply = requests.post(
+        dashboard_server.base_url + "/api/v1/ingest", data=body, headers=headers, timeout=30
+    )
+    assert reply.json()["stored"] == 1, reply.text
+
+    card = page.find('[data-plug-id="greennet-1e1e1e"]')
+    page.driver.execute_script("arguments[0].dataset.marker = 'drawn once'", card)
+    page.shown("#reload").click()
+    page.wait.until(lambda _: page.field("greennet-1e1e1e", "last-seen") != "never seen")
+    # the new values were written into the card on screen, not into a list drawn anew
+    assert card.get_attribute("data-marker") == "drawn once"
+    shown = page.find('[data-plug-id="greennet-1e1e1e"] [data-field="last-seen"] time')
+    seen = datetime.fromisoformat(str(shown.get_attribute("datetime")).replace("Z", "+00:00"))
+    assert seen == datetime.fromtimestamp((now_ms - 5000) / 1000, UTC)
+    assert page.field("greennet-1e1e1e", "status") == "online"
+    assert page.console_problems() == []

@@ -6,6 +6,7 @@ import hashlib
 import re
 
 from greennet_cloud.db.schema import link_tokens, refresh_tokens
+from greennet_cloud.services.devices import DeviceDetails
 from greennet_cloud.storage import devices as device_store
 from greennet_cloud.storage import links as link_store
 from greennet_cloud.web.keys import DEVICES, ENGINE
@@ -33,58 +34,114 @@ async def test_home_lifecycle_cascades_to_devices(api: Api) -> None:
         "PATCH", f"/api/v1/homes/{home}", token=user.access, json_body={"name": "Cottage"}
     )
     assert (renamed.status, renamed.body["name"]) == (200, "Cottage")
-    added = await api.call(
-        "POST",
-        f"/api/v1/homes/{home}/devices",
-        token=user.access,
-        json_body={"id": "greennet-0a0b0c", "name": "Fridge", "location": "Kitchen"},
-    )
-    assert added.status == 201
-    assert added.body["device"]["location"] == "Kitchen"
+    added = await api.plug(user.access, home, "greennet-0a0b0c", name="Fridge", location="Kitchen")
+    device = added["device"]
+    assert (device["plug_id"], device["location"]) == ("greennet-0a0b0c", "Kitchen")
+    assert re.fullmatch(r"[0-9a-f-]{36}", device["id"])
     assert (await api.call("DELETE", f"/api/v1/homes/{home}", token=user.access)).status == 204
     assert (await api.call("GET", "/api/v1/devices", token=user.access)).body == []
-    gone = await api.call("GET", "/api/v1/devices/greennet-0a0b0c", token=user.access)
+    gone = await api.call("GET", f"/api/v1/devices/{device['id']}", token=user.access)
     assert gone.status == 404
 
 
-async def test_device_ids_follow_the_protocol_and_are_unique(api: Api) -> None:
+async def test_plug_ids_follow_the_protocol_and_are_unique_per_home_only(api: Api) -> None:
     first = await api.account("first@example.com")
     second = await api.account("second@example.com")
     home1, home2 = await new_home(api, first), await new_home(api, second)
     for bad in ("greennet-XYZ", "plug-1", "greennet-0A0B0C", "greennet-0a0b0c0"):
-        reply = await api.call(
-            "POST", f"/api/v1/homes/{home1}/devices", token=first.access, json_body={"id": bad}
-        )
+        reply = await api.add_plug(first.access, home1, bad)
         assert (reply.status, reply.error) == (400, "invalid_device_id"), bad
-    ok = await api.call(
-        "POST",
-        f"/api/v1/homes/{home1}/devices",
-        token=first.access,
+    ok = await api.plug(first.access, home1, "greennet-123abc")
+    assert ok["device"]["name"] == "greennet-123abc"
+    # another home may hold the same plug id: the answer must not reveal that one exists
+    elsewhere = await api.plug(second.access, home2, "greennet-123abc")
+    assert elsewhere["device"]["id"] != ok["device"]["id"]
+    again = await api.add_plug(first.access, home1, "greennet-123abc")
+    assert (again.status, again.error) == (409, "device_exists")
+    mine = await api.call("GET", "/api/v1/devices", token=second.access)
+    assert [d["id"] for d in mine.body] == [elsewhere["device"]["id"]]
+
+
+async def test_adding_a_plug_needs_proof_not_just_its_id(api: Api) -> None:
+    """Part 1 let any owner register any plug id; now POST /homes/{id}/devices claims a
+    device with its credentials, and an id alone is refused."""
+    owner = await api.account("owner@example.com")
+    home = await new_home(api, owner)
+    reply = await api.call(
+        "POST", f"/api/v1/homes/{home}/devices", token=owner.access,
         json_body={"id": "greennet-123abc"},
+    )  # fmt: skip
+    assert (reply.status, reply.error) == (400, "invalid_input")
+    assert (await api.call("GET", "/api/v1/devices", token=owner.access)).body == []
+
+
+async def test_a_device_moves_home_with_its_credentials_and_only_with_them(api: Api) -> None:
+    seller = await api.account("seller@example.com")
+    buyer = await api.account("buyer@example.com")
+    friend = await api.account("friend@example.com")
+    old_home, new_home_id = await new_home(api, seller), await new_home(api, buyer)
+    paired = await api.plug(seller.access, old_home, "greennet-5a1e00", name="Heater")
+    device_id, secret = paired["device"]["id"], paired["credential"]["secret"]
+    shared = await api.call(
+        "POST", f"/api/v1/devices/{device_id}/shares", token=seller.access,
+        json_body={"email": friend.email, "permission": "read"},
+    )  # fmt: skip
+    assert shared.status == 201
+    path = f"/api/v1/homes/{new_home_id}/devices"
+    for body in (
+        {"device_id": device_id, "secret": secret[:-1] + "0"},
+        {"device_id": "00000000-0000-4000-8000-000000000000", "secret": secret},
+    ):
+        refused = await api.call("POST", path, token=buyer.access, json_body=body)
+        assert (refused.status, refused.error) == (401, "invalid_device_credentials")
+    claimed = await api.call(
+        "POST", path, token=buyer.access,
+        json_body={"device_id": device_id, "secret": secret, "location": "Garage"},
+    )  # fmt: skip
+    assert claimed.status == 201, claimed.body
+    assert claimed.body["device"]["home_id"] == new_home_id
+    assert claimed.body["device"]["location"] == "Garage"
+    assert claimed.body["credential"]["secret"] != secret
+    for gone_for in (seller, friend):
+        seen = await api.call("GET", f"/api/v1/devices/{device_id}", token=gone_for.access)
+        assert seen.status == 404
+    # the old secret no longer proves anything: the seller cannot take it back
+    back = await api.call(
+        "POST", f"/api/v1/homes/{old_home}/devices", token=seller.access,
+        json_body={"device_id": device_id, "secret": secret},
+    )  # fmt: skip
+    assert (back.status, back.error) == (401, "invalid_device_credentials")
+
+
+async def test_the_linked_hub_announcing_a_plug_claims_it_in_its_home(
+    api: Api, clock: FakeClock
+) -> None:
+    owner = await api.account("hubowner@example.com")
+    home = await new_home(api, owner)
+    made = await api.call(
+        "POST", f"/api/v1/homes/{home}/link-tokens", token=owner.access, json_body={"name": "HA"}
     )
-    assert ok.status == 201
-    assert ok.body["device"]["name"] == "greennet-123abc"
-    taken = await api.call(
-        "POST",
-        f"/api/v1/homes/{home2}/devices",
-        token=second.access,
-        json_body={"id": "greennet-123abc"},
-    )
-    assert (taken.status, taken.error) == (409, "device_exists")
+    async with engine_of(api).begin() as conn:
+        token_hash = hashlib.sha256(made.body["token"].encode()).hexdigest()
+        link = await link_store.find_active_link_token(conn, token_hash, clock.now)
+    assert link is not None
+    devices = api.client.app[DEVICES]
+    details = DeviceDetails(name="Kettle")
+    device, created = await devices.claim_announced(link, "greennet-4b0b0b", details)
+    again, created_again = await devices.claim_announced(link, "greennet-4b0b0b", details)
+    assert (created, created_again, again.id) == (True, False, device.id)
+    listed = await api.call("GET", f"/api/v1/homes/{home}/devices", token=owner.access)
+    assert [(d["plug_id"], d["name"]) for d in listed.body] == [("greennet-4b0b0b", "Kettle")]
 
 
 async def test_ingest_credentials_are_shown_once_rotated_and_revoked(api: Api) -> None:
     user = await api.account("creds@example.com")
     home = await new_home(api, user)
-    added = await api.call(
-        "POST",
-        f"/api/v1/homes/{home}/devices",
-        token=user.access,
-        json_body={"id": "greennet-c0ffee"},
-    )
-    first = added.body["credential"]
+    added = await api.plug(user.access, home, "greennet-c0ffee")
+    device_id = added["device"]["id"]
+    first = added["credential"]
     assert re.fullmatch(r"gnd_[0-9a-f]{64}", first["secret"])
-    path = "/api/v1/devices/greennet-c0ffee/credentials"
+    path = f"/api/v1/devices/{device_id}/credentials"
     listed = await api.call("GET", path, token=user.access)
     assert listed.body[0]["id"] == first["id"]
     assert "secret" not in listed.body[0]
@@ -97,9 +154,11 @@ async def test_ingest_credentials_are_shown_once_rotated_and_revoked(api: Api) -
     # the server can re-derive the secret (for HMAC checks) although it never stored it
     assert api.client.app is not None
     async with engine_of(api).begin() as conn:
-        stored = await device_store.list_credentials(conn, "greennet-c0ffee")
+        stored = await device_store.list_credentials(conn, device_id)
+        device = await device_store.find_device(conn, device_id)
+    assert device is not None
     active = next(c for c in stored if c.revoked_at is None)
-    assert api.client.app[DEVICES].ingest_secret(active) == rotated.body["secret"]
+    assert api.client.app[DEVICES].ingest_secret(device, active) == rotated.body["secret"]
     assert rotated.body["secret"] not in repr(stored)
     revoke = await api.call("DELETE", f"{path}/{rotated.body['id']}", token=user.access)
     assert revoke.status == 204
@@ -127,7 +186,7 @@ async def test_pairing_codes_are_single_use_and_expire(api: Api, clock: FakeCloc
     )
     assert (reused.status, reused.error) == (401, "invalid_pairing_code")
     listed = await api.call("GET", f"/api/v1/homes/{home}/devices", token=user.access)
-    assert [d["id"] for d in listed.body] == ["greennet-00aa11"]
+    assert [d["plug_id"] for d in listed.body] == ["greennet-00aa11"]
 
     late = await api.call("POST", f"/api/v1/homes/{home}/pairing-codes", token=user.access)
     clock.advance(601)
@@ -142,12 +201,7 @@ async def test_pairing_codes_are_single_use_and_expire(api: Api, clock: FakeCloc
 async def test_a_failed_pairing_does_not_burn_the_code(api: Api) -> None:
     user = await api.account("pair2@example.com")
     home = await new_home(api, user)
-    await api.call(
-        "POST",
-        f"/api/v1/homes/{home}/devices",
-        token=user.access,
-        json_body={"id": "greennet-aaaaaa"},
-    )
+    await api.plug(user.access, home, "greennet-aaaaaa")
     code = (await api.call("POST", f"/api/v1/homes/{home}/pairing-codes", token=user.access)).body
     clash = await api.call(
         "POST",

@@ -12,7 +12,7 @@ import pytest
 from .api import Account, Api
 from .conftest import FakeClock, admin_account
 
-DEVICE = "greennet-a1a1a1"
+PLUG = "greennet-a1a1a1"
 
 
 @dataclass
@@ -43,7 +43,8 @@ async def build_world(api: Api, clock: FakeClock) -> World:
         return reply.body
 
     home = await ok("POST", "/api/v1/homes", {"name": "Owner home"})
-    added = await ok("POST", f"/api/v1/homes/{home['id']}/devices", {"id": DEVICE, "name": "TV"})
+    added = await api.plug(owner.access, home["id"], PLUG, name="TV")
+    device = added["device"]["id"]
     home_share = await ok(
         "POST",
         f"/api/v1/homes/{home['id']}/shares",
@@ -51,18 +52,13 @@ async def build_world(api: Api, clock: FakeClock) -> World:
     )
     device_share = await ok(
         "POST",
-        f"/api/v1/devices/{DEVICE}/shares",
+        f"/api/v1/devices/{device}/shares",
         {"email": "friend@example.com", "permission": "control"},
     )
     link = await ok("POST", f"/api/v1/homes/{home['id']}/link-tokens", {"name": "HA"})
     # the stranger's own home and plug, to try owner ids under them
     own_home = await ok("POST", "/api/v1/homes", {"name": "Stranger home"}, stranger.access)
-    await ok(
-        "POST",
-        f"/api/v1/homes/{own_home['id']}/devices",
-        {"id": "greennet-b2b2b2"},
-        stranger.access,
-    )
+    own = await api.plug(stranger.access, own_home["id"], "greennet-b2b2b2")
     return World(
         owner=owner,
         stranger=stranger,
@@ -70,13 +66,14 @@ async def build_world(api: Api, clock: FakeClock) -> World:
         admin=admin,
         ids={
             "home": home["id"],
-            "device": DEVICE,
+            "device": device,
             "credential": added["credential"]["id"],
             "home_share": home_share["id"],
             "device_share": device_share["id"],
             "link": link["id"],
             "own_home": own_home["id"],
-            "own_device": "greennet-b2b2b2",
+            "own_device": own["device"]["id"],
+            "own_secret": own["credential"]["secret"],
         },
     )
 
@@ -87,7 +84,13 @@ ENDPOINTS: list[tuple[str, str, Any, bool]] = [
     ("GET", "/api/v1/homes/{home}", None, True),
     ("PATCH", "/api/v1/homes/{home}", {"name": "Renamed"}, False),
     ("GET", "/api/v1/homes/{home}/devices", None, True),
-    ("POST", "/api/v1/homes/{home}/devices", {"id": "greennet-c3c3c3"}, False),
+    # claiming with proof: the owner holds the stranger's plug's secret (it was handed over)
+    (
+        "POST",
+        "/api/v1/homes/{home}/devices",
+        {"device_id": "{own_device}", "secret": "{own_secret}"},
+        False,
+    ),
     ("POST", "/api/v1/homes/{home}/pairing-codes", None, False),
     ("GET", "/api/v1/homes/{home}/shares", None, False),
     ("POST", "/api/v1/homes/{home}/shares", SHARE_BODY, False),
@@ -95,7 +98,13 @@ ENDPOINTS: list[tuple[str, str, Any, bool]] = [
     ("GET", "/api/v1/homes/{home}/link-tokens", None, False),
     ("POST", "/api/v1/homes/{home}/link-tokens", {"name": "x"}, False),
     ("DELETE", "/api/v1/homes/{home}/link-tokens/{link}", None, False),
+    ("GET", "/api/v1/homes/{home}/energy", None, True),
+    ("PATCH", "/api/v1/homes/{home}", {"timezone": "Europe/Berlin"}, False),
     ("GET", "/api/v1/devices/{device}", None, True),
+    ("GET", "/api/v1/devices/{device}/telemetry", None, True),
+    ("GET", "/api/v1/devices/{device}/telemetry?resolution=raw", None, True),
+    ("GET", "/api/v1/devices/{device}/telemetry.csv", None, True),
+    ("GET", "/api/v1/devices/{device}/energy?period=month", None, True),
     ("PATCH", "/api/v1/devices/{device}", {"name": "Renamed"}, False),
     ("GET", "/api/v1/devices/{device}/credentials", None, False),
     ("POST", "/api/v1/devices/{device}/credentials", None, False),
@@ -123,6 +132,8 @@ async def test_idor_matrix(
 ) -> None:
     world = await build_world(api, clock)
     path = template.format(**world.ids)
+    if isinstance(body, dict):
+        body = {key: value.format(**world.ids) for key, value in body.items()}
 
     as_stranger = await api.call(method, path, token=world.stranger.access, json_body=body)
     assert (as_stranger.status, as_stranger.error) == (404, "not_found"), as_stranger.body
@@ -166,7 +177,9 @@ async def test_child_ids_are_scoped_to_their_parent(
         "GET", f"/api/v1/homes/{world.ids['home']}/link-tokens", token=world.owner.access
     )
     assert [link["id"] for link in links.body] == [world.ids["link"]]
-    creds = await api.call("GET", f"/api/v1/devices/{DEVICE}/credentials", token=world.owner.access)
+    creds = await api.call(
+        "GET", f"/api/v1/devices/{world.ids['device']}/credentials", token=world.owner.access
+    )
     assert creds.body[0]["revoked_at"] is None
 
 
@@ -190,14 +203,15 @@ async def test_lists_only_show_what_the_caller_may_see(api: Api, clock: FakeCloc
     stranger_homes = await api.call("GET", "/api/v1/homes", token=world.stranger.access)
     assert [home["id"] for home in stranger_homes.body] == [world.ids["own_home"]]
     stranger_devices = await api.call("GET", "/api/v1/devices", token=world.stranger.access)
-    assert [device["id"] for device in stranger_devices.body] == ["greennet-b2b2b2"]
+    assert [device["id"] for device in stranger_devices.body] == [world.ids["own_device"]]
     guest_homes = await api.call("GET", "/api/v1/homes", token=world.guest.access)
     assert [(h["id"], h["access"]) for h in guest_homes.body] == [(world.ids["home"], "read")]
     guest_devices = await api.call("GET", "/api/v1/devices", token=world.guest.access)
-    assert [(d["id"], d["access"]) for d in guest_devices.body] == [(DEVICE, "read")]
+    device = world.ids["device"]
+    assert [(d["id"], d["access"]) for d in guest_devices.body] == [(device, "read")]
     friend = await api.session("friend@example.com", "")
     friend_devices = await api.call("GET", "/api/v1/devices", token=friend.access)
-    assert [(d["id"], d["access"]) for d in friend_devices.body] == [(DEVICE, "control")]
+    assert [(d["id"], d["access"]) for d in friend_devices.body] == [(device, "control")]
     friend_homes = await api.call("GET", "/api/v1/homes", token=friend.access)
     assert friend_homes.body == []
 
@@ -212,7 +226,7 @@ async def test_revoking_a_share_removes_access(api: Api, clock: FakeClock) -> No
         "DELETE", f"/api/v1/homes/{home_id}/shares/{share_id}", token=world.owner.access
     )
     assert revoked.status == 204
-    for path in (f"/api/v1/homes/{home_id}", f"/api/v1/devices/{DEVICE}"):
+    for path in (f"/api/v1/homes/{home_id}", f"/api/v1/devices/{world.ids['device']}"):
         assert (await api.call("GET", path, token=world.guest.access)).status == 404
 
 
@@ -222,10 +236,28 @@ async def test_a_guest_stays_read_only_even_with_a_control_share(
     world = await build_world(api, clock)
     shared = await api.call(
         "POST",
-        f"/api/v1/devices/{DEVICE}/shares",
+        f"/api/v1/devices/{world.ids['device']}/shares",
         token=world.owner.access,
         json_body={"email": world.guest.email, "permission": "control"},
     )
     assert shared.status == 201
-    seen = await api.call("GET", f"/api/v1/devices/{DEVICE}", token=world.guest.access)
+    seen = await api.call("GET", f"/api/v1/devices/{world.ids['device']}", token=world.guest.access)
     assert seen.body["access"] == "read"
+
+
+async def test_a_device_share_reads_its_history_but_not_its_home(
+    api: Api, clock: FakeClock
+) -> None:
+    world = await build_world(api, clock)
+    friend = await api.session("friend@example.com", "")
+    device = world.ids["device"]
+    for path in (
+        f"/api/v1/devices/{device}/telemetry",
+        f"/api/v1/devices/{device}/telemetry.csv",
+        f"/api/v1/devices/{device}/energy",
+    ):
+        assert (await api.call("GET", path, token=friend.access)).status == 200, path
+    home_energy = await api.call(
+        "GET", f"/api/v1/homes/{world.ids['home']}/energy", token=friend.access
+    )
+    assert (home_energy.status, home_energy.error) == (404, "not_found")

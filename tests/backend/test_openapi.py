@@ -78,7 +78,8 @@ def test_every_reference_resolves_and_every_operation_is_described(tmp_path: Any
         for operation in operations.values():
             operation_ids.append(operation["operationId"])
             assert operation["summary"]
-            assert {p["name"] for p in operation.get("parameters", [])} == params
+            in_path = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+            assert in_path == params
             for status, answer in operation["responses"].items():
                 if int(status) >= 400:
                     assert answer["content"]["application/json"]["schema"] == {
@@ -152,17 +153,19 @@ class FuzzWorld:
         )
         plug = f"greennet-{next(_names):06x}"
         home = self.post("/api/v1/homes", {"name": "Fuzz"})
-        added = self.post(f"/api/v1/homes/{home['id']}/devices", {"id": plug})
+        code = self.post(f"/api/v1/homes/{home['id']}/pairing-codes")["code"]
+        added = self.post("/api/v1/devices/pair", {"code": code, "device_id": plug})
+        device = added["device"]["id"]
         home_share = self.post(
             f"/api/v1/homes/{home['id']}/shares", {"email": friend, "permission": "read"}
         )
         device_share = self.post(
-            f"/api/v1/devices/{plug}/shares", {"email": friend, "permission": "control"}
+            f"/api/v1/devices/{device}/shares", {"email": friend, "permission": "control"}
         )
         link = self.post(f"/api/v1/homes/{home['id']}/link-tokens")
         self.known = {
             "home_id": [home["id"]],
-            "device_id": [plug],
+            "device_id": [device],
             "credential_id": [added["credential"]["id"]],
             "share_id": [home_share["id"], device_share["id"]],
             "token_id": [link["id"]],
@@ -218,7 +221,9 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(
             return
         if response.status_code < 300:
             succeeded.add(label)
-        body = response.json() if response.content else None
+        body = None
+        if response.content and response.content[:1] in (b"{", b"["):  # not the CSV export
+            body = response.json()
         world.after(case.method, case.path, response.status_code, body)
 
     run()

@@ -14,7 +14,7 @@ from .api import Api
 from .conftest import FakeClock, admin_account
 
 PLUG = "greennet-5e1f00"
-# every read-only endpoint; {home}, {user} are filled in by the test
+# every read-only endpoint; {home}, {user}, {device} are filled in by the test
 READS = (
     "/api/v1/users/me",
     "/api/v1/users",
@@ -25,9 +25,9 @@ READS = (
     "/api/v1/homes/{home}/shares",
     "/api/v1/homes/{home}/link-tokens",
     "/api/v1/devices",
-    f"/api/v1/devices/{PLUG}",
-    f"/api/v1/devices/{PLUG}/credentials",
-    f"/api/v1/devices/{PLUG}/shares",
+    "/api/v1/devices/{device}",
+    "/api/v1/devices/{device}/credentials",
+    "/api/v1/devices/{device}/shares",
 )
 
 
@@ -64,16 +64,18 @@ async def test_reads_answer_while_another_connection_holds_the_write_lock(
     friend = await api.account("friend@example.com")
     home = await api.call("POST", "/api/v1/homes", token=owner.access, json_body={"name": "Flat"})
     home_id = home.body["id"]
+    device = (await api.plug(owner.access, home_id, PLUG))["device"]["id"]
     setup = [
-        (f"/api/v1/homes/{home_id}/devices", {"id": PLUG}),
         (f"/api/v1/homes/{home_id}/shares", {"email": friend.email, "permission": "read"}),
-        (f"/api/v1/devices/{PLUG}/shares", {"email": friend.email, "permission": "control"}),
+        (f"/api/v1/devices/{device}/shares", {"email": friend.email, "permission": "control"}),
         (f"/api/v1/homes/{home_id}/link-tokens", {"name": "HA"}),
     ]
     for url, body in setup:
         assert (await api.call("POST", url, token=owner.access, json_body=body)).status == 201
 
     with write_lock_held(tmp_path / "greennet.db"):
-        reply = await api.call("GET", path.format(home=home_id, user=friend.id), token=owner.access)
+        reply = await api.call(
+            "GET", path.format(home=home_id, user=friend.id, device=device), token=owner.access
+        )
     assert reply.status == 200, reply.body
     assert reply.body

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
+from alembic import command
 from greennet_cloud.db import migrate as migrations
 from greennet_cloud.db.engine import create_engine
 from greennet_cloud.db.schema import metadata
-from greennet_cloud.models import Role
+from greennet_cloud.models import Access, Role
+from greennet_cloud.security.tokens import ingest_secret
+from greennet_cloud.storage import devices as device_store
 from greennet_cloud.storage import homes as home_store
 from greennet_cloud.storage import throttle as throttle_store
 from greennet_cloud.storage import users as user_store
@@ -41,13 +43,13 @@ def _columns(sync_conn: object) -> dict[str, set[str]]:
 
 
 async def test_migrations_build_exactly_the_current_schema(engine: AsyncEngine) -> None:
-    assert await migrations.migrate(engine) == [migrations.LATEST_REVISION]
+    applied = await migrations.migrate(engine)
+    assert applied[0] == "0001"
+    assert applied[-1] == migrations.LATEST_REVISION
     async with engine.connect() as conn:
         actual = await conn.run_sync(_columns)
         # Alembic's own comparison also sees types, nullability, indexes and constraints
-        differences = await conn.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
-        )
+        differences = await conn.run_sync(migrations.schema_differences)
     expected = {name: {c.name for c in table.columns} for name, table in metadata.tables.items()}
     expected["alembic_version"] = {"version_num"}
     assert actual == expected
@@ -201,3 +203,57 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: object) -> None:
 def test_unsupported_database_urls_are_refused() -> None:
     with pytest.raises(ValueError, match="unsupported"):
         create_engine("mysql://localhost/db")
+
+
+async def test_devices_of_part_one_keep_working_after_the_identity_migration(
+    engine: AsyncEngine,
+) -> None:
+    """Revision 0002 gives devices a UUID: credentials and shares follow, and the ingest
+    secret a plug was given before still verifies (it is derived from plug id + nonce)."""
+
+    def to_0001(sync: object) -> None:
+        config = migrations.alembic_config()
+        config.attributes["connection"] = sync
+        command.upgrade(config, "0001")
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    async with engine.begin() as conn:
+        await conn.run_sync(to_0001)
+        for user_id in ("owner", "friend"):
+            await user_store.insert_user(
+                conn, user_id=user_id, email=f"{user_id}@example.com", password_hash="x",
+                role=Role.USER, display_name=user_id, now=now,
+            )  # fmt: skip
+        await conn.execute(
+            text("INSERT INTO homes VALUES ('h1', 'owner', 'Flat', :now)"), {"now": now}
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO devices VALUES ('greennet-0a0b0c', 'h1', 'Fridge', 'GN-1', 'Kitchen',"
+                " :now, NULL)"
+            ),
+            {"now": now},
+        )
+        await conn.execute(
+            text("INSERT INTO device_credentials VALUES ('c1', 'greennet-0a0b0c', 'n0nce', :now,"
+                 " NULL)"), {"now": now},
+        )  # fmt: skip
+        await conn.execute(
+            text("INSERT INTO shares VALUES ('s1', 'friend', NULL, 'greennet-0a0b0c', 'read',"
+                 " :now)"), {"now": now},
+        )  # fmt: skip
+    secret_before = ingest_secret("server-secret", "greennet-0a0b0c", "n0nce")
+
+    applied = await migrations.migrate(engine)
+    assert applied[0] == "0002"
+    async with engine.connect() as conn:
+        device = await device_store.find_in_home(conn, "h1", "greennet-0a0b0c")
+        assert device is not None
+        assert re.fullmatch(r"[0-9a-f-]{36}", device.id)
+        assert (device.name, device.model, device.location) == ("Fridge", "GN-1", "Kitchen")
+        [credential] = await device_store.list_credentials(conn, device.id)
+        assert credential.id == "c1"
+        assert ingest_secret("server-secret", device.plug_id, credential.nonce) == secret_before
+        seen = await device_store.get_device(conn, "friend", device.id)
+        assert seen is not None
+        assert seen[1] is Access.READ

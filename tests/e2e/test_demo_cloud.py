@@ -42,4 +42,4 @@ async def test_demo_home_is_created_once_with_every_plug(cloud: LiveServer) -> N
     homes = await authenticated_get(cloud.base_url, token, "/api/v1/homes")
     assert [h["name"] for h in homes] == [DEMO_HOME]
     devices = await authenticated_get(cloud.base_url, token, f"/api/v1/homes/{home_id}/devices")
-    assert sorted((d["id"], d["name"]) for d in devices) == sorted(p[:2] for p in PLUGS)
+    assert sorted((d["plug_id"], d["name"]) for d in devices) == sorted(p[:2] for p in PLUGS)

@@ -1,14 +1,15 @@
-"""Firmware fixtures: the host build is compiled once per test session."""
+"""Firmware fixtures: the host build and the logic driver are compiled once per session."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from .esphome_tool import HostBuild, build_host_program
 from .host_plug import HostPlug
+from .logic_driver import Driver, compile_driver
 
 _BUILD_SECONDS: list[float] = []
 
@@ -21,6 +22,16 @@ def host_build() -> HostBuild:
     return build
 
 
+@pytest.fixture(scope="session")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
+    """The headers compiled with g++ into codec_driver.cpp, one process for the session."""
+    program = tmp_path_factory.mktemp("driver") / "driver"
+    compile_driver(program)
+    proc = Driver(program)
+    yield proc
+    proc.close()
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Report how long the firmware host build took (CI time matters)."""
     for seconds in _BUILD_SECONDS:
@@ -30,15 +41,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 @pytest.fixture
 async def start_plug(
     host_build: HostBuild, tmp_path: Path, socket_enabled: None
-) -> AsyncIterator[Callable[[], Awaitable[HostPlug]]]:
+) -> AsyncIterator[Callable[..., Awaitable[HostPlug]]]:
     """Factory for runs of the host plug sharing one "flash" (preferences) directory;
-    every run is stopped at the end of the test."""
+    every run is stopped at the end of the test. Keyword `env` adds to its environment."""
     runs: list[HostPlug] = []
 
-    async def start() -> HostPlug:
+    async def start(env: dict[str, str] | None = None) -> HostPlug:
         plug = HostPlug(host_build.program, tmp_path / "prefs")
         runs.append(plug)
-        await plug.start()
+        await plug.start(env)
         return plug
 
     yield start

@@ -11,9 +11,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "esphome"
+# The plug's C++ as an ESPHome external component (headers + __init__.py).
+COMPONENT = FIRMWARE / "components" / "greennet"
 HOST_YAML = FIRMWARE / "test" / "greennet-host.yaml"
-# User-facing board files: every one must pass `esphome config`.
-BOARD_YAMLS = sorted(FIRMWARE.glob("greennet-plug*.yaml"))
+# The importable board files (what the ESPHome dashboard adopts) and their local builds.
+LOCAL_YAMLS = sorted(FIRMWARE.glob("greennet-plug*-local.yaml"))
+BOARD_YAMLS = sorted(set(FIRMWARE.glob("greennet-plug*.yaml")) - set(LOCAL_YAMLS))
 # Build output of the host YAML; esphome/**/.esphome/ is git-ignored, so reruns reuse it.
 HOST_PROGRAM = FIRMWARE / "test/.esphome/build/greennet/.pioenvs/greennet/program"
 
@@ -27,9 +30,12 @@ def esphome_executable() -> Path:
     return exe
 
 
-def run_esphome(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """Run `esphome <args>` and capture its output (never raises on failure)."""
-    env = {**os.environ, "ESPHOME_NO_UPDATE_CHECK": "1", "PLATFORMIO_NO_ANSI": "1"}
+def run_esphome(
+    *args: str, cwd: Path, timeout: float = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `esphome <args>` (extra environment `env`) and capture its output (never raises
+    on failure)."""
+    env = {**os.environ, **(env or {}), "ESPHOME_NO_UPDATE_CHECK": "1", "PLATFORMIO_NO_ANSI": "1"}
     return subprocess.run(
         [str(esphome_executable()), *args],
         cwd=cwd,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import socket
@@ -69,12 +70,14 @@ class HostPlug:
 
     # --- process ------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start the program and connect the API client."""
+    async def start(self, env: dict[str, str] | None = None) -> None:
+        """Start the program (extra environment: e.g. GREENNET_SIM_METER_MISSING) and
+        connect the API client."""
         self.prefdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         env = {
             **os.environ,
+            **(env or {}),
             "ESPHOME_PREFDIR": str(self.prefdir),
             "GREENNET_API_PORT": str(self.port),
         }
@@ -188,9 +191,13 @@ class HostPlug:
         """Set a template number, e.g. "Simulated load current"."""
         self.api.number_command(self.key(name), value)
 
-    def switch(self, on: bool) -> None:
-        """Switch the relay through its API entity."""
-        self.api.switch_command(self.key("Relay"), on)
+    def switch(self, on: bool, name: str = "Relay") -> None:
+        """Switch the relay (or another switch, e.g. "Simulated meter failure") over the API."""
+        self.api.switch_command(self.key(name), on)
+
+    def press(self, name: str) -> None:
+        """Press a button entity, e.g. "Simulated button long press"."""
+        self.api.button_command(self.key(name))
 
     def command(self, channel: str, payload: str) -> None:
         """Deliver a payload as if it arrived on `<prefix>/<id>/<channel>` over MQTT."""
@@ -235,3 +242,21 @@ class HostPlug:
     def mark(self) -> int:
         """Index to pass as `after` to only see messages from now on."""
         return len(self.messages)
+
+    async def wait_log(self, text: str, after: int = 0, timeout: float = 5.0) -> str:
+        """The first log line at or after index `after` containing `text`."""
+
+        def find() -> str | None:
+            return next((line for line in self.log[after:] if text in line), None)
+
+        found: str = await self.wait_until(find, timeout)
+        return found
+
+    async def wait_meter(self, timeout: float = 5.0) -> None:
+        """Until the meter delivered a reading (the relay may only close after one)."""
+
+        def measured() -> bool:
+            volts = self.state("Voltage")
+            return isinstance(volts, float) and not math.isnan(volts)
+
+        await self.wait_until(measured, timeout)

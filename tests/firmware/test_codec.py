@@ -1,6 +1,6 @@
 """The firmware's hand-written JSON code agrees with the contract module.
 
-esphome/include/*.h is compiled (g++, a second or two) into a small driver and fed
+esphome/components/greennet/*.h is compiled (g++, a second or two) into a small driver and fed
 generated payloads: it must accept exactly the commands protocol.py accepts, with the
 same values, and encode only payloads protocol.py parses back to the same numbers."""
 
@@ -8,59 +8,16 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from greennet_sim import protocol as p
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from .esphome_tool import FIRMWARE
+from .logic_driver import Driver
 
-DRIVER_SOURCE = Path(__file__).with_name("codec_driver.cpp")
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-class Driver:
-    """The compiled driver as a long-running process, one answer line per case."""
-
-    def __init__(self, program: Path) -> None:
-        self._proc = subprocess.Popen(
-            [str(program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
-        )
-
-    def ask(self, case: bytes) -> str:
-        assert self._proc.stdin is not None
-        assert self._proc.stdout is not None
-        self._proc.stdin.write(case)
-        self._proc.stdin.flush()
-        return self._proc.stdout.readline().decode().rstrip("\n")
-
-    def command(self, channel: str, payload: bytes) -> str:
-        return self.ask(f"C {channel}\n{len(payload)}\n".encode() + payload + b"\n")
-
-    def close(self) -> None:
-        assert self._proc.stdin is not None
-        self._proc.stdin.close()
-        self._proc.wait(5)
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
-    program = tmp_path_factory.mktemp("codec") / "codec"
-    subprocess.run(
-        [
-            *("g++", "-std=gnu++20", "-O1", "-Wall", "-Wextra", "-Werror"),
-            *("-I", str(FIRMWARE / "include"), str(DRIVER_SOURCE), "-o", str(program)),
-        ],
-        check=True,
-    )
-    proc = Driver(program)
-    yield proc
-    proc.close()
 
 
 def python_answer(channel: str, payload: bytes) -> str:
@@ -196,6 +153,55 @@ def test_edge_cases_match_the_contract_module(driver: Driver, channel: str, payl
     assert normalise(driver.command(channel, payload)) == python_answer(channel, payload)
 
 
+# String escapes, weighted towards UTF-16 surrogates: pairs, lone halves, and halves
+# followed by another escape (a lone high surrogate must not swallow the next one).
+ESCAPES = st.one_of(
+    st.integers(0xD800, 0xDFFF).map(lambda u: f"\\u{u:04x}"),
+    st.integers(0xD800, 0xDBFF).map(lambda u: f"\\u{u:04X}\\udc{u & 0xFF:02x}"),
+    st.integers(0, 0xFFFF).map(lambda u: f"\\u{u:04x}"),
+    st.sampled_from(['\\"', "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u0041"]),
+    st.text(st.characters(exclude_categories=["Cs", "Cc"], exclude_characters='"\\'), max_size=2),
+)
+
+
+def python_string(payload: bytes) -> str:
+    """What the driver's S case should print: the bytes Python's json decodes for "s"
+    (a lone surrogate kept as its 3-byte form, like the firmware keeps it)."""
+    return json.loads(payload)["s"].encode("utf-8", "surrogatepass").hex()
+
+
+def string_case(payload: bytes) -> bytes:
+    return f"S {len(payload)}\n".encode() + payload + b"\n"
+
+
+@pytest.mark.parametrize(
+    "escaped",
+    [
+        r"\ud800\u0041",  # lone high surrogate, then a plain escape: "A" must survive
+        r"\ud800\ud800\udc00",  # lone high, then a pair
+        r"\udbff\udfff",  # the last pair
+        r"\udc00\ud800",  # low then high: two lone halves
+        r"\ud800",
+        r"x\ud83d\ude00y",
+    ],
+)
+def test_surrogate_escapes_decode_as_the_contract_module_decodes_them(
+    driver: Driver, escaped: str
+) -> None:
+    payload = ('{"s": "' + escaped + '"}').encode()
+    assert driver.ask(string_case(payload)) == python_string(payload)
+
+
+@SETTINGS
+@given(st.lists(ESCAPES, max_size=8))
+@example([r"\ud800\u0041"])  # the reported case: the "A" was dropped
+def test_string_escapes_decode_exactly_as_the_contract_module(
+    driver: Driver, pieces: list[str]
+) -> None:
+    payload = ('{"s": "' + "".join(pieces) + '"}').encode()
+    assert driver.ask(string_case(payload)) == python_string(payload), payload
+
+
 def test_nesting_deeper_than_16_is_refused_to_protect_the_stack(driver: Driver) -> None:
     deep = b'{"max_power": 50, "x": ' + b"[" * 20 + b"]" * 20 + b"}"
     assert driver.command("protection/set", deep).startswith("ERR")
@@ -271,19 +277,8 @@ def test_state_documents_parse_back(
     event = p.parse_event(driver.ask(f"E power {mc!r} {mp!r}\n".encode()))
     assert event.type == p.EventType.OVERLOAD_TRIP
     assert event.data["reason"] == "power"
-
-
-@SETTINGS
-@given(relay=st.booleans(), i=NUMBERS, w=NUMBERS, mc=st.floats(0.1, 100), mp=st.floats(1, 25000))
-def test_trip_decision(
-    driver: Driver, relay: bool, i: float, w: float, mc: float, mp: float
-) -> None:
-    expected = "NONE"
-    if relay and i > mc:
-        expected = "CURRENT"
-    elif relay and w > mp:
-        expected = "POWER"
-    assert driver.ask(f"X {int(relay)} {i!r} {w!r} {mc!r} {mp!r}\n".encode()) == expected
+    fault = p.parse_event(driver.ask(f"F {interval}\n"))
+    assert fault == p.PlugEvent(p.EventType.SENSOR_FAULT, {"seconds": interval})
 
 
 @SETTINGS

@@ -141,7 +141,24 @@ async def test_overload_trips_relay_and_publishes_event(mosquitto: Mosquitto) ->
         )
         assert tripped.retain is False  # live delivery; retained flag shows only to late joiners
 
-        # Switching on again while still overloaded trips again at once.
+        # The trip latches: ON is refused (relay re-announced OFF) until a reset.
+        mark = len(obs.messages)
+        await obs.publish(p.topic("greennet", plug.id, p.Channel.RELAY_SET), "ON")
+        await obs.wait_for(on(p.Channel.RELAY, plug.id, b"OFF"), after=mark)
+        refused = [m for m in obs.messages[mark:] if m.topic.startswith(f"greennet/{plug.id}/")]
+        channels = [m.topic.split("/", 2)[2] for m in refused]
+        assert [c for c in channels if c != "telemetry"] == ["relay/set", "relay"]  # no ON, no trip
+        assert plug.state.relay is False
+        assert plug.tripped is True
+
+        # After a reset, switching on again while still overloaded trips again at once.
+        set_topic = p.topic("greennet", plug.id, p.Channel.PROTECTION_SET)
+        await obs.publish(set_topic, '{"reset": true}')
+        await obs.wait_for(
+            lambda m: on(p.Channel.PROTECTION, plug.id)(m)
+            and not p.parse_protection(m.payload).tripped,
+            after=mark,
+        )
         mark = len(obs.messages)
         await obs.publish(p.topic("greennet", plug.id, p.Channel.RELAY_SET), "ON")
         await obs.wait_for(on(p.Channel.EVENT, plug.id), after=mark)

@@ -32,6 +32,8 @@ def short_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reconnect quickly so broker-restart tests stay fast."""
     monkeypatch.setattr(const, "BACKOFF_INITIAL", 0.05)
     monkeypatch.setattr(const, "BACKOFF_MAX", 0.4)
+    # A SUBACK lost with a dropped session is given up on sooner (production: 10 s).
+    monkeypatch.setattr(const, "CONNECT_TIMEOUT", 2.0)
 
 
 def entry_data(broker: Mosquitto, **overrides: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 
 import pytest
 from greennet_sim import Simulator
@@ -67,7 +66,7 @@ async def test_broker_restart_makes_entities_unavailable_then_recovers_without_r
 ) -> None:
     caplog.set_level(logging.INFO, logger="custom_components.greennet")
     plug = sim.plugs[1]
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
 
     await hass.async_add_executor_job(mosquitto.stop)
     await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") == STATE_UNAVAILABLE)
@@ -85,7 +84,7 @@ async def test_broker_restart_makes_entities_unavailable_then_recovers_without_r
         hass, lambda: state_of(hass, "sensor", plug.id, "power") not in (STATE_UNAVAILABLE, None)
     )
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.hub is hub  # recovered in place, no reload
+    assert entry.runtime_data is hub  # recovered in place, no reload
     assert _count(caplog, "Lost connection to MQTT broker") == 1
     assert _count(caplog, "Reconnected to MQTT broker") == 1
 
@@ -103,7 +102,7 @@ async def test_plug_silent_after_broker_restart_stays_unavailable(
     await wait_until(hass, lambda: state_of(hass, "switch", ghost, "relay") == STATE_ON)
 
     await hass.async_add_executor_job(mosquitto.restart)  # no persistence: retained gone
-    await wait_until(hass, lambda: entry.runtime_data.hub.connected, 10)
+    await wait_until(hass, lambda: entry.runtime_data.connected, 10)
     await wait_until(
         hass, lambda: state_of(hass, "switch", sim.plugs[0].id, "relay") == STATE_ON, 10
     )
@@ -128,21 +127,10 @@ def _closed() -> Mosquitto:
     return broker
 
 
-def _rotate_password(broker: Mosquitto) -> None:
-    """Change the broker user's password and restart the broker (clients are dropped)."""
-    passwd = broker.config.parent / "passwd"
-    subprocess.run(
-        ["mosquitto_passwd", "-b", str(passwd), broker.username, "rotated"],
-        check=True,
-        capture_output=True,
-    )
-    broker.restart()
-
-
 async def test_credentials_revoked_while_running_start_reauth(
     hass: HomeAssistant, entry: MockConfigEntry, mosquitto: Mosquitto
 ) -> None:
-    await hass.async_add_executor_job(_rotate_password, mosquitto)
+    await hass.async_add_executor_job(mosquitto.change_password, "rotated")
     await wait_until(
         hass,
         lambda: any(
@@ -151,13 +139,13 @@ async def test_credentials_revoked_while_running_start_reauth(
         ),
         10,
     )
-    assert not entry.runtime_data.hub.connected
+    assert not entry.runtime_data.connected
 
 
 async def test_commands_while_the_broker_is_down_fail_with_a_clear_error(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator, mosquitto: Mosquitto
 ) -> None:
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     plug = sim.plugs[0]
     await hass.async_add_executor_job(mosquitto.stop)
     await wait_until(hass, lambda: not hub.connected)

@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from greennet_sim import Simulator
 from homeassistant.components.device_automation import DeviceAutomationType
+from homeassistant.components.device_automation.exceptions import InvalidDeviceAutomationConfig
 from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
     async_fire_time_changed,
     async_get_device_automations,
     async_mock_service,
@@ -70,6 +73,7 @@ async def test_every_trigger_type_is_offered(hass: HomeAssistant, sim: Simulator
         "went_offline",
         "came_online",
         "overload_tripped",
+        "sensor_fault",
         "button_pressed",
     }
     conditions = await async_get_device_automations(hass, DeviceAutomationType.CONDITION, device.id)
@@ -261,3 +265,59 @@ def test_every_trigger_and_condition_type_is_translated() -> None:
     assert set(strings["trigger_type"]) == set(device_trigger.TRIGGER_TYPES)
     assert set(strings["condition_type"]) == set(device_condition.CONDITION_TYPES)
     assert {"above", "below", "for"} <= set(strings["extra_fields"])
+
+
+async def test_relay_conditions_hold_neither_way_while_the_plug_is_unavailable(
+    hass: HomeAssistant, sim: Simulator, mosquitto: Mosquitto
+) -> None:
+    plug = sim.plugs[0]
+    device = device_of(hass, plug.id)
+    assert device is not None
+    base = {"condition": "device", "domain": DOMAIN, "device_id": device.id}
+    event = {"trigger": "event", "event_type": "check"}
+    calls = await automate(
+        hass,
+        {"id": "relay_on", "trigger": event, "conditions": [{**base, "type": "relay_on"}]},
+        {"id": "relay_off", "trigger": event, "conditions": [{**base, "type": "relay_off"}]},
+    )
+    async with Observer(mosquitto) as obs:
+        await obs.publish(p.topic("greennet", plug.id, p.Channel.STATUS), "offline", retain=True)
+        await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") == "unavailable")
+    hass.bus.async_fire("check")
+    await hass.async_block_till_done()
+    assert fired(calls) == []  # an unreachable relay is neither on nor off
+
+
+@pytest.mark.parametrize(
+    ("validate", "kind", "extra", "what"),
+    [
+        (device_condition.async_validate_condition_config, "relay_on", {}, "relay switch"),
+        (
+            device_condition.async_validate_condition_config,
+            "power_below",
+            {"below": 5},
+            "power sensor",
+        ),
+        (device_trigger.async_validate_trigger_config, "power_above", {"above": 5}, "power sensor"),
+    ],
+)
+async def test_a_device_without_the_entity_is_refused_in_plain_translated_words(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    validate: Any,
+    kind: str,
+    extra: dict[str, Any],
+    what: str,
+) -> None:
+    # A plug whose entities were removed (or never announced itself fully).
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "greennet-e0e0e0")}
+    )
+    key = (
+        "condition" if validate is device_condition.async_validate_condition_config else "platform"
+    )
+    config = {key: "device", "domain": DOMAIN, "device_id": device.id, "type": kind, **extra}
+    with pytest.raises(InvalidDeviceAutomationConfig) as err:
+        await validate(hass, config)
+    assert err.value.translation_domain == DOMAIN
+    assert str(err.value) == f"Device {device.id} has no GreenNet {what}"  # HA drops the "."

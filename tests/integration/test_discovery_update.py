@@ -39,7 +39,7 @@ def discovery_of(plug_id: str, port: int) -> ZeroconfServiceInfo:
 
 async def lose_broker(hass: HomeAssistant, entry: MockConfigEntry, broker: Mosquitto) -> None:
     """Stop the entry's broker and wait until the hub has noticed."""
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     await hass.async_add_executor_job(broker.stop)
     await wait_until(hass, lambda: not hub.connected)
 
@@ -73,7 +73,7 @@ async def test_discovery_moves_an_entry_whose_broker_moved(
                 state_of(hass, "switch", p.id, "relay") in ("on", "off") for p in moved.plugs
             ),
         )
-        assert entry.runtime_data.hub.connected
+        assert entry.runtime_data.connected
 
 
 async def test_a_plug_on_another_broker_is_offered_while_the_entry_still_works(
@@ -84,7 +84,7 @@ async def test_a_plug_on_another_broker_is_offered_while_the_entry_still_works(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "discovery_confirm"
     assert dict(entry.data) == old
-    assert entry.runtime_data.hub.connected
+    assert entry.runtime_data.connected
 
 
 async def test_a_new_address_that_does_not_answer_is_not_applied(

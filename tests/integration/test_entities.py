@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet import protocol as p
@@ -98,7 +100,7 @@ async def test_diagnostic_sensors_are_disabled_by_default(
     plug = sim.plugs[0]
     await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") is not None)
     registry = er.async_get(hass)
-    for key in ("rssi", "uptime"):
+    for key in ("rssi", "last_restart"):
         reg = registry.async_get(entity_id(hass, "sensor", plug.id, key))
         assert reg is not None
         assert reg.entity_category is EntityCategory.DIAGNOSTIC
@@ -111,7 +113,31 @@ async def test_diagnostic_sensors_are_disabled_by_default(
         reg = registry.async_get(entity_id(hass, platform, plug.id, key))
         assert reg is not None
         assert reg.has_entity_name
-        assert reg.translation_key == key
+
+
+@pytest.mark.parametrize(
+    ("platform", "key", "name"),
+    [
+        ("switch", "relay", "{device}"),  # the plug's main feature takes the device's name
+        ("sensor", "power", "{device} Power"),  # names that only repeat the device class
+        ("sensor", "voltage", "{device} Voltage"),
+        ("sensor", "current", "{device} Current"),
+        ("sensor", "energy", "{device} Energy"),
+        ("number", "max_power", "{device} Maximum power"),
+        ("event", "overload", "{device} Overload"),
+    ],
+)
+async def test_entities_are_named_the_home_assistant_way(
+    hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator, platform: str, key: str, name: str
+) -> None:
+    plug = sim.plugs[0]
+    state = hass.states.get(entity_id(hass, platform, plug.id, key))
+    assert state is not None
+    assert state.attributes["friendly_name"] == name.format(device=plug.name)
+    reg = er.async_get(hass).async_get(state.entity_id)
+    assert reg is not None
+    # Device-class names come from HA's own translations, not ours.
+    assert (reg.translation_key is None) == (platform == "sensor")
 
 
 async def test_diagnostic_sensors_report_once_enabled(
@@ -120,15 +146,18 @@ async def test_diagnostic_sensors_report_once_enabled(
     sim = fleet
     # Enable both before the entry loads: entities then exist from the start.
     registry = er.async_get(hass)
-    for key in ("rssi", "uptime"):
+    for key in ("rssi", "last_restart"):
         registry.async_get_or_create("sensor", DOMAIN, f"{sim.plugs[0].id}_{key}", disabled_by=None)
     config_entry = MockConfigEntry(domain=DOMAIN, data=entry_data(mosquitto))
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     plug = sim.plugs[0]
-    await sim.step(plug.id, 42)
-    await wait_until(hass, lambda: state_of(hass, "sensor", plug.id, "uptime") == "42")
-    assert state_of(hass, "sensor", plug.id, "rssi") == str(plug.rssi)
+    await sim.step(plug.id, 3600)
+    await wait_until(hass, lambda: state_of(hass, "sensor", plug.id, "rssi") == str(plug.rssi))
+    restarted = dt_util.parse_datetime(state_of(hass, "sensor", plug.id, "last_restart") or "")
+    assert restarted is not None
+    # The simulated plug lived an hour in no time: it booted an hour before its report.
+    assert abs(dt_util.utcnow() - timedelta(hours=1) - restarted) < timedelta(seconds=5)
     await hass.config_entries.async_unload(config_entry.entry_id)
 
 
@@ -181,7 +210,7 @@ async def test_relay_action_fails_when_the_plug_does_not_confirm(
         await observer.publish(f"greennet/{mute}/info", p.encode_info(FAKE_INFO), retain=True)
         await observer.publish(f"greennet/{mute}/relay", "ON", retain=True)
         await wait_until(hass, lambda: state_of(hass, "switch", mute, "relay") == STATE_ON)
-        hub = entry.runtime_data.hub
+        hub = entry.runtime_data
         with pytest.raises(HomeAssistantError) as err:
             await hub.async_set_relay(mute, False, timeout=0.3)
         assert err.value.translation_key == "relay_not_confirmed"
@@ -336,7 +365,7 @@ async def test_energy_ignores_rounding_dips_but_follows_a_reset(
 async def test_listener_api_sees_every_parsed_update(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
 ) -> None:
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     seen: list[tuple[str, p.Channel]] = []
     remove = hub.async_add_listener(lambda update: seen.append((update.plug_id, update.channel)))
     plug = sim.plugs[0]
@@ -368,6 +397,6 @@ async def test_late_listeners_hear_about_plugs_already_known(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
 ) -> None:
     seen: list[str] = []
-    remove = entry.runtime_data.hub.async_add_new_plug_listener(lambda plug: seen.append(plug.id))
+    remove = entry.runtime_data.async_add_new_plug_listener(lambda plug: seen.append(plug.id))
     assert sorted(seen) == sorted(pl.id for pl in sim.plugs)
     remove()

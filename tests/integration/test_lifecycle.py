@@ -37,7 +37,7 @@ from .conftest import device_of, sim_config, state_of, wait_until
 async def test_a_plug_appearing_later_gets_its_device_without_reload(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator, mosquitto: Mosquitto
 ) -> None:
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     async with Simulator(sim_config(mosquitto, count=1, seed=9)) as newcomer:
         plug = newcomer.plugs[0]
         assert device_of(hass, plug.id) is None
@@ -46,7 +46,7 @@ async def test_a_plug_appearing_later_gets_its_device_without_reload(
         device = device_of(hass, plug.id)
         assert device is not None
         assert device.name == plug.name
-        assert entry.runtime_data.hub is hub
+        assert entry.runtime_data is hub
         # 6 sensors, a switch, 4 numbers, a select, a binary sensor, 2 events
         registry = er.async_get(hass)
         await wait_until(
@@ -87,7 +87,7 @@ async def test_an_online_plug_cannot_be_removed_an_offline_one_can(
     assert (await remove())["success"]
     await hass.async_block_till_done()
     assert device_of(hass, plug.id) is None
-    assert plug.id not in entry.runtime_data.hub.plugs
+    assert plug.id not in entry.runtime_data.plugs
     assert er.async_get(hass).async_get_entity_id("switch", DOMAIN, f"{plug.id}_relay") is None
 
     # Its retained topics are gone from the broker: a new subscriber gets nothing for it.
@@ -124,7 +124,7 @@ async def test_unload_closes_everything_and_reload_restores_it(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
 ) -> None:
     plug = sim.plugs[0]
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
@@ -133,7 +133,7 @@ async def test_unload_closes_everything_and_reload_restores_it(
 
     assert await hass.config_entries.async_setup(entry.entry_id)
     await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") == STATE_ON)
-    assert entry.runtime_data.hub is not hub
+    assert entry.runtime_data is not hub
     await hass.config_entries.async_reload(entry.entry_id)
     await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") == STATE_ON)
     assert entry.state is ConfigEntryState.LOADED
@@ -149,7 +149,7 @@ async def test_diagnostics_redact_credentials(
     assert await async_setup_component(hass, "diagnostics", {})
     plug = sim.plugs[0]
     await sim.report(plug.id)
-    await wait_until(hass, lambda: entry.runtime_data.hub.plugs[plug.id].telemetry is not None)
+    await wait_until(hass, lambda: entry.runtime_data.plugs[plug.id].telemetry is not None)
     result = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert result["entry"]["data"]["password"] == "**REDACTED**"
     assert result["entry"]["data"]["username"] == "**REDACTED**"
@@ -206,8 +206,8 @@ async def test_options_send_defaults_and_ignore_plugs(
     assert device_of(hass, first.id) is not None
     await sim.report(second.id)
     await sim.report(first.id)
-    await wait_until(hass, lambda: first.id in entry.runtime_data.hub.plugs)
-    assert second.id not in entry.runtime_data.hub.plugs
+    await wait_until(hass, lambda: first.id in entry.runtime_data.plugs)
+    assert second.id not in entry.runtime_data.plugs
 
     # The ignored plug stays selectable so it can be taken back.
     result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -242,7 +242,7 @@ async def test_unsupported_protocol_raises_a_repair_issue(
         # Visible, but nothing guessed from its payloads.
         assert device_of(hass, info.id) is not None
         assert state_of(hass, "switch", info.id, "relay") == STATE_UNAVAILABLE
-        assert entry.runtime_data.hub.plugs[info.id].relay is None
+        assert entry.runtime_data.plugs[info.id].relay is None
 
         # Firmware updated to v1: the issue goes away and the plug works.
         v1 = replace(info, protocol=1)
@@ -258,7 +258,7 @@ async def test_entry_data_changes_do_not_resend_defaults_over_per_plug_settings(
     plug = sim.plugs[0]
     hass.config_entries.async_update_entry(entry, options={CONF_INTERVAL: 7})
     await wait_until(hass, lambda: plug.state.interval == 7)
-    await entry.runtime_data.hub.async_set_config(plug.id, p.ConfigCommand(interval=20))
+    await entry.runtime_data.async_set_config(plug.id, p.ConfigCommand(interval=20))
     await wait_until(hass, lambda: plug.state.interval == 20)
 
     async with Observer(mosquitto, "greennet/+/config/set") as commands:

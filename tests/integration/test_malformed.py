@@ -141,11 +141,11 @@ async def test_malformed_payloads_are_dropped_without_changing_anything(
             continue  # the marker report moved the measurements on
         assert (new.state, new.attributes) == (old.state, old.attributes), eid  # type: ignore[union-attr]
     assert bus == []  # no event from a bad or reserved event payload
-    hub_plug = entry.runtime_data.hub.plugs[plug.id]
+    hub_plug = entry.runtime_data.plugs[plug.id]
     assert hub_plug.online is True
     assert hub_plug.info is not None
     assert hub_plug.info.id == plug.id
-    assert set(entry.runtime_data.hub.plugs) == {pl.id for pl in sim.plugs}
+    assert set(entry.runtime_data.plugs) == {pl.id for pl in sim.plugs}
 
     ours = [r for r in caplog.records if r.name.startswith("custom_components.greennet")]
     assert not [r for r in ours if r.levelno >= logging.ERROR]
@@ -189,7 +189,7 @@ documents = st.dictionaries(st.sampled_from(FIELDS), json_value, max_size=8)
 async def test_random_documents_never_break_the_hub(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
 ) -> None:
-    hub = entry.runtime_data.hub
+    hub = entry.runtime_data
     plug = sim.plugs[1]
     channels = [str(c) for c in p.PLUG_PUBLISHES]
 

@@ -71,13 +71,19 @@ def test_brand_images(name: str, min_size: int) -> None:
 
 @pytest.mark.parametrize("platform", sorted(DESCRIPTIONS))
 def test_every_entity_has_a_name_and_icon_translation(platform: str) -> None:
-    names = EN["entity"][platform]
+    names = EN["entity"].get(platform, {})
+    keys = set()
     for description in DESCRIPTIONS[platform]:
         key = description.translation_key
-        assert key is not None
-        assert names[key]["name"], f"{platform}.{key} has no name"
+        if description.name is None:  # the main feature: named after the device
+            assert key is None or key not in names or "name" not in names[key]
+        elif key is None:  # named after its device class by Home Assistant
+            assert description.device_class is not None, description.key
+        else:
+            assert names[key]["name"], f"{platform}.{key} has no name"
+        keys.add(key)
     for key in ICONS["entity"].get(platform, {}):
-        assert key in names, f"icon for unknown {platform}.{key}"
+        assert key in keys, f"icon for unknown {platform}.{key}"
 
 
 def test_select_options_and_event_types_are_translated() -> None:
@@ -99,7 +105,13 @@ def test_every_flow_error_abort_and_exception_is_translated() -> None:
     assert aborts <= set(EN["config"]["abort"])
     assert steps - {"init"} <= set(EN["config"]["step"])
     assert "init" in EN["options"]["step"]
-    used = set(re.findall(r'translation_key="(\w+)"', source("hub.py", "__init__.py")))
+    used = set(
+        re.findall(
+            r'translation_key="(\w+)"',
+            source("hub.py", "__init__.py", "device_trigger.py", "device_condition.py"),
+        )
+    )
+    used |= set(re.findall(r'"(no_\w+)"', source("device_condition.py")))
     assert used
     assert used <= set(EN["exceptions"])
     assert set(re.findall(r"translation_key=(ISSUE_\w+)", source("issues.py"))) == {

@@ -62,7 +62,7 @@ async def test_plug_over_tls_reaches_ha_and_survives_a_broker_restart(
         assert diagnostics["entry"]["data"][CONF_CA_CERT] == "**REDACTED**"
         assert "BEGIN CERTIFICATE" not in str(diagnostics)
 
-        hub = entry.runtime_data.hub
+        hub = entry.runtime_data
         await hass.async_add_executor_job(tls_mosquitto.stop)
         await wait_until(hass, lambda: not hub.connected)
         assert state_of(hass, "switch", plug.id, "relay") == STATE_UNAVAILABLE
@@ -70,7 +70,7 @@ async def test_plug_over_tls_reaches_ha_and_survives_a_broker_restart(
         await hass.async_add_executor_job(tls_mosquitto.start)
         # Both sides reconnect over TLS; the plug republishes its birth.
         await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") == STATE_ON, 15)
-        assert entry.runtime_data.hub is hub  # recovered in place, no reload
+        assert entry.runtime_data is hub  # recovered in place, no reload
     await hass.config_entries.async_unload(entry.entry_id)
 
 

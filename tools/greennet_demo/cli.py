@@ -16,7 +16,7 @@ from greennet_sim import Simulator, SimulatorConfig
 from greennet_sim.plug import MODEL
 
 from .cloud import DEMO_HOME, authenticated_get, dashboard_served, demo_login, ensure_demo_home
-from .home_assistant import DASHBOARD_PATH, HomeAssistantClient
+from .home_assistant import DASHBOARD_PATH, HomeAssistantClient, greennet_key
 from .services import (
     BROKERS,
     REPO,
@@ -79,7 +79,7 @@ async def headless_checks(
     """Prove the system works end to end; raise on the first thing that does not."""
     entities = await ha.greennet_entities()
     devices = await ha.greennet_devices()
-    power_ids = [e["entity_id"] for e in entities if e.get("translation_key") == "power"]
+    power_ids = [e["entity_id"] for e in entities if greennet_key(e) == "power"]
     before = {k: v["state"] for k, v in (await ha.states()).items() if k in power_ids}
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -110,7 +110,7 @@ async def headless_checks(
     home = next(h for h in homes if h["name"] == DEMO_HOME)
     path = f"/api/v1/homes/{home['id']}/devices"
     cloud_plugs: list[dict[str, Any]] = await authenticated_get(cloud_base, cloud_token, path)
-    if {d["id"] for d in cloud_plugs} != {p.id for p in sim.plugs}:
+    if {d["plug_id"] for d in cloud_plugs} != {p.id for p in sim.plugs}:
         raise RuntimeError(f"the cloud's demo home lacks plugs: {cloud_plugs}")
     print(
         f"  ok: GreenNet Cloud answers the demo account ({len(cloud_plugs)} plugs in {DEMO_HOME})"

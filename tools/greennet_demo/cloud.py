@@ -73,12 +73,21 @@ async def ensure_demo_home(
                 session, "POST", f"{base}/api/v1/homes", (201,), json={"name": DEMO_HOME}
             )
         devices_url = f"{base}/api/v1/homes/{home['id']}/devices"
-        known = {device["id"] for device in await call(session, "GET", devices_url)}
+        codes_url = f"{base}/api/v1/homes/{home['id']}/pairing-codes"
+        known = {device["plug_id"] for device in await call(session, "GET", devices_url)}
         added = 0
         for plug_id, name, model in plugs:
             if plug_id not in known:
-                device = {"id": plug_id, "name": name, "model": model, "location": "Demo"}
-                await call(session, "POST", devices_url, (201,), json=device)
+                # a plug joins a home with proof: a pairing code the owner made for it
+                code = (await call(session, "POST", codes_url, (201,)))["code"]
+                device = {
+                    "code": code,
+                    "device_id": plug_id,
+                    "name": name,
+                    "model": model,
+                    "location": "Demo",
+                }
+                await call(session, "POST", f"{base}/api/v1/devices/pair", (201,), json=device)
                 added += 1
         return str(home["id"]), added
 

@@ -15,6 +15,11 @@ class HomeAssistantError(RuntimeError):
     """Home Assistant refused a step of the demo setup."""
 
 
+def greennet_key(entity: dict[str, Any]) -> str:
+    """Which value of its plug a GreenNet entity shows: its unique id is `<plug id>_<key>`."""
+    return str(entity.get("unique_id", "")).partition("_")[2]
+
+
 @dataclass
 class HomeAssistantClient:
     """Just enough of HA's REST and websocket APIs for the demo."""
@@ -169,7 +174,7 @@ class HomeAssistantClient:
         by_device: dict[str, dict[str, str]] = {}
         for entity in entities:
             domain = entity["entity_id"].split(".")[0]
-            key = entity.get("translation_key") or ""
+            key = greennet_key(entity)
             if domain == "switch" or (domain == "sensor" and key in ("power", "energy")):
                 slot = "switch" if domain == "switch" else key
                 by_device.setdefault(entity["device_id"], {})[slot] = entity["entity_id"]

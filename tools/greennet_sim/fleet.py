@@ -162,6 +162,8 @@ class _PlugLink:
                         await self.on_trip(event)
                         return
                     await self.report()
+                elif self.plug.tripped:  # refused: tell senders that assumed ON
+                    await self.publish(p.Channel.RELAY, p.encode_relay(False))
             elif channel is p.Channel.PROTECTION_SET:
                 self.plug.apply_protection_command(p.parse_protection_command(raw))
                 await self.publish(

@@ -153,13 +153,13 @@ class SimulatedPlug:
     # --- commands -----------------------------------------------------------
 
     def apply_relay_command(self, command: str) -> bool:
-        """Apply ON/OFF/TOGGLE; return True when the relay changed."""
+        """Apply ON/OFF/TOGGLE; return True when the relay changed.
+
+        A trip latches, as on the firmware: the relay stays open until a reset."""
         want = {p.ON: True, p.OFF: False}.get(command, not self.state.relay)
-        if want == self.state.relay:
+        if want == self.state.relay or (want and self.tripped):
             return False
         self.state.relay = want
-        if want:
-            self.tripped = False  # switching on again acknowledges a trip
         self._measure()
         return True
 

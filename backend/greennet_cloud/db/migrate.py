@@ -10,9 +10,12 @@ database made by the hand-written runner this project used before Alembic (a
 from __future__ import annotations
 
 import logging
+import re
 from importlib.resources import files
+from typing import Any
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -23,6 +26,23 @@ _LOGGER = logging.getLogger(__name__)
 _LOCK_ID = 0x6772_6E65_7400  # "grnet": any constant shared by all GreenNet processes
 # the pre-Alembic runner's versions, as the revisions that replaced them
 _LEGACY_REVISIONS = {1: "0001"}
+
+
+# PostgreSQL partitions of `telemetry` are made at run time, not by migrations
+_PARTITION = re.compile(r"^telemetry_p\d{8}$")
+
+
+def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """Whether Alembic should compare this object: not the run-time telemetry partitions."""
+    return not (type_ == "table" and name is not None and _PARTITION.fullmatch(name))
+
+
+def schema_differences(conn: Connection) -> list[Any]:
+    """What differs between the database and `schema.py` (empty when they agree)."""
+    from .schema import metadata
+
+    context = MigrationContext.configure(conn, opts={"include_name": include_name})
+    return list(compare_metadata(context, metadata))
 
 
 def alembic_config() -> AlembicConfig:

@@ -1,7 +1,8 @@
 """The current schema, used by storage queries. Migrations create it; a test proves they agree.
 
-Part 2 (telemetry, rollups, alerts, HA link sessions) adds tables in new migrations and
-here; every table hangs off `users`, `homes` or `devices` so deletes cascade.
+Every table hangs off `users`, `homes` or `devices` so deletes cascade. Devices have two
+keys: `id` (a UUID, the public id in every API path and answer) and `seq` (a compact
+integer that only telemetry tables use, so a sample row stays small).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     UniqueConstraint,
@@ -80,20 +83,28 @@ homes = Table(
     Column("owner_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(100), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # IANA zone: days and months of energy start at local midnight
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("tariff_price_per_kwh", Float),  # optional tariff: cost next to energy
+    Column("tariff_currency", String(3)),
     Index("ix_homes_owner", "owner_id"),
 )
 
 devices = Table(
     "devices",
     metadata,
-    Column("id", String(32), primary_key=True),  # protocol plug id, greennet-xxxxxx
+    Column("seq", Integer, primary_key=True, autoincrement=True),  # telemetry's compact key
+    Column("id", String(ID), nullable=False, unique=True),  # public id (uuid4)
     Column("home_id", String(ID), ForeignKey("homes.id", ondelete="CASCADE"), nullable=False),
+    Column("plug_id", String(32), nullable=False),  # protocol plug id, greennet-xxxxxx
     Column("name", String(100), nullable=False),
     Column("model", String(100), nullable=False),
     Column("location", String(100), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_seen_at", UtcDateTime),
-    Index("ix_devices_home", "home_id"),
+    # a plug id means something only inside its home: two homes may hold the same one
+    UniqueConstraint("home_id", "plug_id", name="uq_devices_home_plug"),
+    sqlite_autoincrement=True,  # never reuse a deleted device's seq
 )
 
 # the ingest secret is derived from the server key and `nonce`; only its id is ever listed
@@ -101,7 +112,7 @@ device_credentials = Table(
     "device_credentials",
     metadata,
     Column("id", String(ID), primary_key=True),
-    Column("device_id", String(32), ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("device_id", String(ID), ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
     Column("nonce", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
@@ -124,7 +135,7 @@ shares = Table(
     Column("id", String(ID), primary_key=True),
     Column("grantee_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("home_id", String(ID), ForeignKey("homes.id", ondelete="CASCADE")),
-    Column("device_id", String(32), ForeignKey("devices.id", ondelete="CASCADE")),
+    Column("device_id", String(ID), ForeignKey("devices.id", ondelete="CASCADE")),
     Column("permission", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("grantee_id", "home_id", name="uq_shares_grantee_home"),
@@ -144,4 +155,83 @@ link_tokens = Table(
     Column("last_used_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
     Index("ix_link_tokens_home", "home_id"),
+)
+
+# --- telemetry -------------------------------------------------------------------------
+# Times are Unix milliseconds (BIGINT), as on the wire: compact, and the same on both
+# databases. On PostgreSQL `telemetry` is partitioned by day (RANGE on ts); partitions are
+# named telemetry_pYYYYMMDD, created ahead by the job runner (and on demand by ingest), and
+# retention drops whole partitions. On SQLite it is one WITHOUT ROWID table, clustered by
+# its primary key, so one device's range is one contiguous read.
+TELEMETRY_PARTITION_PREFIX = "telemetry_p"
+
+telemetry = Table(
+    "telemetry",
+    metadata,
+    Column("device_seq", Integer, ForeignKey("devices.seq", ondelete="CASCADE"), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("power", Float, nullable=False),  # W
+    Column("voltage", Float, nullable=False),  # V
+    Column("current", Float, nullable=False),  # A
+    Column("energy", Float, nullable=False),  # kWh, the plug's lifetime counter
+    Column("relay", Boolean, nullable=False),
+    PrimaryKeyConstraint("device_seq", "ts", name="pk_telemetry"),
+    postgresql_partition_by="RANGE (ts)",
+    sqlite_with_rowid=False,
+)
+
+
+def _rollup(name: str) -> Table:
+    """One rollup resolution: per device and bucket (start, Unix ms) min/avg/max power and
+    the energy used in the bucket (counter increments; a counter drop starts a new cycle)."""
+    return Table(
+        name,
+        metadata,
+        Column(
+            "device_seq", Integer, ForeignKey("devices.seq", ondelete="CASCADE"), nullable=False
+        ),
+        Column("bucket", BigInteger, nullable=False),
+        Column("samples", Integer, nullable=False),
+        Column("power_min", Float, nullable=False),
+        Column("power_max", Float, nullable=False),
+        Column("power_sum", Float, nullable=False),  # avg = power_sum / samples
+        Column("energy", Float, nullable=False),  # kWh used in the bucket
+        PrimaryKeyConstraint("device_seq", "bucket", name=f"pk_{name}"),
+        sqlite_with_rowid=False,
+    )
+
+
+telemetry_1m = _rollup("telemetry_1m")
+telemetry_1h = _rollup("telemetry_1h")
+telemetry_1d = _rollup("telemetry_1d")
+
+# minutes whose rollups must be recomputed (ingest marks them, the rollup job clears them)
+rollup_pending = Table(
+    "rollup_pending",
+    metadata,
+    Column("device_seq", Integer, ForeignKey("devices.seq", ondelete="CASCADE"), nullable=False),
+    Column("bucket", BigInteger, nullable=False),
+    PrimaryKeyConstraint("device_seq", "bucket", name="pk_rollup_pending"),
+    sqlite_with_rowid=False,
+)
+
+# signatures of accepted device ingest requests, so one replayed inside the window is refused
+ingest_signatures = Table(
+    "ingest_signatures",
+    metadata,
+    Column("signature", String(64), primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_ingest_signatures_expires", "expires_at"),
+)
+
+# the job runner's ledger: when each job last ran (and where), so it runs once per interval
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("runs", Integer, nullable=False),
+    Column("runner", String(100)),
+    Column("last_error", String(500)),
 )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from ..config import PasswordHashing
-from ..errors import InvalidInput
+from ..errors import InvalidInput, Unavailable
 from .common_passwords import COMMON_PASSWORDS
 
 MIN_LENGTH = 8
@@ -35,9 +38,16 @@ def check_password_policy(password: str, email: str = "") -> None:
 
 
 class PasswordHasher:
-    """argon2id with configurable cost; verify never raises on a bad hash."""
+    """argon2id with configurable cost; verify never raises on a bad hash.
+
+    The `*_off_loop` methods run on this hasher's own bounded workers (see `PasswordHashing`):
+    services use those, never a general-purpose executor.
+    """
 
     def __init__(self, cost: PasswordHashing) -> None:
+        self._workers = ThreadPoolExecutor(cost.worker_threads, thread_name_prefix="argon2")
+        self._admission = cost.worker_threads + cost.max_waiting
+        self._admitted = 0
         self._argon2 = _Argon2(
             time_cost=cost.time_cost,
             memory_cost=cost.memory_cost_kib,
@@ -64,3 +74,24 @@ class PasswordHasher:
             return self._argon2.check_needs_rehash(password_hash)
         except InvalidHashError:
             return True
+
+    async def hash_off_loop(self, password: str) -> str:
+        """`hash` on a password worker; `Unavailable` when too many wait already."""
+        return await self._on_worker(self.hash, password)
+
+    async def verify_off_loop(self, password_hash: str, password: str) -> bool:
+        """`verify` on a password worker; `Unavailable` when too many wait already."""
+        return await self._on_worker(self.verify, password_hash, password)
+
+    async def _on_worker[T](self, func: Callable[..., T], *args: str) -> T:
+        if self._admitted >= self._admission:
+            raise Unavailable("too many password checks at once; retry in a moment")
+        self._admitted += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._workers, func, *args)
+        finally:
+            self._admitted -= 1
+
+    def close(self) -> None:
+        """Let the workers go once they finish what they hold."""
+        self._workers.shutdown(wait=False, cancel_futures=True)

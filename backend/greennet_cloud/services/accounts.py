@@ -13,10 +13,11 @@ from ..db.engine import reading
 from ..errors import Conflict, DomainError, Forbidden, Unauthenticated
 from ..models import Role, User
 from ..security.passwords import PasswordHasher, check_password_policy
+from ..security.session_cache import SessionCache
 from ..security.tokens import AccessTokens, hash_secret, new_secret
 from ..storage import sessions as session_store
 from ..storage import users as user_store
-from .base import Principal, Service, clean_name, new_id, normalize_email, off_loop
+from .base import Principal, Service, clean_name, new_id, normalize_email
 from .throttle import (
     account_key,
     address_key,
@@ -48,11 +49,13 @@ class Accounts(Service):
         config: Config,
         hasher: PasswordHasher,
         tokens: AccessTokens,
+        sessions: SessionCache,
     ) -> None:
         super().__init__(engine, clock)
         self.config = config
         self.hasher = hasher
         self.tokens = tokens
+        self.sessions = sessions
         self.throttle = login_throttle(config.login_throttle)
         self.registrations = registration_throttle(config.registration_throttle)
 
@@ -80,7 +83,7 @@ class Accounts(Service):
             # refuse before the costly hash; the check under the write lock below decides
             async with reading(self.engine).begin() as conn:
                 await self.registrations.check(conn, keys, now)
-        password_hash = await off_loop(self.hasher.hash, password)
+        password_hash = await self.hasher.hash_off_loop(password)
         taken: Conflict | None = None
         async with self.engine.begin() as conn:
             await self.registrations.take(conn, keys, now)
@@ -114,8 +117,8 @@ class Accounts(Service):
         async with reading(self.engine).begin() as conn:
             await self.throttle.check(conn, keys, now)
             user = await user_store.get_user_by_email(conn, email) if valid_email else None
-        password_ok = await off_loop(
-            self.hasher.verify, user.password_hash if user else self.hasher.dummy_hash, password
+        password_ok = await self.hasher.verify_off_loop(
+            user.password_hash if user else self.hasher.dummy_hash, password
         )
         failure: Unauthenticated | None = None
         totp_step: int | None = None
@@ -136,7 +139,7 @@ class Accounts(Service):
             raise Forbidden("this account is disabled", "account_disabled")
         new_hash = None
         if self.hasher.needs_rehash(user.password_hash):
-            new_hash = await off_loop(self.hasher.hash, password)
+            new_hash = await self.hasher.hash_off_loop(password)
         async with self.engine.begin() as conn:
             await self.throttle.succeeded(conn, keys[0])
             changes: dict[str, object] = {}
@@ -158,6 +161,8 @@ class Accounts(Service):
             await session_store.add_refresh_token(
                 conn, session_id=session_id, token_hash=hash_secret(refresh), now=now
             )
+        if changes:  # other sessions' cached account (TOTP step, hash) is out of date
+            await self.sessions.invalidate_user(user.id)
         return self._pair(user.id, session_id, refresh, now)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
@@ -190,6 +195,7 @@ class Accounts(Service):
                     conn, session_id=session.id, token_hash=hash_secret(refresh), now=now
                 )
         if failure is not None:  # raised after commit so the revocation sticks
+            await self.sessions.invalidate(session.id)
             raise failure
         return self._pair(session.user_id, session.id, refresh, now)
 
@@ -201,6 +207,8 @@ class Accounts(Service):
             if found is not None:
                 _token, session = found
                 await session_store.revoke_session(conn, session.user_id, session.id, now, "logout")
+        if found is not None:
+            await self.sessions.invalidate(found[1].id)
 
     async def logout_all(self, principal: Principal) -> None:
         """Revoke every session of the caller, this one included."""
@@ -208,6 +216,7 @@ class Accounts(Service):
             await session_store.revoke_user_sessions(
                 conn, principal.user_id, self.now(), "logout_all"
             )
+        await self.sessions.invalidate_user(principal.user_id)
 
     async def change_password(
         self, principal: Principal, current_password: str, new_password: str
@@ -218,22 +227,27 @@ class Accounts(Service):
         key = [account_key(user.email)]
         async with reading(self.engine).begin() as conn:
             await self.throttle.check(conn, key, now)
-        if not await off_loop(self.hasher.verify, user.password_hash, current_password):
+        if not await self.hasher.verify_off_loop(user.password_hash, current_password):
             async with self.engine.begin() as conn:
                 await self.throttle.record(conn, key, now)
             raise Unauthenticated("the current password is wrong", "invalid_credentials")
         check_password_policy(new_password, user.email)
-        new_hash = await off_loop(self.hasher.hash, new_password)
+        new_hash = await self.hasher.hash_off_loop(new_password)
         async with self.engine.begin() as conn:
             await user_store.update_user(conn, user.id, now, password_hash=new_hash)
             await session_store.revoke_user_sessions(
                 conn, user.id, now, "password_changed", keep_session_id=principal.session_id
             )
+        await self.sessions.invalidate_user(user.id)
 
     async def authenticate(self, access_token: str) -> Principal:
-        """The caller behind a bearer token; its session must still be live."""
+        """The caller behind a bearer token; its session must still be live (a live session
+        found in the last few seconds is taken from the session cache)."""
         now = self.now()
         claims = self.tokens.verify(access_token, now)
+        if cached := self.sessions.get(claims.session_id, claims.user_id):
+            return cached
+        generation = self.sessions.generation
         async with reading(self.engine).begin() as conn:
             user = await user_store.get_user(conn, claims.user_id)
             session = await session_store.get_session(conn, claims.user_id, claims.session_id)
@@ -241,7 +255,9 @@ class Accounts(Service):
             raise Unauthenticated("account unavailable", "invalid_token")
         if session is None or session.revoked_at is not None or session.expires_at <= now:
             raise Unauthenticated("this session was revoked", "session_revoked")
-        return Principal(user=user, session_id=session.id)
+        principal = Principal(user=user, session_id=session.id)
+        self.sessions.put(principal, session.expires_at, generation)
+        return principal
 
     async def update_profile(
         self, principal: Principal, display_name: str | None, email: str | None
@@ -256,6 +272,8 @@ class Accounts(Service):
             if changes:
                 await user_store.update_user(conn, principal.user_id, self.now(), **changes)
             user = await user_store.get_user(conn, principal.user_id)
+        if changes:
+            await self.sessions.invalidate_user(principal.user_id)
         if user is None:
             raise Unauthenticated("account unavailable", "invalid_token")
         return user

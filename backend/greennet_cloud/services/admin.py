@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..clock import Clock
 from ..db.engine import reading
 from ..errors import Conflict, Forbidden, NotFound
 from ..models import Role, User
 from ..security.passwords import PasswordHasher, check_password_policy
+from ..security.session_cache import SessionCache
 from ..storage import sessions as session_store
 from ..storage import users as user_store
-from .base import Principal, Service, new_id, normalize_email, off_loop
+from .base import Principal, Service, new_id, normalize_email
 
 
 def _require_admin(principal: Principal) -> None:
@@ -18,6 +22,10 @@ def _require_admin(principal: Principal) -> None:
 
 class Administration(Service):
     """What administrators may do to other accounts."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock, sessions: SessionCache) -> None:
+        super().__init__(engine, clock)
+        self.sessions = sessions
 
     async def list_users(self, principal: Principal) -> list[User]:
         """Every account."""
@@ -55,6 +63,7 @@ class Administration(Service):
             if disabled:
                 await session_store.revoke_user_sessions(conn, user_id, now, "disabled")
             user = await user_store.get_user(conn, user_id)
+        await self.sessions.invalidate_user(user_id)
         assert user is not None
         return user
 
@@ -66,6 +75,7 @@ class Administration(Service):
         async with self.engine.begin() as conn:
             if not await user_store.delete_user(conn, user_id):
                 raise NotFound("no such user", "not_found")
+        await self.sessions.invalidate_user(user_id)
 
 
 async def create_admin(
@@ -74,7 +84,7 @@ async def create_admin(
     """Create an administrator, or promote an existing account; return (user, created)."""
     email = normalize_email(email)
     check_password_policy(password, email)
-    password_hash = await off_loop(hasher.hash, password)
+    password_hash = await hasher.hash_off_loop(password)
     now = service.now()
     async with service.engine.begin() as conn:
         existing = await user_store.get_user_by_email(conn, email)

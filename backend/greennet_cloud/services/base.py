@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,8 +75,3 @@ def require_access(access: Access, needed: Access, action: str) -> None:
     """`Forbidden` unless `access` is at least `needed`."""
     if access.rank < needed.rank:
         raise Forbidden(f"you may not {action}", "forbidden")
-
-
-async def off_loop[T](func: Callable[..., T], *args: object) -> T:
-    """Run CPU-heavy work (argon2) in a worker thread."""
-    return await asyncio.get_running_loop().run_in_executor(None, func, *args)

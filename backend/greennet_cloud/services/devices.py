@@ -1,7 +1,15 @@
-"""Devices: register, pair by code, rename, remove; ingest credentials; device shares."""
+"""Devices: claim (pairing code, the device's credentials, or the linked hub), rename,
+remove; ingest credentials; device shares.
+
+A device enters a home only with proof: a pairing code the owner made for that home, the
+device's own ingest credentials (moving it into the caller's home), or the announcement of
+the Home Assistant hub linked to the home (`claim_announced`, called by the HA link). The
+plug id is unique within a home only, so no answer tells anyone what other homes hold.
+"""
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -10,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..clock import Clock
 from ..config import Config
 from ..db.engine import reading
-from ..errors import InvalidInput, NotFound, Unauthenticated
-from ..models import Access, Device, DeviceCredential
+from ..errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from ..models import Access, Device, DeviceCredential, LinkToken
 from ..protocol import PLUG_ID_RE
 from ..security.tokens import hash_secret, ingest_secret
 from ..storage import devices as device_store
@@ -87,17 +95,67 @@ class Devices(Service):
             found = await device_store.list_devices(conn, principal.user_id, home_id)
         return [(device, effective_access(access, principal.user)) for device, access in found]
 
-    async def add_device(
-        self, principal: Principal, home_id: str, device_id: str, details: DeviceDetails
+    async def claim_with_credentials(
+        self,
+        principal: Principal,
+        home_id: str,
+        device_id: str,
+        secret: str,
+        details: DeviceDetails,
     ) -> tuple[Device, IssuedCredential]:
-        """Register a plug in a home the caller owns; returns its first ingest credential."""
-        device = self._new_device(home_id, device_id, details)
+        """Move a device into a home the caller owns, proven by its current ingest secret.
+
+        The old credentials are revoked and a new one is issued (the old home's owner held
+        the secret); the device's own shares end. Unknown device and wrong secret give the
+        same answer, so the call cannot probe for ids.
+        """
         async with self.engine.begin() as conn:
             _home, access = await visible_home(conn, principal, home_id)
             require_access(access, Access.OWNER, "add plugs to this home")
-            await device_store.insert_device(conn, device)
-            issued = await self._issue(conn, device.id)
-        return device, issued
+            device = await self._proven_device(conn, device_id, secret)
+            if device.home_id != home_id:
+                clash = await device_store.find_in_home(conn, home_id, device.plug_id)
+                if clash is not None:
+                    raise Conflict("this plug is already in this home", "device_exists")
+                await device_store.move_device(conn, device.id, home_id)
+            values = self._detail_values(details)
+            if values:
+                await device_store.update_device(conn, principal.user_id, device.id, values)
+            await device_store.revoke_credentials(conn, device.id, self.now())
+            issued = await self._issue(conn, device)
+            moved, _access = await visible_device(conn, principal, device.id)
+        return moved, issued
+
+    async def claim_announced(
+        self, link: LinkToken, plug_id: str, details: DeviceDetails
+    ) -> tuple[Device, bool]:
+        """The device for a plug the hub linked to `link.home_id` sees; added when new.
+
+        For the HA link (it authenticates the hub by its link token first): the hub that
+        sees the plug on its broker is the proof. Returns (device, created).
+        """
+        check_plug_id(plug_id)
+        async with self.engine.begin() as conn:
+            found = await device_store.find_in_home(conn, link.home_id, plug_id)
+            if found is not None:
+                return found, False
+            device = await device_store.insert_device(
+                conn, self._new_device(link.home_id, plug_id, details)
+            )
+        return device, True
+
+    async def _proven_device(self, conn: AsyncConnection, device_id: str, secret: str) -> Device:
+        refused = Unauthenticated(
+            "unknown device or wrong device secret", "invalid_device_credentials"
+        )
+        device = await device_store.find_device(conn, device_id)
+        if device is None:
+            raise refused
+        for credential in await device_store.list_credentials(conn, device_id, active_only=True):
+            expected = self.ingest_secret(device, credential)
+            if hmac.compare_digest(expected.encode(), secret.encode("utf-8", "replace")):
+                return device
+        raise refused
 
     async def pair(
         self, code: str, device_id: str, details: DeviceDetails, address: str
@@ -110,9 +168,10 @@ class Devices(Service):
             await self.pair_throttle.check(conn, keys, now)
             home_id = await device_store.claim_pairing_code(conn, code_hash, now)
             if home_id is not None:
-                device = self._new_device(home_id, device_id, details)
-                await device_store.insert_device(conn, device)
-                issued = await self._issue(conn, device.id)
+                device = await device_store.insert_device(
+                    conn, self._new_device(home_id, device_id, details)
+                )
+                issued = await self._issue(conn, device)
         if home_id is None:
             async with self.engine.begin() as conn:
                 await self.pair_throttle.record(conn, keys, now)
@@ -128,20 +187,12 @@ class Devices(Service):
         self, principal: Principal, device_id: str, details: DeviceDetails
     ) -> tuple[Device, Access]:
         """Rename or relocate a device the caller owns."""
-        values = {
-            field: clean_name(value, field, allow_empty=True)
-            for field, value in (
-                ("name", details.name),
-                ("model", details.model),
-                ("location", details.location),
-            )
-            if value is not None
-        }
-        if values.get("name") == "":
-            values["name"] = device_id  # an empty name resets to the plug id
+        values = self._detail_values(details)
         async with self.engine.begin() as conn:
-            _device, access = await visible_device(conn, principal, device_id)
+            device, access = await visible_device(conn, principal, device_id)
             require_access(access, Access.OWNER, "change this device")
+            if values.get("name") == "":
+                values["name"] = device.plug_id  # an empty name resets to the plug id
             if values:
                 await device_store.update_device(conn, principal.user_id, device_id, values)
             return await visible_device(conn, principal, device_id)
@@ -165,10 +216,10 @@ class Devices(Service):
     async def rotate_credential(self, principal: Principal, device_id: str) -> IssuedCredential:
         """Issue a new ingest credential and revoke the previous ones."""
         async with self.engine.begin() as conn:
-            _device, access = await visible_device(conn, principal, device_id)
+            device, access = await visible_device(conn, principal, device_id)
             require_access(access, Access.OWNER, "change this device's credentials")
             await device_store.revoke_credentials(conn, device_id, self.now())
-            return await self._issue(conn, device_id)
+            return await self._issue(conn, device)
 
     async def revoke_credential(
         self, principal: Principal, device_id: str, credential_id: str
@@ -182,26 +233,44 @@ class Devices(Service):
             ):
                 raise NotFound("no such active credential", "not_found")
 
-    def ingest_secret(self, credential: DeviceCredential) -> str:
-        """The HMAC key of a credential (for verifying device ingest)."""
-        return ingest_secret(self._server_secret, credential.device_id, credential.nonce)
+    def ingest_secret(self, device: Device, credential: DeviceCredential) -> str:
+        """The HMAC key of a credential (for verifying device ingest). Every derivation goes
+        through here. It is keyed by the plug id, which never changes, so secrets issued
+        before devices had a surrogate key still verify."""
+        return ingest_secret(self._server_secret, device.plug_id, credential.nonce)
 
-    async def _issue(self, conn: AsyncConnection, device_id: str) -> IssuedCredential:
+    @staticmethod
+    def _detail_values(details: DeviceDetails) -> dict[str, str]:
+        return {
+            field: clean_name(value, field, allow_empty=True)
+            for field, value in (
+                ("name", details.name),
+                ("model", details.model),
+                ("location", details.location),
+            )
+            if value is not None
+        }
+
+    async def _issue(self, conn: AsyncConnection, device: Device) -> IssuedCredential:
         credential = DeviceCredential(
             id=new_id(),
-            device_id=device_id,
+            device_id=device.id,
             nonce=secrets.token_hex(16),
             created_at=self.now(),
             revoked_at=None,
         )
         await device_store.insert_credential(conn, credential)
-        return IssuedCredential(credential=credential, secret=self.ingest_secret(credential))
+        return IssuedCredential(
+            credential=credential, secret=self.ingest_secret(device, credential)
+        )
 
-    def _new_device(self, home_id: str, device_id: str, details: DeviceDetails) -> Device:
+    def _new_device(self, home_id: str, plug_id: str, details: DeviceDetails) -> Device:
         return Device(
-            id=check_plug_id(device_id),
+            id=new_id(),
+            seq=0,  # assigned by the database
+            plug_id=check_plug_id(plug_id),
             home_id=home_id,
-            name=clean_name(details.name or "", "name", allow_empty=True) or device_id,
+            name=clean_name(details.name or "", "name", allow_empty=True) or plug_id,
             model=clean_name(details.model or "", "model", allow_empty=True),
             location=clean_name(details.location or "", "location", allow_empty=True),
             created_at=self.now(),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import math
+import re
 import secrets
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..clock import Clock
 from ..db.engine import reading
-from ..errors import Forbidden, NotFound
-from ..models import Access, Home, LinkToken, Role
+from ..errors import Forbidden, InvalidInput, NotFound
+from ..models import Access, Home, LinkToken, Role, Tariff
 from ..security.tokens import hash_secret, new_secret
 from ..storage import devices as device_store
 from ..storage import homes as home_store
@@ -26,6 +30,8 @@ from .base import (
 )
 from .shares import Shares, ShareTarget
 
+MAX_PRICE_PER_KWH = 1000.0
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 # no 0/O/1/I: codes are read off a screen and typed on a phone
 PAIRING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 LINK_PREFIX = "gnl"
@@ -41,11 +47,43 @@ class PairingCode:
 
 
 @dataclass(frozen=True, slots=True)
+class HomeChanges:
+    """What an owner may change on a home; None leaves a field as it is."""
+
+    name: str | None = None
+    timezone: str | None = None
+    tariff: Tariff | None = None
+    clear_tariff: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class NewLinkToken:
     """A link token and its secret, shown once."""
 
     link: LinkToken
     token: str
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_timezone(name: str) -> str:
+    """An IANA time zone name this server knows (`Europe/Berlin`, `UTC`)."""
+    if name not in _zones():
+        raise InvalidInput(f"unknown time zone {name[:64]!r}", "invalid_timezone")
+    return name
+
+
+def check_tariff(tariff: Tariff) -> Tariff:
+    """A finite, non-negative price and an ISO 4217 currency code."""
+    price = tariff.price_per_kwh
+    if not (math.isfinite(price) and 0 <= price <= MAX_PRICE_PER_KWH):
+        raise InvalidInput(f"price_per_kwh must be from 0 to {MAX_PRICE_PER_KWH}", "invalid_tariff")
+    if not CURRENCY_RE.fullmatch(tariff.currency):
+        raise InvalidInput("currency must be three capital letters (ISO 4217)", "invalid_tariff")
+    return tariff
 
 
 def normalize_pairing_code(code: str) -> str:
@@ -81,14 +119,20 @@ class Homes(Service):
             found = await home_store.list_homes(conn, principal.user_id)
         return [(home, effective_access(access, principal.user)) for home, access in found]
 
-    async def create_home(self, principal: Principal, name: str) -> Home:
+    async def create_home(self, principal: Principal, name: str, timezone: str = "UTC") -> Home:
         """A new home owned by the caller (guests cannot own homes)."""
         if principal.user.role is Role.GUEST:
             raise Forbidden("guests cannot create homes", "forbidden")
         name = clean_name(name, "home name")
+        timezone = check_timezone(timezone)
         async with self.engine.begin() as conn:
             return await home_store.insert_home(
-                conn, owner_id=principal.user_id, home_id=new_id(), name=name, now=self.now()
+                conn,
+                owner_id=principal.user_id,
+                home_id=new_id(),
+                name=name,
+                now=self.now(),
+                timezone=timezone,
             )
 
     async def get_home(self, principal: Principal, home_id: str) -> tuple[Home, Access]:
@@ -96,14 +140,26 @@ class Homes(Service):
         async with reading(self.engine).begin() as conn:
             return await visible_home(conn, principal, home_id)
 
-    async def rename_home(self, principal: Principal, home_id: str, name: str) -> Home:
-        """Rename a home the caller owns."""
-        name = clean_name(name, "home name")
+    async def update_home(self, principal: Principal, home_id: str, changes: HomeChanges) -> Home:
+        """Rename a home the caller owns, set its time zone or its tariff."""
+        values: dict[str, object] = {}
+        if changes.name is not None:
+            values["name"] = clean_name(changes.name, "home name")
+        if changes.timezone is not None:
+            values["timezone"] = check_timezone(changes.timezone)
+        if changes.tariff is not None:
+            tariff = check_tariff(changes.tariff)
+            values["tariff_price_per_kwh"] = tariff.price_per_kwh
+            values["tariff_currency"] = tariff.currency
+        elif changes.clear_tariff:
+            values["tariff_price_per_kwh"] = values["tariff_currency"] = None
         async with self.engine.begin() as conn:
-            home, access = await visible_home(conn, principal, home_id)
-            require_access(access, Access.OWNER, "rename this home")
-            await home_store.rename_home(conn, principal.user_id, home_id, name)
-        return Home(id=home.id, owner_id=home.owner_id, name=name, created_at=home.created_at)
+            _home, access = await visible_home(conn, principal, home_id)
+            require_access(access, Access.OWNER, "change this home")
+            if values:
+                await home_store.update_home(conn, principal.user_id, home_id, values)
+            home, _access = await visible_home(conn, principal, home_id)
+        return home
 
     async def delete_home(self, principal: Principal, home_id: str) -> None:
         """Delete a home the caller owns, with everything in it."""

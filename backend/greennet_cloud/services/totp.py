@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..clock import Clock
 from ..errors import Conflict, Forbidden
+from ..security.session_cache import SessionCache
 from ..storage import users as user_store
 from .base import Principal, Service
 
@@ -42,6 +45,10 @@ def verify_totp(secret: str, code: str, now: datetime, last_step: int | None) ->
 class TwoFactor(Service):
     """TOTP enrollment for the calling account."""
 
+    def __init__(self, engine: AsyncEngine, clock: Clock, sessions: SessionCache) -> None:
+        super().__init__(engine, clock)
+        self.sessions = sessions
+
     async def enroll(self, principal: Principal) -> TotpEnrollment:
         """Generate a new pending secret (replacing an unconfirmed one)."""
         if principal.user.totp_enabled:
@@ -51,6 +58,7 @@ class TwoFactor(Service):
             await user_store.update_user(
                 conn, principal.user_id, self.now(), totp_secret=secret, totp_last_step=None
             )
+        await self.sessions.invalidate_user(principal.user_id)
         uri = pyotp.TOTP(secret).provisioning_uri(
             name=principal.user.email, issuer_name=ISSUER_NAME
         )
@@ -69,6 +77,7 @@ class TwoFactor(Service):
             raise Forbidden("wrong two-factor code", "invalid_totp")
         async with self.engine.begin() as conn:
             await user_store.update_user(conn, user.id, now, totp_enabled=True, totp_last_step=step)
+        await self.sessions.invalidate_user(user.id)
 
     async def disable(self, principal: Principal, code: str) -> None:
         """Turn two-factor off; needs a current code."""
@@ -82,3 +91,4 @@ class TwoFactor(Service):
             await user_store.update_user(
                 conn, user.id, now, totp_enabled=False, totp_secret=None, totp_last_step=None
             )
+        await self.sessions.invalidate_user(user.id)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy import Row, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.schema import device_credentials, devices, homes, pairing_codes, shares
 from ..errors import Conflict
 from ..models import Access, Device, DeviceCredential, Permission
+from ..protocol import PLUG_ID_RE
 
 
 def _device(row: Row[Any]) -> Device:
     return Device(
         id=row.id,
+        seq=row.seq,
+        plug_id=row.plug_id,
         home_id=row.home_id,
         name=row.name,
         model=row.model,
@@ -30,17 +34,24 @@ def _owned_home_ids(owner_id: str) -> Any:
     return select(homes.c.id).where(homes.c.owner_id == owner_id)
 
 
+_EXISTS = "this plug is already in this home"
+
+
 async def insert_device(conn: AsyncConnection, device: Device) -> Device:
-    """Register a device in its home; `Conflict` when the plug id is already registered."""
-    exists = await conn.execute(select(devices.c.id).where(devices.c.id == device.id))
-    if exists.first() is not None:
-        raise Conflict("this plug is already registered", "device_exists")
+    """Add a device to its home; `Conflict` when the home already holds this plug id.
+
+    Only the home's own plug ids are compared: whether another home holds the same plug id
+    is never looked at, so no answer can reveal it. `device.seq` is ignored (assigned here).
+    """
+    if await find_in_home(conn, device.home_id, device.plug_id) is not None:
+        raise Conflict(_EXISTS, "device_exists")
     try:
         async with conn.begin_nested():
-            await conn.execute(
+            result = await conn.execute(
                 devices.insert().values(
                     id=device.id,
                     home_id=device.home_id,
+                    plug_id=device.plug_id,
                     name=device.name,
                     model=device.model,
                     location=device.location,
@@ -49,8 +60,61 @@ async def insert_device(conn: AsyncConnection, device: Device) -> Device:
                 )
             )
     except IntegrityError:
-        raise Conflict("this plug is already registered", "device_exists") from None
-    return device
+        raise Conflict(_EXISTS, "device_exists") from None
+    key = result.inserted_primary_key
+    assert key is not None
+    return replace(device, seq=int(key[0]))
+
+
+async def find_in_home(conn: AsyncConnection, home_id: str, key: str) -> Device | None:
+    """The device of `home_id` whose plug id (or public id) is `key`; the home is the scope."""
+    column = devices.c.plug_id if PLUG_ID_RE.fullmatch(key) else devices.c.id
+    query = select(devices).where(devices.c.home_id == home_id, column == key)
+    row = (await conn.execute(query)).first()
+    return _device(row) if row else None
+
+
+async def devices_in_home(conn: AsyncConnection, home_id: str, keys: set[str]) -> dict[str, Device]:
+    """The devices of `home_id` named by plug id or public id, keyed by the name used."""
+    plug_ids = {key for key in keys if PLUG_ID_RE.fullmatch(key)}
+    ids = keys - plug_ids
+    found: dict[str, Device] = {}
+    for column, wanted in ((devices.c.plug_id, plug_ids), (devices.c.id, ids)):
+        if wanted:
+            rows = await conn.execute(
+                select(devices).where(devices.c.home_id == home_id, column.in_(sorted(wanted)))
+            )
+            for row in rows:
+                found[row.plug_id if column is devices.c.plug_id else row.id] = _device(row)
+    return found
+
+
+async def find_device(conn: AsyncConnection, device_id: str) -> Device | None:
+    """The device with this public id, unscoped: only for callers that prove they are the
+    device (a signed ingest request, its credentials), never to answer a user."""
+    row = (await conn.execute(select(devices).where(devices.c.id == device_id))).first()
+    return _device(row) if row else None
+
+
+async def move_device(conn: AsyncConnection, device_id: str, home_id: str) -> None:
+    """Put a device into another home (a claim proven with its credentials)."""
+    await conn.execute(update(devices).where(devices.c.id == device_id).values(home_id=home_id))
+    await conn.execute(delete(shares).where(shares.c.device_id == device_id))
+
+
+async def mark_seen(conn: AsyncConnection, seen: dict[int, datetime]) -> None:
+    """Move `last_seen_at` forward (never back) for each device seq: one statement for all."""
+    if not seen:
+        return
+    await conn.execute(
+        update(devices)
+        .where(
+            devices.c.seq == bindparam("seq_"),
+            or_(devices.c.last_seen_at.is_(None), devices.c.last_seen_at < bindparam("at_")),
+        )
+        .values(last_seen_at=bindparam("at_")),
+        [{"seq_": seq, "at_": at} for seq, at in seen.items()],
+    )
 
 
 async def list_devices(
@@ -156,13 +220,18 @@ async def insert_credential(conn: AsyncConnection, credential: DeviceCredential)
     )
 
 
-async def list_credentials(conn: AsyncConnection, device_id: str) -> list[DeviceCredential]:
-    """Ingest credentials of `device_id`, newest first."""
-    rows = await conn.execute(
+async def list_credentials(
+    conn: AsyncConnection, device_id: str, *, active_only: bool = False
+) -> list[DeviceCredential]:
+    """Ingest credentials of `device_id` (or only its unrevoked ones), newest first."""
+    query = (
         select(device_credentials)
         .where(device_credentials.c.device_id == device_id)
         .order_by(device_credentials.c.created_at.desc(), device_credentials.c.id)
     )
+    if active_only:
+        query = query.where(device_credentials.c.revoked_at.is_(None))
+    rows = await conn.execute(query)
     return [
         DeviceCredential(
             id=row.id,

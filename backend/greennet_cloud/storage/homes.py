@@ -9,11 +9,21 @@ from sqlalchemy import Row, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.schema import homes, shares
-from ..models import Access, Home
+from ..models import Access, Home, Tariff
 
 
 def _home(row: Row[Any]) -> Home:
-    return Home(id=row.id, owner_id=row.owner_id, name=row.name, created_at=row.created_at)
+    tariff = None
+    if row.tariff_price_per_kwh is not None and row.tariff_currency is not None:
+        tariff = Tariff(price_per_kwh=row.tariff_price_per_kwh, currency=row.tariff_currency)
+    return Home(
+        id=row.id,
+        owner_id=row.owner_id,
+        name=row.name,
+        created_at=row.created_at,
+        timezone=row.timezone,
+        tariff=tariff,
+    )
 
 
 def _access(row: Row[Any], user_id: str) -> Access:
@@ -26,13 +36,21 @@ _with_share = select(homes, shares.c.permission)
 
 
 async def insert_home(
-    conn: AsyncConnection, *, owner_id: str, home_id: str, name: str, now: datetime
+    conn: AsyncConnection,
+    *,
+    owner_id: str,
+    home_id: str,
+    name: str,
+    now: datetime,
+    timezone: str = "UTC",
 ) -> Home:
     """Create a home owned by `owner_id`."""
     await conn.execute(
-        homes.insert().values(id=home_id, owner_id=owner_id, name=name, created_at=now)
+        homes.insert().values(
+            id=home_id, owner_id=owner_id, name=name, created_at=now, timezone=timezone
+        )
     )
-    return Home(id=home_id, owner_id=owner_id, name=name, created_at=now)
+    return Home(id=home_id, owner_id=owner_id, name=name, created_at=now, timezone=timezone)
 
 
 def _visible_to(user_id: str) -> Any:
@@ -53,12 +71,19 @@ async def get_home(conn: AsyncConnection, user_id: str, home_id: str) -> tuple[H
     return (_home(row), _access(row, user_id)) if row else None
 
 
-async def rename_home(conn: AsyncConnection, owner_id: str, home_id: str, name: str) -> bool:
-    """Rename a home `owner_id` owns."""
+async def update_home(
+    conn: AsyncConnection, owner_id: str, home_id: str, values: dict[str, Any]
+) -> bool:
+    """Change name, time zone or tariff columns of a home `owner_id` owns."""
     result = await conn.execute(
-        update(homes).where(homes.c.id == home_id, homes.c.owner_id == owner_id).values(name=name)
+        update(homes).where(homes.c.id == home_id, homes.c.owner_id == owner_id).values(**values)
     )
     return result.rowcount > 0
+
+
+async def rename_home(conn: AsyncConnection, owner_id: str, home_id: str, name: str) -> bool:
+    """Rename a home `owner_id` owns."""
+    return await update_home(conn, owner_id, home_id, {"name": name})
 
 
 async def delete_home(conn: AsyncConnection, owner_id: str, home_id: str) -> bool:
@@ -67,3 +92,18 @@ async def delete_home(conn: AsyncConnection, owner_id: str, home_id: str) -> boo
         delete(homes).where(homes.c.id == home_id, homes.c.owner_id == owner_id)
     )
     return result.rowcount > 0
+
+
+async def home_of_device(conn: AsyncConnection, home_id: str) -> Home | None:
+    """A device's home (its time zone, tariff), for a caller already authorized for the
+    device: a device shared alone does not make its home visible, but its energy still
+    counts in the home's days."""
+    row = (await conn.execute(select(homes).where(homes.c.id == home_id))).first()
+    return _home(row) if row else None
+
+
+async def device_seqs(conn: AsyncConnection, home_id: str) -> list[int]:
+    """Telemetry keys of every device in a home."""
+    from ..db.schema import devices
+
+    return list(await conn.scalars(select(devices.c.seq).where(devices.c.home_id == home_id)))

@@ -64,9 +64,9 @@ async def revoke_link_token(
 
 
 async def find_active_link_token(
-    conn: AsyncConnection, token_hash: str, now: datetime
+    conn: AsyncConnection, token_hash: str, now: datetime | None
 ) -> LinkToken | None:
-    """The unrevoked link token with this hash, marked as used now (for the HA link)."""
+    """The unrevoked link token with this hash, marked as used `now` (None: only read)."""
     row = (
         await conn.execute(
             select(link_tokens).where(
@@ -76,7 +76,13 @@ async def find_active_link_token(
     ).first()
     if row is None:
         return None
-    await conn.execute(
-        update(link_tokens).where(link_tokens.c.id == row.id).values(last_used_at=now)
-    )
+    if now is not None:
+        await touch_link_token(conn, row.id, now)
     return _token(row)
+
+
+async def touch_link_token(conn: AsyncConnection, token_id: str, now: datetime) -> None:
+    """Note that the link token was used at `now`."""
+    await conn.execute(
+        update(link_tokens).where(link_tokens.c.id == token_id).values(last_used_at=now)
+    )

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
 from ..errors import NotFound, Unauthenticated
-from ..protocol import PLUG_ID_RE
 from ..services.base import Principal
 from .keys import ACCOUNTS, PRINCIPAL
 
@@ -21,8 +21,24 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 
 @dataclass(frozen=True, slots=True)
+class Parameter:
+    """A query or header parameter: its name, JSON Schema and description."""
+
+    name: str
+    schema: Mapping[str, Any]
+    description: str
+    required: bool = False
+    where: str = "query"  # or "header"
+
+
+@dataclass(frozen=True, slots=True)
 class Endpoint:
-    """A route and what the OpenAPI document says about it."""
+    """A route and what the OpenAPI document says about it.
+
+    `auth` puts the bearer-token check in front of the handler. An endpoint that
+    authenticates its caller some other way (a link token, a device signature) keeps
+    `auth=False` and names its OpenAPI security scheme in `security`.
+    """
 
     method: str
     path: str
@@ -34,6 +50,9 @@ class Endpoint:
     request: str | None = None  # component schema name of the JSON body
     responses: Mapping[int, str | None] = field(default_factory=dict)  # status → schema
     errors: tuple[int, ...] = ()  # error statuses beyond those implied below
+    parameters: tuple[Parameter, ...] = ()
+    security: str | None = None  # a scheme other than bearerAuth (auth=False)
+    produces: str = "application/json"  # media type of the success answers
 
     @property
     def path_params(self) -> list[str]:
@@ -43,8 +62,10 @@ class Endpoint:
     def error_statuses(self) -> list[int]:
         """Every error status this endpoint may answer with."""
         implied: set[int] = set(self.errors)
-        if self.auth:
+        if self.auth or self.security:
             implied.add(401)
+        if self.parameters:
+            implied.add(400)
         if self.request:
             implied.update({400, 413})
         if self.path_params:
@@ -74,8 +95,7 @@ def _checked_ids(handler: RouteHandler) -> RouteHandler:
 
     async def wrapper(request: web.Request) -> web.StreamResponse:
         for name, value in request.match_info.items():
-            pattern = PLUG_ID_RE if name == "device_id" else _UUID
-            if not pattern.fullmatch(value) and not (name == "user_id" and value == "me"):
+            if not _UUID.fullmatch(value) and not (name == "user_id" and value == "me"):
                 raise NotFound(f"no such {name.removesuffix('_id')}", "not_found")
         return await handler(request)
 

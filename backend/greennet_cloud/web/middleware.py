@@ -17,8 +17,10 @@ from ..errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     Throttled,
     Unauthenticated,
+    Unavailable,
 )
 from .keys import REQUEST_ID
 
@@ -33,7 +35,9 @@ STATUS_OF: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    PayloadTooLarge: 413,
     Throttled: 429,
+    Unavailable: 503,
 }
 HTTP_CODES = {
     400: "bad_request",
@@ -71,7 +75,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except DomainError as err:
         headers: dict[str, str] = {}
         status = next(s for kind, s in STATUS_OF.items() if isinstance(err, kind))
-        if isinstance(err, Throttled):
+        if isinstance(err, Throttled | Unavailable):
             headers["Retry-After"] = str(err.retry_after)
         elif isinstance(err, Unauthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="greennet"'

@@ -42,7 +42,18 @@ def build_openapi(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "linkToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A home's HA link token (gnl_…)",
+                },
+                "deviceSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Signature",
+                    "description": "hex HMAC-SHA256(ingest secret, raw body + X-Timestamp)",
+                },
             },
         },
     }
@@ -53,7 +64,13 @@ def _operation(endpoint: Endpoint, used: set[str]) -> dict[str, Any]:
         "operationId": endpoint.operation_id,
         "summary": endpoint.summary,
         "tags": [endpoint.tag],
-        "security": [{"bearerAuth": []}] if endpoint.auth else [],
+        "security": (
+            [{"bearerAuth": []}]
+            if endpoint.auth
+            else [{endpoint.security: []}]
+            if endpoint.security
+            else []
+        ),
         "responses": {},
     }
     if endpoint.path_params:
@@ -66,6 +83,17 @@ def _operation(endpoint: Endpoint, used: set[str]) -> dict[str, Any]:
             }
             for name in endpoint.path_params
         ]
+    if endpoint.parameters:
+        operation.setdefault("parameters", []).extend(
+            {
+                "name": param.name,
+                "in": param.where,
+                "required": param.required,
+                "description": param.description,
+                "schema": dict(param.schema),
+            }
+            for param in endpoint.parameters
+        )
     if endpoint.request:
         used.add(endpoint.request)
         operation["requestBody"] = {
@@ -76,7 +104,7 @@ def _operation(endpoint: Endpoint, used: set[str]) -> dict[str, Any]:
         answer: dict[str, Any] = {"description": "Success"}
         if schema is not None:
             used.add(schema)
-            answer["content"] = {"application/json": {"schema": ref(schema)}}
+            answer["content"] = {endpoint.produces: {"schema": ref(schema)}}
         operation["responses"][str(status)] = answer
     for status in endpoint.error_statuses():
         error: dict[str, Any] = {

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
-from ..models import Permission
+from ..errors import InvalidInput
+from ..models import Access, Device, Permission, Tariff
 from ..services.devices import DeviceDetails
+from ..services.homes import HomeChanges
 from .body import choice, optional_string
-from .keys import CONFIG
+from .keys import CLOCK, CONFIG
+from .serialize import device_json
 
 
 def client_address(request: web.Request) -> str:
@@ -23,12 +28,45 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+def device_out(request: web.Request, device: Device, access: Access) -> dict[str, Any]:
+    """A device as JSON, `online` when it reported within the configured window."""
+    seen = device.last_seen_at
+    window = timedelta(seconds=request.app[CONFIG].offline_after_seconds)
+    online = seen is not None and request.app[CLOCK]() - seen <= window
+    return device_json(device, access, online)
+
+
 def details_from(body: dict[str, Any]) -> DeviceDetails:
     """Optional name/model/location fields of a request body."""
     return DeviceDetails(
         name=optional_string(body, "name"),
         model=optional_string(body, "model"),
         location=optional_string(body, "location"),
+    )
+
+
+def home_changes(body: dict[str, Any]) -> HomeChanges:
+    """Optional `name`, `timezone` and `tariff` (an object, or null to remove it)."""
+    tariff: Tariff | None = None
+    if isinstance(raw := body.get("tariff"), dict):
+        price = raw.get("price_per_kwh")
+        currency = raw.get("currency")
+        if isinstance(price, bool) or not isinstance(price, int | float):
+            raise InvalidInput("'tariff.price_per_kwh' must be a number", "invalid_tariff")
+        if not isinstance(currency, str):
+            raise InvalidInput("'tariff.currency' must be a string", "invalid_tariff")
+        try:
+            price = float(price)
+        except OverflowError:
+            price = math.inf
+        tariff = Tariff(price_per_kwh=price, currency=currency)
+    elif raw is not None:
+        raise InvalidInput("'tariff' must be an object or null", "invalid_tariff")
+    return HomeChanges(
+        name=optional_string(body, "name"),
+        timezone=optional_string(body, "timezone", max_length=64),
+        tariff=tariff,
+        clear_tariff="tariff" in body and raw is None,
     )
 
 

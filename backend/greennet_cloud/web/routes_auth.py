@@ -113,9 +113,9 @@ P = "/api/v1"
 # fmt: off
 ENDPOINTS = (
     Endpoint("POST", f"{P}/auth/register", register, "register", "Create an account", "auth",
-             auth=False, request="Credentials", responses={201: "User"}, errors=(409, 429)),
+             auth=False, request="Credentials", responses={201: "User"}, errors=(409, 429, 503)),
     Endpoint("POST", f"{P}/auth/login", login, "login", "Log in", "auth", auth=False,
-             request="Login", responses={200: "TokenPair"}, errors=(401, 403, 429)),
+             request="Login", responses={200: "TokenPair"}, errors=(401, 403, 429, 503)),
     Endpoint("POST", f"{P}/auth/refresh", refresh, "refresh", "Rotate a refresh token", "auth",
              auth=False, request="RefreshRequest", responses={200: "TokenPair"}, errors=(401,)),
     Endpoint("POST", f"{P}/auth/logout", logout, "logout", "End a session", "auth", auth=False,
@@ -124,7 +124,7 @@ ENDPOINTS = (
              "auth", responses={204: None}),
     Endpoint("POST", f"{P}/auth/password", change_password, "changePassword",
              "Change the password (ends other sessions)", "auth", request="PasswordChange",
-             responses={204: None}, errors=(429,)),
+             responses={204: None}, errors=(429, 503)),
     Endpoint("POST", f"{P}/auth/totp", totp_enroll, "enrollTotp", "Start TOTP enrollment",
              "auth", responses={201: "TotpEnrollment"}, errors=(409,)),
     Endpoint("POST", f"{P}/auth/totp/confirm", totp_confirm, "confirmTotp",

@@ -9,15 +9,15 @@ from ..services.devices import DEVICE
 from .body import read_object, string
 from .endpoints import Endpoint, principal_of
 from .keys import DEVICES
-from .params import client_address, details_from
+from .params import client_address, details_from, device_out
 from .routes_shares import share_endpoints
-from .serialize import credential_json, device_json
+from .serialize import credential_json
 
 
 async def list_devices(request: web.Request) -> web.Response:
     """Every device the caller may see."""
     found = await request.app[DEVICES].list_devices(principal_of(request))
-    return web.json_response([device_json(device, access) for device, access in found])
+    return web.json_response([device_out(request, device, access) for device, access in found])
 
 
 async def pair_device(request: web.Request) -> web.Response:
@@ -31,7 +31,7 @@ async def pair_device(request: web.Request) -> web.Response:
     )
     return web.json_response(
         {
-            "device": device_json(device, Access.OWNER),
+            "device": device_out(request, device, Access.OWNER),
             "credential": credential_json(issued.credential, issued.secret),
         },
         status=201,
@@ -41,7 +41,7 @@ async def pair_device(request: web.Request) -> web.Response:
 async def get_device(request: web.Request) -> web.Response:
     """One device."""
     device, access = await request.app[DEVICES].get_device(principal_of(request), _id(request))
-    return web.json_response(device_json(device, access))
+    return web.json_response(device_out(request, device, access))
 
 
 async def update_device(request: web.Request) -> web.Response:
@@ -50,7 +50,7 @@ async def update_device(request: web.Request) -> web.Response:
     device, access = await request.app[DEVICES].update_device(
         principal_of(request), _id(request), details_from(body)
     )
-    return web.json_response(device_json(device, access))
+    return web.json_response(device_out(request, device, access))
 
 
 async def delete_device(request: web.Request) -> web.Response:

@@ -9,9 +9,9 @@ from ..services.homes import HOME
 from .body import optional_string, read_object, string
 from .endpoints import Endpoint, principal_of
 from .keys import DEVICES, HOMES
-from .params import details_from
+from .params import details_from, device_out, home_changes
 from .routes_shares import share_endpoints
-from .serialize import credential_json, device_json, home_json, link_json, timestamp
+from .serialize import credential_json, home_json, link_json, timestamp
 
 
 async def list_homes(request: web.Request) -> web.Response:
@@ -23,7 +23,11 @@ async def list_homes(request: web.Request) -> web.Response:
 async def create_home(request: web.Request) -> web.Response:
     """Create a home."""
     body = await read_object(request)
-    home = await request.app[HOMES].create_home(principal_of(request), string(body, "name"))
+    home = await request.app[HOMES].create_home(
+        principal_of(request),
+        string(body, "name"),
+        optional_string(body, "timezone", max_length=64) or "UTC",
+    )
     return web.json_response(home_json(home, Access.OWNER), status=201)
 
 
@@ -34,10 +38,10 @@ async def get_home(request: web.Request) -> web.Response:
 
 
 async def update_home(request: web.Request) -> web.Response:
-    """Rename a home."""
+    """Rename a home, set its time zone or tariff."""
     body = await read_object(request)
-    home = await request.app[HOMES].rename_home(
-        principal_of(request), _home_id(request), string(body, "name")
+    home = await request.app[HOMES].update_home(
+        principal_of(request), _home_id(request), home_changes(body)
     )
     return web.json_response(home_json(home, Access.OWNER))
 
@@ -51,19 +55,19 @@ async def delete_home(request: web.Request) -> web.Response:
 async def list_home_devices(request: web.Request) -> web.Response:
     """Devices in one home."""
     found = await request.app[DEVICES].list_devices(principal_of(request), _home_id(request))
-    return web.json_response([device_json(device, access) for device, access in found])
+    return web.json_response([device_out(request, device, access) for device, access in found])
 
 
-async def add_device(request: web.Request) -> web.Response:
-    """Register a plug in a home; answers its first ingest secret (shown once)."""
+async def claim_device(request: web.Request) -> web.Response:
+    """Move a device into this home with its credentials; answers a new secret (shown once)."""
     body = await read_object(request)
-    device, issued = await request.app[DEVICES].add_device(
-        principal_of(request), _home_id(request), string(body, "id", max_length=64),
-        details_from(body),
+    device, issued = await request.app[DEVICES].claim_with_credentials(
+        principal_of(request), _home_id(request), string(body, "device_id", max_length=64),
+        string(body, "secret", max_length=200), details_from(body),
     )  # fmt: skip
     return web.json_response(
         {
-            "device": device_json(device, Access.OWNER),
+            "device": device_out(request, device, Access.OWNER),
             "credential": credential_json(issued.credential, issued.secret),
         },
         status=201,
@@ -115,15 +119,17 @@ ENDPOINTS = (
     Endpoint("POST", H, create_home, "createHome", "Create a home", "homes",
              request="HomeCreate", responses={201: "Home"}, errors=(403,)),
     Endpoint("GET", HI, get_home, "getHome", "One home", "homes", responses={200: "Home"}),
-    Endpoint("PATCH", HI, update_home, "updateHome", "Rename a home (owner)", "homes",
-             request="HomeCreate", responses={200: "Home"}, errors=(403,)),
+    Endpoint("PATCH", HI, update_home, "updateHome",
+             "Rename a home, set its time zone or tariff (owner)", "homes",
+             request="HomeUpdate", responses={200: "Home"}, errors=(403,)),
     Endpoint("DELETE", HI, delete_home, "deleteHome", "Delete a home (owner)", "homes",
              responses={204: None}, errors=(403,)),
     Endpoint("GET", f"{HI}/devices", list_home_devices, "listHomeDevices", "Devices in a home",
              "homes", responses={200: "DeviceList"}),
-    Endpoint("POST", f"{HI}/devices", add_device, "addDevice",
-             "Register a plug in a home (owner)", "homes", request="DeviceCreate",
-             responses={201: "DeviceWithCredential"}, errors=(403, 409)),
+    Endpoint("POST", f"{HI}/devices", claim_device, "claimDevice",
+             "Move a device into a home, proven by its ingest secret (owner)", "homes",
+             request="DeviceClaim", responses={201: "DeviceWithCredential"},
+             errors=(403, 409)),
     Endpoint("POST", f"{HI}/pairing-codes", create_pairing_code, "createPairingCode",
              "Make a pairing code (owner)", "homes", responses={201: "PairingCode"},
              errors=(403,)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from ..security.common_passwords import COMMON_PASSWORDS
@@ -34,6 +35,13 @@ PLUG_ID = {
     "pattern": "^greennet-[0-9a-f]{6}$",
     "maxLength": 15,
     "example": "greennet-1a2b3c",
+}
+
+CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code"}
+TIMEZONE = {
+    "type": "string",
+    "enum": sorted(zoneinfo.available_timezones()),
+    "description": "IANA time zone; days and months of energy start at local midnight",
 }
 
 
@@ -71,8 +79,10 @@ USER = {
     "totp_enabled": {"type": "boolean"},
     "created_at": TIME,
 }
+UUID = {"type": "string", "format": "uuid"}
 DEVICE = {
-    "id": PLUG_ID,
+    "id": UUID,
+    "plug_id": PLUG_ID,
     "home_id": STR,
     "name": STR,
     "model": STR,
@@ -80,9 +90,18 @@ DEVICE = {
     "access": ACCESS,
     "created_at": TIME,
     "last_seen_at": MAYBE_TIME,
+    "online": {"type": "boolean", "description": "Reported within GREENNET_OFFLINE_AFTER"},
 }
-CREDENTIAL = {"id": STR, "device_id": PLUG_ID, "created_at": TIME, "revoked_at": MAYBE_TIME}
+CREDENTIAL = {"id": STR, "device_id": UUID, "created_at": TIME, "revoked_at": MAYBE_TIME}
 LINK = {"id": STR, "home_id": STR, "name": STR, "created_at": TIME, "last_used_at": MAYBE_TIME}
+SAMPLE = {
+    "ts": {"type": "integer", "description": "Unix milliseconds"},
+    "power": {"type": "number", "minimum": 0, "maximum": 25_000, "description": "W"},
+    "voltage": {"type": "number", "minimum": 0, "maximum": 500, "description": "V"},
+    "current": {"type": "number", "minimum": 0, "maximum": 100, "description": "A"},
+    "energy": {"type": "number", "minimum": 0, "maximum": 1e9, "description": "kWh, lifetime"},
+    "relay": {"type": "string", "enum": ["ON", "OFF"]},
+}
 DEVICE_FIELDS = {"name": OPTIONAL_TEXT, "model": OPTIONAL_TEXT, "location": OPTIONAL_TEXT}
 
 SCHEMAS: dict[str, dict[str, Any]] = {
@@ -117,12 +136,34 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "UserList": array_of("User"),
     "ProfileUpdate": request({"display_name": NAME, "email": EMAIL}),
     "UserAdminUpdate": request({"role": ROLE, "disabled": {"type": "boolean"}}),
-    "Home": response({"id": STR, "name": STR, "access": ACCESS, "created_at": TIME}),
+    "Home": response(
+        {
+            "id": STR,
+            "name": STR,
+            "access": ACCESS,
+            "created_at": TIME,
+            "timezone": STR,
+            "tariff": {"oneOf": [{"type": "null"}, ref("TariffValue")]},
+        }
+    ),
+    "TariffValue": response(
+        {"price_per_kwh": {"type": "number", "minimum": 0, "maximum": 1000}, "currency": CURRENCY}
+    ),
     "HomeList": array_of("Home"),
-    "HomeCreate": request({"name": NAME}, ("name",)),
+    "HomeCreate": request({"name": NAME, "timezone": TIMEZONE}, ("name",)),
+    "HomeUpdate": request(
+        {
+            "name": NAME,
+            "timezone": TIMEZONE,
+            "tariff": {"oneOf": [{"type": "null"}, ref("TariffValue")]},
+        }
+    ),
     "Device": response(DEVICE),
     "DeviceList": array_of("Device"),
-    "DeviceCreate": request({"id": PLUG_ID, **DEVICE_FIELDS}, ("id",)),
+    "DeviceClaim": request(
+        {"device_id": UUID, "secret": {"type": "string", "maxLength": 200}, **DEVICE_FIELDS},
+        ("device_id", "secret"),
+    ),
     "DeviceUpdate": request(DEVICE_FIELDS),
     "Credential": response(CREDENTIAL),
     "CredentialList": array_of("Credential"),
@@ -150,4 +191,87 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "LinkTokenList": array_of("LinkToken"),
     "NewLinkToken": response({**LINK, "token": STR}),
     "LinkTokenCreate": request({"name": OPTIONAL_TEXT}),
+    "IngestSamples": request(
+        {"samples": {"type": "array", "maxItems": 10_000, "items": ref("Sample")}},
+        ("samples",),
+    ),
+    "IngestBatch": request(
+        {"samples": {"type": "array", "maxItems": 10_000, "items": ref("BatchSample")}},
+        ("samples",),
+    ),
+    "Sample": request(SAMPLE, tuple(SAMPLE)),
+    "BatchSample": request(
+        {
+            "device_id": {
+                "type": "string",
+                "maxLength": 64,
+                "description": "The plug id (greennet-xxxxxx) in the linked home, or the "
+                "device's cloud id",
+            },
+            **SAMPLE,
+        },
+        ("device_id", *SAMPLE),
+    ),
+    "TelemetryHistory": response(
+        {
+            "device_id": UUID,
+            "resolution": {"type": "string", "enum": ["raw", "1m", "1h", "1d"]},
+            "from": {"type": "integer"},
+            "to": {"type": "integer"},
+            "truncated": {
+                "type": "boolean",
+                "description": "More points follow: ask again from the last ts",
+            },
+            "points": {
+                "type": "array",
+                "items": {"oneOf": [ref("SamplePoint"), ref("RollupPoint")]},
+            },
+        }
+    ),
+    "SamplePoint": response(SAMPLE),
+    "RollupPoint": response(
+        {
+            "ts": {"type": "integer", "description": "Bucket start, Unix ms"},
+            "samples": {"type": "integer", "minimum": 1},
+            "power": {"type": "number", "description": "Average W"},
+            "power_min": {"type": "number"},
+            "power_max": {"type": "number"},
+            "energy_delta": {"type": "number", "description": "kWh used in the bucket"},
+        }
+    ),
+    "EnergyReport": response(
+        {
+            "period": {"type": "string", "enum": ["day", "month"]},
+            "timezone": STR,
+            "currency": {"type": ["string", "null"]},
+            "price_per_kwh": {"type": ["number", "null"]},
+            "total_kwh": {"type": "number"},
+            "total_cost": {"type": ["number", "null"]},
+            "truncated": {"type": "boolean"},
+            "periods": {
+                "type": "array",
+                "items": response(
+                    {
+                        "start": {"type": "string", "format": "date"},
+                        "energy_kwh": {"type": "number", "minimum": 0},
+                        "cost": {"type": ["number", "null"]},
+                    }
+                ),
+            },
+        }
+    ),
+    "CsvText": {"type": "string", "description": "CSV with a header line"},
+    "IngestReport": response(
+        {
+            "stored": {"type": "integer", "minimum": 0},
+            "duplicates": {"type": "integer", "minimum": 0},
+            "rejected": {"type": "integer", "minimum": 0},
+            "errors": {
+                "type": "array",
+                "items": response(
+                    {"index": {"type": "integer", "minimum": 0}, "error": STR, "message": STR}
+                ),
+            },
+        }
+    ),
 }

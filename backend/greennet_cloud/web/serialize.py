@@ -41,18 +41,24 @@ def tokens_json(pair: TokenPair) -> dict[str, Any]:
 
 def home_json(home: Home, access: Access) -> dict[str, Any]:
     """A home and what the caller may do with it."""
+    tariff = home.tariff
     return {
         "id": home.id,
         "name": home.name,
         "access": access.value,
         "created_at": timestamp(home.created_at),
+        "timezone": home.timezone,
+        "tariff": (
+            {"price_per_kwh": tariff.price_per_kwh, "currency": tariff.currency} if tariff else None
+        ),
     }
 
 
-def device_json(device: Device, access: Access) -> dict[str, Any]:
-    """A device and what the caller may do with it."""
+def device_json(device: Device, access: Access, online: bool = False) -> dict[str, Any]:
+    """A device, what the caller may do with it, and whether it reported recently."""
     return {
         "id": device.id,
+        "plug_id": device.plug_id,
         "home_id": device.home_id,
         "name": device.name,
         "model": device.model,
@@ -60,6 +66,7 @@ def device_json(device: Device, access: Access) -> dict[str, Any]:
         "access": access.value,
         "created_at": timestamp(device.created_at),
         "last_seen_at": timestamp(device.last_seen_at),
+        "online": online,
     }
 
 

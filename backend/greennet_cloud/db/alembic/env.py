@@ -13,6 +13,7 @@ import os
 
 from alembic import context
 from greennet_cloud.db.engine import create_engine
+from greennet_cloud.db.migrate import include_name
 from greennet_cloud.db.schema import metadata
 from sqlalchemy.engine import Connection
 
@@ -24,6 +25,7 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things: autogenerate writes batch operations (copy-and-move)
         render_as_batch=True,
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -11,6 +11,7 @@ let pending = null; // email and password kept only between the password and the
 let session = null; // { me, homes, devices } while logged in
 let routerStarted = false;
 let shownView = null; // the module of the view on screen, told when it is left
+let renderedShape = null; // what the homes list shows, minus live values
 
 function showLogin() {
   pending = null;
@@ -19,6 +20,7 @@ function showLogin() {
   leaveView();
   for (const id of ["dashboard", "view", "account", "nav"]) $(id).hidden = true;
   $("homes").replaceChildren();
+  renderedShape = null;
   $("view").replaceChildren();
   $("whoami").textContent = "";
   $("login").hidden = false;
@@ -48,8 +50,12 @@ async function loadHomes() {
   session = { me, homes, devices };
   $("whoami").textContent = me.display_name ? `${me.display_name} (${me.email})` : me.email;
   $("nav-admin").hidden = me.role !== "admin";
-  updateFromDevices(devices);
-  renderHomes($("homes"), homes, devices);
+  updateFromDevices(devices); // live values change in place
+  const shape = JSON.stringify([homes, devices.map(({ last_seen_at, online, ...fixed }) => fixed)]);
+  if (shape !== renderedShape) { // homes or plugs themselves changed: draw the list anew
+    renderHomes($("homes"), homes, devices);
+    renderedShape = shape;
+  }
   $("new-home").hidden = me.role === "guest";
   performance.mark("greennet:homes-rendered");
   announce(`${homes.length} ${homes.length === 1 ? "home" : "homes"}, ${devices.length} ${devices.length === 1 ? "plug" : "plugs"}`);

@@ -287,6 +287,14 @@ inline std::string encode_trip_event(TripReason reason, double current, double p
       .finish();
 }
 
-inline std::string encode_button_event() { return JsonWriter().str("type", "button").str("action", "single").finish(); }
+// `action`: "single" (a click toggled the relay) or "long" (a long press reset a trip).
+inline std::string encode_button_event(const char *action = "single") {
+  return JsonWriter().str("type", "button").str("action", action).finish();
+}
+
+// The meter gave no valid reading for `seconds`: the relay was opened (or kept open).
+inline std::string encode_sensor_fault_event(uint32_t seconds) {
+  return JsonWriter().str("type", "sensor_fault").integer("seconds", seconds).finish();
+}
 
 }  // namespace greennet

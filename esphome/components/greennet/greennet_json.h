@@ -1,6 +1,7 @@
 // GreenNet: a tiny JSON writer and flat-object reader for the MQTT contract.
-// Hand-written because the host build (used by the tests) has no json: component;
-// the ESP32 build uses the very same code so the tests exercise what ships.
+// Hand-written because ESPHome's json: component needs ArduinoJson from the PlatformIO
+// registry, which the build machines cannot reach; the ESP32 build uses the very same
+// code as the host test build, so the tests exercise what ships.
 // Plain C++17, no ESPHome includes.
 #pragma once
 
@@ -256,13 +257,17 @@ class JsonObjectReader {
           if (!this->hex4_(cp))
             return false;
           if (cp >= 0xD800 && cp <= 0xDBFF && this->text_->compare(this->pos_, 2, "\\u") == 0) {
+            size_t next = this->pos_;
             uint32_t low;
             this->pos_ += 2;
             if (!this->hex4_(low))
               return false;
             if (low >= 0xDC00 && low <= 0xDFFF)
               cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+            else
+              this->pos_ = next;  // not a pair: the next escape is a character of its own
           }
+          // A lone surrogate is kept as its 3-byte form (WTF-8), as Python's json keeps it.
           utf8_(out, cp);
           break;
         }

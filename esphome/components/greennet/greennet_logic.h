@@ -1,7 +1,7 @@
-// GreenNet plug logic shared by the ESP32 firmware and the host test build:
-// overload decision, energy integration, report scheduling, and the outbound
-// message sink the transport (MQTT on the plug, a log line on host) plugs into.
-// Plain C++17, no ESPHome includes.
+// GreenNet plug logic shared by the ESP32 firmware and the host test build: energy
+// integration, report scheduling, command de-duplication, the plug's configuration and
+// state, and the outbound message sink the transport (MQTT on the plug, a log line on
+// host) plugs into. Plain C++17, no ESPHome includes.
 #pragma once
 
 #include <cmath>
@@ -9,22 +9,10 @@
 #include <functional>
 #include <string>
 
+#include "greennet_protection.h"
 #include "greennet_protocol.h"
 
 namespace greennet {
-
-// Overload decision, evaluated on every sensor value (not only on entering the range)
-// so a relay switched back on into a still-too-large load trips again at once.
-inline TripReason trip_reason(bool relay_on, double current, double power, double max_current, double max_power) {
-  // NaN (no reading) compares false and never trips; an overflowed, infinite reading does.
-  if (!relay_on)
-    return TripReason::NONE;
-  if (current > max_current)
-    return TripReason::CURRENT;
-  if (power > max_power)
-    return TripReason::POWER;
-  return TripReason::NONE;
-}
 
 // Lifetime energy: integrates power over time (trapezoids), never decreases.
 // A reading that is not finite or negative counts as 0 W; a gap longer than
@@ -108,6 +96,25 @@ class Uptime {
   uint64_t total_ms_{0};
 };
 
+// QoS 1 delivers at least once: a TOGGLE resent after a lost acknowledgement must not
+// toggle twice. A TOGGLE within WINDOW_MS of the last applied one is taken as that
+// duplicate and ignored (ON/OFF are idempotent and need no such rule).
+class ToggleFilter {
+ public:
+  static constexpr uint32_t WINDOW_MS = 2000;
+  bool accept(uint32_t now_ms) {
+    if (this->seen_ && now_ms - this->last_ms_ < WINDOW_MS)
+      return false;
+    this->seen_ = true;
+    this->last_ms_ = now_ms;
+    return true;
+  }
+
+ private:
+  bool seen_{false};
+  uint32_t last_ms_{0};
+};
+
 // Where outgoing contract messages go: full topic, payload, QoS, retain.
 using Sink = std::function<void(const std::string &, const std::string &, uint8_t, bool)>;
 
@@ -124,8 +131,30 @@ struct Plug {
   EnergyMeter energy;
   // Set after an invalid-readings warning, so a dead sensor logs once, not every second.
   bool warned_invalid{false};
+  // Set after the reversed-shunt warning, for the same reason.
+  bool warned_reversed{false};
   ReportSchedule schedule;
   Uptime uptime;
+  ToggleFilter toggles;
+  // Protection: the meter as built, its watchdog, the overload decision.
+  MeterSetup meter;
+  InrushPolicy inrush;
+  uint32_t sensor_timeout_ms{5000};
+  MeterWatchdog watchdog;
+  OverloadGuard overload;
+
+  // Build-time settings from the `greennet:` YAML block (components/greennet/__init__.py).
+  void configure(const std::string &topic_prefix, const MeterSetup &meter_setup, uint32_t timeout_ms,
+                 const InrushPolicy &inrush_policy) {
+    this->prefix = topic_prefix;
+    this->meter = meter_setup;
+    this->sensor_timeout_ms = timeout_ms;
+    this->inrush = inrush_policy;
+  }
+  // Why the relay may not close now (NONE: it may).
+  CloseRefusal close_refusal(bool tripped, uint32_t now_ms) const {
+    return greennet::close_refusal(tripped, this->watchdog, now_ms, this->sensor_timeout_ms);
+  }
 
   // Publish one message on a channel with the contract's QoS and retain flag.
   // Empty payloads (an encoder refused invalid data) are dropped, never sent.

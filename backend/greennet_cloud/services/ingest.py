@@ -1,0 +1,191 @@
+"""Telemetry ingest: two ways in, one way to store.
+
+- `from_hub`: a batch from the Home Assistant hub linked to a home (its link token); each
+  sample names its plug (`device_id`: the plug id, or the device's cloud id) in that home.
+- `from_device`: one plug's own request, HMAC-signed with its ingest secret
+  (`device_auth.verify_device_request`), checked over the raw body before it is parsed.
+
+Both parse and check every sample on its own (`samples.py`) and hand the good ones to
+`store()`, the one function that writes telemetry: idempotent on (device, ts), one batched
+statement, `last_seen_at` moved once per device (not per sample), and the minutes touched
+marked for the rollup job. After the commit every `listeners` callback gets one
+`DeviceReport` per device (the websocket and alert evaluation attach there).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..clock import Clock
+from ..config import Config
+from ..db.engine import reading
+from ..errors import Unauthenticated
+from ..models import Device, Sample
+from ..security.tokens import hash_secret
+from ..storage import devices as device_store
+from ..storage import links as link_store
+from ..storage import telemetry as telemetry_store
+from .base import Service
+from .device_auth import verify_device_request
+from .devices import Devices
+from .samples import SampleError, decode_body, parse_samples
+
+_LOGGER = logging.getLogger(__name__)
+# last_seen_at moves in steps: a plug reporting every second costs a write per 10 s, not 1 s
+LAST_SEEN_STEP = timedelta(seconds=10)
+LINK_TOUCH_STEP = timedelta(seconds=60)  # link tokens' last_used_at, likewise
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceReport:
+    """What one stored batch changed for one device, for post-ingest listeners."""
+
+    device: Device
+    latest: Sample  # the newest sample of the batch
+    samples: int  # samples of this device in the batch
+    came_online: bool  # it had not reported within the offline window before
+
+
+type IngestListener = Callable[[list[DeviceReport]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """The answer to one ingest request."""
+
+    stored: int
+    duplicates: int
+    errors: list[SampleError] = field(default_factory=list)
+
+
+class Ingest(Service):
+    """Telemetry in: authenticate the sender, check the samples, store them once."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock, config: Config, devices: Devices):
+        super().__init__(engine, clock)
+        self.devices = devices
+        self.retention = config.retention
+        self.offline_after = timedelta(seconds=config.offline_after_seconds)
+        # called after each commit with the devices it touched; keep them quick
+        self.listeners: list[IngestListener] = []
+        self._partition_days: set[int] = set()  # PostgreSQL partitions known to exist
+
+    async def from_hub(self, link_token: str, raw_body: bytes) -> IngestReport:
+        """A batch from the HA hub linked to a home; samples name plugs of that home."""
+        async with reading(self.engine).begin() as conn:
+            link = await link_store.find_active_link_token(conn, hash_secret(link_token), None)
+        if link is None:
+            raise Unauthenticated("unknown or revoked link token", "invalid_link_token")
+        now = self.now()
+        if link.last_used_at is None or now - link.last_used_at > LINK_TOUCH_STEP:
+            async with self.engine.begin() as conn:  # a write a minute, not one per batch
+                await link_store.touch_link_token(conn, link.id, now)
+        parsed, errors = self._parse(raw_body, with_device=True)
+        keys = {item.device_key for item in parsed if item.device_key}
+        async with reading(self.engine).begin() as conn:
+            found = await device_store.devices_in_home(conn, link.home_id, keys)
+        batch: list[tuple[Device, Sample]] = []
+        for item in parsed:
+            device = found.get(item.device_key or "")
+            if device is None:
+                errors.append(
+                    SampleError(item.index, "unknown_device", "no such plug in the linked home")
+                )
+            else:
+                batch.append((device, item.sample))
+        stored, duplicates = await self.store(batch)
+        return IngestReport(stored, duplicates, sorted(errors, key=lambda e: e.index))
+
+    async def from_device(
+        self,
+        device_id: str | None,
+        timestamp: str | None,
+        signature: str | None,
+        raw_body: bytes,
+    ) -> IngestReport:
+        """A plug's own signed request (headers as received, body as raw bytes)."""
+        device = await verify_device_request(
+            self.engine, self.devices, self.now(), device_id, timestamp, signature, raw_body
+        )
+        parsed, errors = self._parse(raw_body, with_device=False)
+        stored, duplicates = await self.store([(device, item.sample) for item in parsed])
+        return IngestReport(stored, duplicates, errors)
+
+    async def store(self, batch: list[tuple[Device, Sample]]) -> tuple[int, int]:
+        """Store samples of authorized devices, once per (device, ts): (new, duplicates)."""
+        rows: list[tuple[int, Sample]] = []
+        newest: dict[int, tuple[Device, Sample]] = {}
+        seen: set[tuple[int, int]] = set()
+        for device, sample in batch:
+            if (device.seq, sample.ts) in seen:
+                continue
+            seen.add((device.seq, sample.ts))
+            rows.append((device.seq, sample))
+            if device.seq not in newest or newest[device.seq][1].ts < sample.ts:
+                newest[device.seq] = (device, sample)
+        if not rows:
+            return 0, len(batch)
+        if self.engine.dialect.name == "postgresql":
+            await self._ensure_partitions({telemetry_store.day_of(s.ts) for _, s in rows})
+        minute = telemetry_store.MINUTE_MS
+        seen_at = {
+            seq: datetime.fromtimestamp(sample.ts / 1000, UTC)
+            for seq, (device, sample) in newest.items()
+            if device.last_seen_at is None
+            or device.last_seen_at < datetime.fromtimestamp(sample.ts / 1000, UTC) - LAST_SEEN_STEP
+        }
+        async with self.engine.begin() as conn:
+            stored = await telemetry_store.insert_samples(conn, rows)
+            await telemetry_store.mark_pending(
+                conn, {(seq, s.ts // minute * minute) for seq, s in rows}
+            )
+            await device_store.mark_seen(conn, seen_at)
+        if stored:  # a batch of duplicates changes nothing anybody could want to hear
+            await self._notify(newest, rows)
+        return stored, len(batch) - stored
+
+    async def _notify(
+        self, newest: dict[int, tuple[Device, Sample]], rows: list[tuple[int, Sample]]
+    ) -> None:
+        if not self.listeners:
+            return
+        now = self.now()
+        counts: dict[int, int] = {}
+        for seq, _sample in rows:
+            counts[seq] = counts.get(seq, 0) + 1
+        reports = [
+            DeviceReport(
+                device=device,
+                latest=sample,
+                samples=counts[seq],
+                came_online=device.last_seen_at is None
+                or now - device.last_seen_at > self.offline_after,
+            )
+            for seq, (device, sample) in newest.items()
+        ]
+        for listener in list(self.listeners):
+            try:
+                await listener(reports)
+            except Exception:  # a listener never takes ingest down
+                _LOGGER.exception("post-ingest listener %r failed", listener)
+
+    def _parse(self, raw_body: bytes, *, with_device: bool) -> tuple[list, list[SampleError]]:  # type: ignore[type-arg]
+        now_ms = int(self.now().timestamp() * 1000)
+        # older samples would land in a day retention is about to drop (or has dropped)
+        oldest_ms = now_ms - (self.retention.raw_days - 1) * telemetry_store.DAY_MS
+        return parse_samples(
+            decode_body(raw_body), now_ms=now_ms, oldest_ms=oldest_ms, with_device=with_device
+        )
+
+    async def _ensure_partitions(self, days: set[int]) -> None:
+        missing = days - self._partition_days
+        if not missing:
+            return
+        async with self.engine.begin() as conn:
+            await telemetry_store.create_partitions(conn, missing)
+        self._partition_days |= missing
