@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -101,7 +102,7 @@ def _expected_history(api: LiveApi, token: str, device: str, page: DashboardPage
 
 
 def test_history_for_a_day_and_a_month_draws_what_the_api_answers(
-    dashboard_server: LiveServer, page: DashboardPage
+    dashboard_server: LiveServer, page: DashboardPage, tmp_path: Path
 ) -> None:
     api = LiveApi(dashboard_server.base_url)
     token = api.account("vic@example.com")
@@ -148,6 +149,23 @@ def test_history_for_a_day_and_a_month_draws_what_the_api_answers(
     assert rows == len(month["points"])  # the same data as a table, for screen readers
     assert not page.scrolls_sideways()
     page.screenshot("history-month")
+
+    # the same range as CSV, downloaded with the page's session
+    page.driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)}
+    )
+    page.find("#history-csv").click()
+    saved = tmp_path / f"greennet-2c2c2c-{month['resolution']}.csv"
+    page.wait.until(lambda _: saved.exists() and saved.stat().st_size > 0)
+    area = page.find("#history-chart")
+    query = urlencode({
+        "from": area.get_attribute("data-from"),
+        "to": area.get_attribute("data-to"),
+        "resolution": month["resolution"],
+    })  # fmt: skip
+    exported = api.call("GET", f"/api/v1/devices/{device}/telemetry.csv?{query}", token=token)
+    assert saved.read_bytes() == exported.content
+    assert len(exported.content.splitlines()) == len(month["points"]) + 1  # a header line
     assert page.console_problems() == []
 
 
@@ -172,6 +190,12 @@ def test_energy_bars_show_each_day_and_month_with_the_cost(
     page.wait.until(lambda _: "tariff saved" in page.find("#status").text)
     tariff = api.ok("GET", f"/api/v1/homes/{home}", token=token)["tariff"]
     assert tariff == {"price_per_kwh": 0.25, "currency": "EUR"}
+    page.find("#reload").click()  # the home's own bars, now with the cost
+    page.wait_for_view("home-title")
+    page.wait.until(lambda _: "€" in page.find("#energy-total").text)
+    home_days = api.ok("GET", f"/api/v1/homes/{home}/energy?period=day", token=token)
+    assert _drawn(page, "#energy-chart")[1] == [day["energy_kwh"] for day in home_days["periods"]]
+    assert f"{home_days['total_cost']:.2f}" in page.find("#energy-total").text
 
     page.go(f"plugs/{device}")
     page.wait_for_view("plug-title")

@@ -39,8 +39,8 @@ function storeTokens(pair) {
   }
 }
 
-async function send(method, path, body, token) {
-  const headers = { Accept: "application/json" };
+async function send(method, path, body, token, as = "json") {
+  const headers = { Accept: as === "json" ? "application/json" : "*/*" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   let response;
@@ -56,6 +56,7 @@ async function send(method, path, body, token) {
     throw new ApiError(0, "network_error", "Cannot reach GreenNet Cloud. Check the connection and try again.");
   }
   if (response.status === 204) return null;
+  if (response.ok && as === "blob") return response.blob();
   let data = null;
   if ((response.headers.get("Content-Type") || "").includes("application/json")) {
     data = await response.json().catch(() => null);
@@ -99,16 +100,27 @@ export function refresh() {
 }
 
 /** An authenticated request; an expired or missing access token is refreshed once. */
-export async function call(method, path, body) {
+export async function call(method, path, body, as = "json") {
   if (accessToken === null) await refresh();
   const used = accessToken;
   try {
-    return await send(method, path, body, used);
+    return await send(method, path, body, used, as);
   } catch (err) {
     if (err.status !== 401 || storedRefreshToken() === null) throw err;
     if (accessToken === used) await refresh(); // else another call refreshed already
-    return send(method, path, body, accessToken);
+    return send(method, path, body, accessToken, as);
   }
+}
+
+/** Save an authenticated GET's answer (e.g. a CSV export) as a file named `filename`. */
+export async function download(path, filename) {
+  const blob = await call("GET", path, undefined, "blob");
+  const url = URL.createObjectURL(blob);
+  const link = Object.assign(document.createElement("a"), { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /** End the session on the server, and forget it here whatever the server answers. */

@@ -64,11 +64,26 @@ function historySection(device) {
       note.textContent = messageOf(err);
     }
   }
+  const csv = el("button", { type: "button", class: "secondary", id: "history-csv", onclick: async () => {
+    const { from, to, resolution } = area.dataset;
+    if (!from) return;
+    const query = new URLSearchParams({ from, to, resolution });
+    csv.disabled = true;
+    try {
+      await api.download(`/api/v1/devices/${encodeURIComponent(device.id)}/telemetry.csv?${query}`,
+        `${device.plug_id ?? device.id}-${resolution}.csv`);
+    } catch (err) {
+      note.textContent = messageOf(err);
+    } finally {
+      csv.disabled = false;
+    }
+  } }, "Download as CSV");
   const section = el("section", { class: "card", "aria-labelledby": "history-title" },
     el("h3", { id: "history-title" }, "History"),
     choices("history-range", "Range", RANGES, draw),
     note,
-    area);
+    area,
+    el("div", { class: "actions" }, csv));
   return { section, draw: () => draw(RANGES[0].key) };
 }
 
@@ -89,7 +104,8 @@ function periodTime(start) {
   return new Date(year, month - 1, day).getTime() / 1000;
 }
 
-function energySection(scope, id) {
+/** Energy bars of a device (`scope` "devices") or a whole home ("homes"). */
+export function energySection(scope, id) {
   const area = el("div", { class: "chart-area", id: "energy-chart" });
   const total = el("p", { class: "total", id: "energy-total", role: "status" });
   let latest = 0;

@@ -2,6 +2,7 @@
 
 import * as api from "./api.js";
 import { actionButton, announce, confirmDialog, copyText, el, field, form, plugIdOf, plugName, timeOf } from "./dom.js";
+import { energySection } from "./history.js";
 import { go, href } from "./router.js";
 import { sharingSection } from "./share.js";
 
@@ -144,12 +145,18 @@ export async function show(container, context, homeId) {
           el("li", { class: "row" }, el("a", { href: href("plug", device.id) }, plugName(device)), " ", el("code", {}, plugIdOf(device))))));
   container.append(el("p", { class: "crumbs" }, el("a", { href: href("homes") }, "← All homes")), heading);
   if (home.access !== "owner") {
-    container.append(el("p", { class: "badge" }, home.access === "control" ? "Shared with you: can switch" : "Shared with you: view only"), plugs);
-    return;
+    container.append(el("p", { class: "badge" }, home.access === "control" ? "Shared with you: can switch" : "Shared with you: view only"));
   }
+  container.append(plugs);
+  if (await api.supports("GET", "/api/v1/homes/{home_id}/energy")) { // with telemetry (issue #11)
+    const energy = energySection("homes", home.id);
+    container.append(energy.section);
+    energy.draw();
+  }
+  if (home.access !== "owner") return;
   const sharing = sharingSection("home", home.id, home.name);
   const link = linkSection(home);
-  container.append(renameSection(home, context, heading), plugs,
+  container.append(renameSection(home, context, heading),
     ...("timezone" in home ? [energySettingsSection(home)] : []), // with the telemetry part (issue #11)
     sharing.section, link.section, pairingSection(home), deleteSection(home, context));
   await Promise.all([sharing.refresh(), link.refresh()]);

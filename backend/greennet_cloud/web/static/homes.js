@@ -54,7 +54,8 @@ function homeSection(key, home, title, access, devices, emptyText) {
   const manage = home && access === "owner"
     ? el("a", { class: "button secondary", href: href("home", home.id), "aria-label": `Manage ${title}` }, "Manage")
     : null;
-  section.append(el("div", { class: "home-head" }, el("h3", { id: headingId }, title), manage));
+  const name = home ? el("a", { href: href("home", home.id) }, title) : title;
+  section.append(el("div", { class: "home-head" }, el("h3", { id: headingId }, name), manage));
   if (ACCESS_TEXT[access]) section.append(el("p", { class: "badge" }, ACCESS_TEXT[access]));
   if (devices.length === 0) {
     section.append(el("p", { class: "empty" }, emptyText));
