@@ -132,6 +132,8 @@ def test_history_for_a_day_and_a_month_draws_what_the_api_answers(
     assert _painted(page, "#history-chart") > 500
     assert f"Resolution: {day['resolution']}" in page.find("#history-title ~ p[role=status]").text
     page.screenshot("history-day")
+    page.driver.execute_script("document.querySelector('.live-card').scrollIntoView()")
+    page.screenshot("plug-page-with-history")  # docs/dashboard-plug.png
 
     # keyboard: the range is a radio group, arrows move the choice (day → week → month)
     page.find("#history-range-day").send_keys(Keys.ARROW_RIGHT)

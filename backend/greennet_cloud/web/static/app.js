@@ -103,6 +103,7 @@ async function showRoute({ view, params }) {
   }
   $("dashboard").hidden = true;
   $("view").hidden = false;
+  announce(""); // the homes count belongs to the homes list
   const container = $("view");
   if (view === null) {
     container.replaceChildren();
