@@ -134,6 +134,11 @@ def test_homes_and_plugs_are_shared_and_unshared_through_the_share_dialog(
 
     page.find("#share-home").click()
     page.wait.until(lambda _: page.focused_id() == "share-email")
+    page.press(Keys.ESCAPE)  # a dialog closes with Escape and gives focus back
+    page.wait_hidden("dialog")
+    assert page.focused_id() == "share-home"
+    page.press(Keys.ENTER)
+    page.wait.until(lambda _: page.focused_id() == "share-email")
     page.press("nobody@example.com", Keys.ENTER)  # no such account: the API's message
     unknown = api.call("POST", f"/api/v1/homes/{home}/shares",
                        {"email": "nobody@example.com", "permission": "read"}, token)  # fmt: skip
