@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-import time
 
 import pytest
 from greennet_cloud.config import Config, config_from_env
@@ -24,22 +23,32 @@ async def test_a_login_flood_hashes_on_one_worker_and_refuses_what_cannot_queue(
     user = await api.account("flood@example.com")
     running, peak = 0, 0
     lock = threading.Lock()
+    release = threading.Event()
     verify = PasswordHasher.verify
 
-    def slow_verify(self: PasswordHasher, password_hash: str, password: str) -> bool:
+    def held_verify(self: PasswordHasher, password_hash: str, password: str) -> bool:
         nonlocal running, peak
         with lock:
             running += 1
             peak = max(peak, running)
-        time.sleep(0.2)  # a costly hash, so the flood overlaps
+        release.wait(30)  # a hash that lasts until the flood has been sorted out
         try:
             return verify(self, password_hash, password)
         finally:
             with lock:
                 running -= 1
 
-    monkeypatch.setattr(PasswordHasher, "verify", slow_verify)
-    replies = await asyncio.gather(*(api.login(user.email) for _ in range(8)))
+    monkeypatch.setattr(PasswordHasher, "verify", held_verify)
+    logins = [asyncio.create_task(api.login(user.email)) for _ in range(8)]
+    # nothing can finish while the worker is held: whatever answers now was refused at once
+    pending = set(logins)
+    async with asyncio.timeout(30):
+        while len(logins) - len(pending) < 5:
+            _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.sleep(0.2)  # a sixth early answer would show here
+    assert sum(login.done() for login in logins) == 5
+    release.set()
+    replies = await asyncio.gather(*logins)
     assert sorted(reply.status for reply in replies) == [200] * 3 + [503] * 5
     for reply in replies:
         if reply.status == 503:
