@@ -175,6 +175,22 @@ async def test_paths_outside_the_dashboard_files_are_404(client: Api, target: st
     assert b"root:" not in body
 
 
+async def test_the_operations_list_is_the_openapi_documents_operations(client: Api) -> None:
+    document = (await client.call("GET", "/api/v1/openapi.json")).body
+    documented = {
+        f"{method.upper()} {path}"
+        for path, item in document["paths"].items()
+        if path.startswith("/api/")
+        for method in item
+    }
+    reply = await client.call("GET", "/app/operations.json")
+    assert reply.status == 200
+    assert reply.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert set(reply.body["operations"]) == documented
+    assert "GET /api/v1/homes/{home_id}" in reply.body["operations"]
+    assert len(reply.body["operations"]) == len(documented)  # no duplicates
+
+
 async def test_the_dashboard_stays_out_of_the_openapi_document(client: Api) -> None:
     document = (await client.call("GET", "/api/v1/openapi.json")).body
     assert not [path for path in document["paths"] if not path.startswith(("/api/", "/healthz"))]

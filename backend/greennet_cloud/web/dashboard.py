@@ -104,6 +104,27 @@ def _file_handler(name: str, content_type: str) -> Handler:
     return serve
 
 
+def api_operations(app: web.Application) -> list[str]:
+    """Every API operation the app serves, as "METHOD /path/{param}", sorted."""
+    return sorted(
+        f"{route.method} {route.resource.canonical}"
+        for route in app.router.routes()
+        if route.resource is not None
+        and route.method not in {"HEAD", "OPTIONS"}
+        and route.resource.canonical.startswith("/api/")
+        and not is_dashboard_route(route)
+    )
+
+
+async def _operations(request: web.Request) -> web.StreamResponse:
+    """What this server offers, so the page shows only actions it can take (parts of the
+    cloud arrive one by one). Small and public, like the OpenAPI document it mirrors."""
+    return web.json_response(
+        {"operations": api_operations(request.app)},
+        headers=SECURITY_HEADERS,
+    )
+
+
 async def _to_dashboard(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound(PREFIX, headers=SECURITY_HEADERS)
 
@@ -113,6 +134,7 @@ def add_dashboard(app: web.Application) -> None:
     router = app.router
     router.add_get("/", _to_dashboard, name=ROUTE_NAME_PREFIX + "root")
     router.add_get(PREFIX.rstrip("/"), _to_dashboard, name=ROUTE_NAME_PREFIX + "app")
+    router.add_get(PREFIX + "operations.json", _operations, name=ROUTE_NAME_PREFIX + "operations")
     for name, content_type in FILES.items():
         path = PREFIX if name == "index.html" else PREFIX + name
         route_name = ROUTE_NAME_PREFIX + name.replace(".", "-").replace("/", "-")

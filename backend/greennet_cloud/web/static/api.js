@@ -130,17 +130,18 @@ export async function logout() {
   if (token !== null) await send("POST", "/api/v1/auth/logout", { refresh_token: token });
 }
 
-let operations = null; // "METHOD /path/{param}" of every API route, from the OpenAPI document
+let operations = null; // "METHOD /path/{param}" of every API route this server has
 
 /**
  * Whether the server offers an operation, e.g. supports("POST", "/api/v1/devices/{device_id}/relay").
  * Views that need a route another part of the cloud may not have yet ask first, so the page
- * never offers an action the server would answer with 404.
+ * never offers an action the server would answer with 404. The list is the dashboard's
+ * own small file (/app/operations.json, made from the server's router), not the OpenAPI
+ * document, which carries every schema.
  */
 export async function supports(method, path) {
-  operations ??= send("GET", "/api/v1/openapi.json")
-    .then((document) => new Set(Object.entries(document.paths ?? {}).flatMap(([route, item]) =>
-      Object.keys(item).map((verb) => `${verb.toUpperCase()} ${route}`))))
+  operations ??= send("GET", "/app/operations.json")
+    .then((answer) => new Set(answer.operations))
     .catch(() => {
       operations = null; // try again next time
       return new Set();
