@@ -22,7 +22,8 @@ TEXT = "text/plain; charset=utf-8"
 # our JavaScript modules: the shell, shared pieces, then one per view
 MODULES = (
     "app", "api", "dom", "router", "live", "relay", "share", "chart", "history", "totp",
-    "thresholds", "homes", "home", "plug", "alerts", "notifications", "account", "admin",
+    "thresholds", "remote", "homes", "home", "plug", "alerts", "notifications", "account",
+    "admin",
 )  # fmt: skip
 
 # path under /app/ → content type. Each view is its own module; the page loads a view's

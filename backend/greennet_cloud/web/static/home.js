@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { actionButton, announce, confirmDialog, copyText, el, field, form, plugIdOf, plugName, timeOf } from "./dom.js";
 import { energySection } from "./history.js";
+import { commandsSection } from "./remote.js";
 import { go, href } from "./router.js";
 import { sharingSection } from "./share.js";
 
@@ -156,8 +157,10 @@ export async function show(container, context, homeId) {
   if (home.access !== "owner") return;
   const sharing = sharingSection("home", home.id, home.name);
   const link = linkSection(home);
+  const commands = (await api.supports("GET", "/api/v1/homes/{home_id}/commands")) ? commandsSection(home.id) : null;
   container.append(renameSection(home, context, heading),
     ...("timezone" in home ? [energySettingsSection(home)] : []), // with the telemetry part (issue #11)
-    sharing.section, link.section, pairingSection(home), deleteSection(home, context));
-  await Promise.all([sharing.refresh(), link.refresh()]);
+    sharing.section, link.section, ...(commands ? [commands.section] : []), // with the HA link (#13)
+    pairingSection(home), deleteSection(home, context));
+  await Promise.all([sharing.refresh(), link.refresh(), commands?.refresh()]);
 }

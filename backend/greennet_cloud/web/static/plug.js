@@ -3,8 +3,9 @@
 import * as api from "./api.js";
 import { actionButton, announce, confirmDialog, el, field, form, plugIdOf, plugName, timeOf } from "./dom.js";
 import { canControl } from "./homes.js";
-import { liveField, updatePlug } from "./live.js";
+import { liveField, updateFromDevices, updatePlug } from "./live.js";
 import { relayToggle } from "./relay.js";
+import { protectionSection } from "./remote.js";
 import { fetchHistory, historySections } from "./history.js";
 import { go, href } from "./router.js";
 import { sharingSection } from "./share.js";
@@ -110,7 +111,7 @@ async function latestReading(device) {
 /** Render the plug page into `container`. */
 export async function show(container, context, deviceId) {
   const device = await api.call("GET", path(deviceId));
-  updatePlug(device.id, { last_seen_at: device.last_seen_at ?? null, ...("online" in device ? { online: device.online } : {}) });
+  updateFromDevices([device]);
   const home = context.homes.find((one) => one.id === device.home_id);
   const heading = el("h2", { id: "plug-title", tabindex: "-1" }, plugName(device));
   container.append(
@@ -124,6 +125,9 @@ export async function show(container, context, deviceId) {
     const history = historySections(device);
     container.append(...history.sections);
     leaving = history.leave;
+  }
+  if (canControl(device) && (await api.supports("POST", "/api/v1/devices/{device_id}/protection"))) {
+    container.append(protectionSection(device)); // with the HA link (issue #13)
   }
   if (await api.supports("GET", "/api/v1/devices/{device_id}/thresholds")) {
     const thresholds = thresholdsSection(device, canControl(device));
