@@ -208,3 +208,30 @@ def test_a_plug_shows_when_it_last_reported_through_real_ingest(
     assert seen == datetime.fromtimestamp((now_ms - 5000) / 1000, UTC)
     assert page.field("greennet-1e1e1e", "status") == "online"
     assert page.console_problems() == []
+
+
+def test_a_visitor_creates_an_account_and_is_logged_in(
+    dashboard_server: LiveServer, page: DashboardPage
+) -> None:
+    page.open()
+    page.shown("#login-form")
+    assert page.unreachable_by_keyboard() == []
+    page.find("#show-signup").click()
+    page.wait.until(lambda _: page.focused_id() == "signup-email")
+    page.press("zoe@example.com")
+    page.type_into("#signup-password", PASSWORD)
+    page.type_into("#signup-repeat", PASSWORD + "!")
+    page.find("#signup-form button[type=submit]").click()
+    assert page.driver.execute_script(
+        "return document.querySelector('#signup-repeat').validationMessage"
+    )
+    assert LiveApi(dashboard_server.base_url).log_in("zoe@example.com").status_code == 401
+
+    page.type_into("#signup-repeat", PASSWORD)
+    page.find("#signup-form button[type=submit]").click()
+    page.wait_for_homes()
+    assert "zoe@example.com" in page.find("#whoami").text
+    assert LiveApi(dashboard_server.base_url).log_in("zoe@example.com").status_code == 200
+    page.log_out()
+    assert page.find("#show-signup").is_displayed()
+    assert page.console_problems(http_errors_expected=True) == []

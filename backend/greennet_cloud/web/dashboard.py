@@ -21,7 +21,7 @@ TEXT = "text/plain; charset=utf-8"
 
 # our JavaScript modules: the shell, shared pieces, then one per view
 MODULES = (
-    "app", "api", "dom", "router", "live", "relay", "share", "chart", "history", "totp",
+    "app", "api", "dom", "router", "live", "auth", "relay", "share", "chart", "history", "totp",
     "thresholds", "remote", "homes", "home", "plug", "alerts", "notifications", "account",
     "admin",
 )  # fmt: skip

@@ -70,6 +70,11 @@ async function send(method, path, body, token, as = "json") {
   return data;
 }
 
+/** A request that needs no session (sign-up, password reset, mailed links). */
+export function anonymous(method, path, body) {
+  return send(method, path, body);
+}
+
 /** Whether this tab holds a session (a refresh token) from an earlier login. */
 export function hasSession() {
   return storedRefreshToken() !== null;

@@ -25,14 +25,57 @@ function showLogin() {
   $("whoami").textContent = "";
   $("login").hidden = false;
   $("login-form").hidden = false;
+  $("login-more").hidden = false;
+  $("auth-flow").hidden = true;
+  $("auth-flow").replaceChildren();
   $("totp-form").hidden = true;
+  api.supports("POST", "/api/v1/auth/password-reset/request").then((offered) => {
+    $("show-forgot").hidden = !offered; // mailed resets come with part 3 (issue #12)
+  });
   $("password").value = "";
   $("totp").value = "";
   announce("");
   $("email").focus();
 }
 
+/** Replace the login form with another logged-out step (sign-up, reset), and a way back. */
+function showAuthFlow(node) {
+  $("login-form").hidden = true;
+  $("totp-form").hidden = true;
+  $("login-more").hidden = true;
+  const back = document.createElement("button");
+  Object.assign(back, { type: "button", className: "secondary", textContent: "Back to log in" });
+  back.addEventListener("click", () => {
+    clearError();
+    showLogin();
+  });
+  $("auth-flow").replaceChildren(node, back);
+  $("auth-flow").hidden = false;
+  node.querySelector("input")?.focus();
+}
+
+/** Open a mailed link (#reset-password=…, #verify-email=…) if the address holds one. */
+async function openMailedLink() {
+  if (!/^#(reset-password|verify-email)=/.test(location.hash)) return false;
+  const auth = await import("./auth.js");
+  const link = auth.takeMailedLink();
+  if (link === null) return false;
+  if (link.kind === "reset-password") {
+    if (api.hasSession()) await api.logout().catch(() => {}); // a reset ends every session anyway
+    showLogin();
+    showAuthFlow(auth.resetForm(link.token, () => showLogin()));
+    return true;
+  }
+  try {
+    announce(await auth.verifyEmail(link.token));
+  } catch (err) {
+    showError(messageOf(err));
+  }
+  return false; // carry on to the login form or the dashboard
+}
+
 function showTotpStep() {
+  $("login-more").hidden = true;
   $("login-form").hidden = true;
   $("totp-form").hidden = false;
   $("totp").value = "";
@@ -86,7 +129,7 @@ function leaveView() {
 }
 
 async function showRoute({ view, params }) {
-  if (session === null) return;
+  if (session === null || view === "mailed-link") return;
   clearError();
   leaveView();
   for (const link of document.querySelectorAll("#nav a")) {
@@ -161,9 +204,9 @@ function handleFailure(err) {
 }
 context.failed = handleFailure;
 
-async function attemptLogin(email, password, totp, button) {
+async function attemptLogin(email, password, totp, button = null) {
   clearError();
-  button.disabled = true;
+  if (button) button.disabled = true;
   try {
     await api.login(email, password, totp);
     pending = null;
@@ -178,7 +221,7 @@ async function attemptLogin(email, password, totp, button) {
       showError(messageOf(err));
     }
   } finally {
-    button.disabled = false;
+    if (button) button.disabled = false;
   }
 }
 
@@ -228,5 +271,26 @@ $("logout").addEventListener("click", async () => {
   }
 });
 
-if (api.hasSession()) enterDashboard();
-else showLogin();
+$("show-signup").addEventListener("click", async () => {
+  clearError();
+  const auth = await import("./auth.js");
+  showAuthFlow(auth.signUpForm((email, password) => attemptLogin(email, password)));
+});
+
+$("show-forgot").addEventListener("click", async () => {
+  clearError();
+  showAuthFlow((await import("./auth.js")).forgotForm());
+});
+
+// a mailed link opened in a tab where the dashboard already runs
+addEventListener("hashchange", () => {
+  openMailedLink().catch((err) => showError(messageOf(err)));
+});
+
+async function boot() {
+  if (await openMailedLink().catch(() => false)) return;
+  if (api.hasSession()) enterDashboard();
+  else showLogin();
+}
+
+boot();
