@@ -15,7 +15,7 @@ function secondFactor(context, id) {
     : null;
 }
 
-function profileSection(context) {
+function profileSection(context, verification) {
   const me = context.me;
   const reauth = el("div", { class: "reauth", hidden: true },
     el("p", { class: "hint" }, "Changing the e-mail needs your password."),
@@ -46,7 +46,7 @@ function profileSection(context) {
     node.querySelector("#profile-password").required = changed;
   });
   return el("section", { class: "card", "aria-labelledby": "profile-title" },
-    el("h3", { id: "profile-title" }, "Profile"), node);
+    el("h3", { id: "profile-title" }, "Profile"), node, verification);
 }
 
 function passwordSection(context) {
@@ -116,13 +116,26 @@ async function sessionsSection(context) {
   return section;
 }
 
+/** Whether the e-mail address is verified, and a new link when it is not (issue #12). */
+async function verificationNote() {
+  if (!(await api.supports("GET", "/api/v1/auth/verify-email"))) return null;
+  const { verified } = await api.call("GET", "/api/v1/auth/verify-email");
+  if (verified) return el("p", { class: "hint", id: "email-verified" }, "Your e-mail address is verified.");
+  return el("div", { id: "email-verified" },
+    el("p", { class: "hint" }, "Your e-mail address is not verified yet: notifications by e-mail wait until it is."),
+    el("div", { class: "actions" }, actionButton("Mail the link again", async () => {
+      await api.call("POST", "/api/v1/auth/verify-email/resend");
+      announce("A new verification link is on its way.");
+    }, { class: "secondary" })));
+}
+
 /** Render the account page into `container`. */
 export async function show(container, context) {
   context.setMe(await api.call("GET", "/api/v1/users/me"));
   const recovery = context.me.totp_enabled && (await api.supports("POST", "/api/v1/auth/recovery-codes"));
   const sections = [
     el("h2", { id: "account-title", tabindex: "-1" }, "Account"),
-    profileSection(context),
+    profileSection(context, await verificationNote()),
     passwordSection(context),
     twoFactorSection(context),
     recovery ? recoverySection(context) : null,
