@@ -63,8 +63,8 @@ export function resetForm(token, done) {
   ], "Set password", async (values, node) => {
     if (!checkRepeat(node, values)) return;
     await api.anonymous("POST", "/api/v1/auth/password-reset", { token, new_password: values.new_password });
+    done(); // back to the login form, then say why
     announce("Your password was changed and every session ended. Log in with the new password.");
-    done();
   });
 }
 
