@@ -20,7 +20,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -55,6 +55,9 @@ class JobRunner:
         self.jobs: dict[str, Job] = {}
         self.runner_id = f"{socket.gethostname()}:{os.getpid()}"
         self._task: asyncio.Task[None] | None = None
+        # when each job is due at the earliest, as last seen in the ledger: until then a
+        # tick costs no database query
+        self._not_before: dict[str, datetime] = {}
 
     def register(self, name: str, interval_seconds: float, run: JobFunction) -> None:
         """Add a job (names are unique; at most 64 characters)."""
@@ -73,6 +76,10 @@ class JobRunner:
     async def run_job(self, name: str, *, force: bool = False) -> bool:
         """Run one job if it is due (or `force`) and no other process is running it."""
         job = self.jobs[name]
+        if not force and self.clock() < self._not_before.get(
+            name, datetime.min.replace(tzinfo=UTC)
+        ):
+            return False
         async with self._exclusive(name) as mine:
             if not mine or not await self._claim(job, force):
                 return False
@@ -141,8 +148,11 @@ class JobRunner:
             last = await conn.scalar(
                 select(job_runs.c.started_at).where(job_runs.c.name == job.name).with_for_update()
             )
-            if not force and last is not None and now - last < timedelta(seconds=job.interval):
+            interval = timedelta(seconds=job.interval)
+            if not force and last is not None and now - last < interval:
+                self._not_before[job.name] = last + interval
                 return False
+            self._not_before[job.name] = now + interval
             await conn.execute(
                 update(job_runs)
                 .where(job_runs.c.name == job.name)

@@ -3,12 +3,13 @@ on (device, ts), the full HMAC matrix, per-sample validation, limits, last-seen,
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
-from greennet_cloud.services.ingest import DeviceReport
-from greennet_cloud.web.keys import INGEST
+from greennet_cloud.services.ingest import TELEMETRY_CHANNEL, DeviceReport
+from greennet_cloud.web.keys import BUS, INGEST
 
 from .api import Api
 from .conftest import FakeClock
@@ -321,3 +322,34 @@ async def test_a_hub_batch_notes_its_link_token_use_once_a_minute(
     await home.batch(api, [])
     assert (later := await last_used()) is not None
     assert later > first
+
+
+async def test_each_stored_batch_is_announced_on_the_bus(
+    api: Api, home: Household, clock: FakeClock
+) -> None:
+    assert api.client.app is not None
+    heard: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    subscription = await api.client.app[BUS].subscribe(TELEMETRY_CHANNEL, heard.put_nowait)
+    try:
+        now = ms(clock.now)
+        plug, other = home.plugs
+        reply = await home.batch(
+            api,
+            [sample(now - 1000, device_id=plug.plug_id, power=3.0),
+             sample(now, device_id=plug.plug_id, power=4.5),
+             sample(now, device_id=other.plug_id)],
+        )  # fmt: skip
+        assert reply.body["stored"] == 3
+        message = await asyncio.wait_for(heard.get(), 10)
+        by_id = {device["id"]: device for device in message["devices"]}
+        assert set(by_id) == {plug.id, other.id}
+        assert by_id[plug.id] == {
+            "id": plug.id, "home_id": home.home_id, "plug_id": plug.plug_id, "ts": now,
+            "power": 4.5, "voltage": 230.0, "current": 0.02, "energy": 1.0, "relay": "ON",
+            "online": True, "came_online": True,
+        }  # fmt: skip
+        await home.batch(api, [sample(now, device_id=plug.plug_id)])  # a duplicate only
+        await asyncio.sleep(0.5)
+        assert heard.empty()
+    finally:
+        subscription.cancel()

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import pytest
 from greennet_cloud import Config
-from greennet_cloud.clock import utcnow
 from greennet_cloud.db.engine import create_engine
 from greennet_cloud.db.migrate import migrate
 from greennet_cloud.db.schema import telemetry_1d, telemetry_1h, telemetry_1m
@@ -99,10 +98,10 @@ samples_strategy = st.dictionaries(
 async def check(url: str, samples: dict[int, tuple[float, float]], order: list[int],
                 cuts: list[int]) -> None:  # fmt: skip
     engine = create_engine(url)
+    clock = lambda: datetime.fromtimestamp((BASE + 5 * HOUR) / 1000, UTC)  # noqa: E731
+    config = Config(secret=TEST_SECRET, database_url=url)
+    ingest = Ingest(engine, clock, config, devices=None)  # type: ignore[arg-type]
     try:
-        clock = lambda: datetime.fromtimestamp((BASE + 5 * HOUR) / 1000, UTC)  # noqa: E731
-        config = Config(secret=TEST_SECRET, database_url=url)
-        ingest = Ingest(engine, clock, config, devices=None)  # type: ignore[arg-type]
         rollups = Rollups(engine, clock)
         device = await new_device(engine)
         arrival = [sorted(samples)[i] for i in order]  # a permutation: late, out of order
@@ -120,6 +119,7 @@ async def check(url: str, samples: dict[int, tuple[float, float]], order: list[i
             for key, row in expected.items():
                 assert stored[key] == pytest.approx(row, abs=1e-6), (table.name, key)
     finally:
+        ingest.close()
         await engine.dispose()
 
 
@@ -137,4 +137,3 @@ def test_rollups_equal_the_raw_data_whatever_the_arrival_order(
 def test_the_reference_counts_a_counter_drop_as_a_new_cycle() -> None:
     got = reference({0: (1.0, 5.0), 1000: (1.0, 6.0), 2000: (1.0, 0.5), 3000: (1.0, 1.0)}, HOUR)
     assert got[0][4] == pytest.approx(1.0 + 0.5 + 0.5)
-    assert utcnow().tzinfo is not None

@@ -119,6 +119,8 @@ class Devices(Service):
                     raise Conflict("this plug is already in this home", "device_exists")
                 await device_store.move_device(conn, device.id, home_id)
             values = self._detail_values(details)
+            if values.get("name") == "":
+                values["name"] = device.plug_id  # an empty name resets to the plug id
             if values:
                 await device_store.update_device(conn, principal.user_id, device.id, values)
             await device_store.revoke_credentials(conn, device.id, self.now())

@@ -14,18 +14,22 @@ marked for the rollup job. After the commit every `listeners` callback gets one
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..bus import Bus
 from ..clock import Clock
 from ..config import Config
-from ..db.engine import reading
+from ..db.engine import reading, sqlite_writer
 from ..errors import Unauthenticated
 from ..models import Device, Sample
+from ..protocol import OFF, ON
 from ..security.tokens import hash_secret
 from ..storage import devices as device_store
 from ..storage import links as link_store
@@ -33,7 +37,7 @@ from ..storage import telemetry as telemetry_store
 from .base import Service
 from .device_auth import verify_device_request
 from .devices import Devices
-from .samples import SampleError, decode_body, parse_samples
+from .samples import ParsedSample, SampleError, decode_body, parse_samples
 
 _LOGGER = logging.getLogger(__name__)
 # last_seen_at moves in steps: a plug reporting every second costs a write per 10 s, not 1 s
@@ -52,6 +56,40 @@ class DeviceReport:
 
 
 type IngestListener = Callable[[list[DeviceReport]], Awaitable[None]]
+
+# the bus channel every stored batch is announced on (the websocket and alerts listen)
+TELEMETRY_CHANNEL = "greennet_telemetry"
+DEVICES_PER_MESSAGE = 20  # ~250 bytes each: well under the bus's 7,900-byte limit
+
+
+def report_message(report: DeviceReport) -> dict[str, Any]:
+    """One device's entry in a bus message: ids, newest values, online."""
+    latest = report.latest
+    return {
+        "id": report.device.id,
+        "home_id": report.device.home_id,
+        "plug_id": report.device.plug_id,
+        "ts": latest.ts,
+        "power": latest.power,
+        "voltage": latest.voltage,
+        "current": latest.current,
+        "energy": latest.energy,
+        "relay": ON if latest.relay else OFF,
+        "online": True,
+        "came_online": report.came_online,
+    }
+
+
+def bus_publisher(bus: Bus) -> IngestListener:
+    """A post-ingest listener that announces each stored batch on `TELEMETRY_CHANNEL`:
+    `{"devices": [report_message, …]}`, at most DEVICES_PER_MESSAGE devices a message."""
+
+    async def publish(reports: list[DeviceReport]) -> None:
+        for first in range(0, len(reports), DEVICES_PER_MESSAGE):
+            chunk = reports[first : first + DEVICES_PER_MESSAGE]
+            await bus.publish(TELEMETRY_CHANNEL, {"devices": [report_message(r) for r in chunk]})
+
+    return publish
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +112,14 @@ class Ingest(Service):
         # called after each commit with the devices it touched; keep them quick
         self.listeners: list[IngestListener] = []
         self._partition_days: set[int] = set()  # PostgreSQL partitions known to exist
+        # SQLite: a batch is written whole in one worker thread (one hop, not one per
+        # statement); the file and its settings are the async engine's
+        self._sqlite = sqlite_writer(config.resolved_database_url)
+
+    def close(self) -> None:
+        """Release the SQLite writer's connections."""
+        if self._sqlite is not None:
+            self._sqlite.dispose()
 
     async def from_hub(self, link_token: str, raw_body: bytes) -> IngestReport:
         """A batch from the HA hub linked to a home; samples name plugs of that home."""
@@ -133,21 +179,32 @@ class Ingest(Service):
         if self.engine.dialect.name == "postgresql":
             await self._ensure_partitions({telemetry_store.day_of(s.ts) for _, s in rows})
         minute = telemetry_store.MINUTE_MS
-        seen_at = {
-            seq: datetime.fromtimestamp(sample.ts / 1000, UTC)
-            for seq, (device, sample) in newest.items()
-            if device.last_seen_at is None
-            or device.last_seen_at < datetime.fromtimestamp(sample.ts / 1000, UTC) - LAST_SEEN_STEP
-        }
-        async with self.engine.begin() as conn:
-            stored = await telemetry_store.insert_samples(conn, rows)
-            await telemetry_store.mark_pending(
-                conn, {(seq, s.ts // minute * minute) for seq, s in rows}
-            )
-            await device_store.mark_seen(conn, seen_at)
+        seen_at = {}
+        for seq, (device, sample) in newest.items():
+            at = datetime.fromtimestamp(sample.ts / 1000, UTC)
+            if device.last_seen_at is None or device.last_seen_at < at - LAST_SEEN_STEP:
+                seen_at[seq] = at
+        if self._sqlite is not None:
+            minutes = {(seq, sample.ts // minute * minute) for seq, sample in rows}
+            stored = await asyncio.to_thread(self._write_sqlite, rows, minutes, seen_at)
+        else:
+            async with self.engine.begin() as conn:
+                stored = await telemetry_store.write_batch_postgresql(
+                    conn, rows, LAST_SEEN_STEP.total_seconds()
+                )
         if stored:  # a batch of duplicates changes nothing anybody could want to hear
             await self._notify(newest, rows)
         return stored, len(batch) - stored
+
+    def _write_sqlite(
+        self,
+        rows: list[tuple[int, Sample]],
+        minutes: set[tuple[int, int]],
+        seen_at: dict[int, datetime],
+    ) -> int:
+        assert self._sqlite is not None
+        with self._sqlite.begin() as conn:
+            return telemetry_store.write_batch_sqlite(conn, rows, minutes, seen_at)
 
     async def _notify(
         self, newest: dict[int, tuple[Device, Sample]], rows: list[tuple[int, Sample]]
@@ -174,7 +231,9 @@ class Ingest(Service):
             except Exception:  # a listener never takes ingest down
                 _LOGGER.exception("post-ingest listener %r failed", listener)
 
-    def _parse(self, raw_body: bytes, *, with_device: bool) -> tuple[list, list[SampleError]]:  # type: ignore[type-arg]
+    def _parse(
+        self, raw_body: bytes, *, with_device: bool
+    ) -> tuple[list[ParsedSample], list[SampleError]]:
         now_ms = int(self.now().timestamp() * 1000)
         # older samples would land in a day retention is about to drop (or has dropped)
         oldest_ms = now_ms - (self.retention.raw_days - 1) * telemetry_store.DAY_MS

@@ -102,6 +102,9 @@ def _parse_one(
         device_key = item.get("device_id")
         if not isinstance(device_key, str) or not 0 < len(device_key) <= 64:
             raise _Refused("invalid_sample", "'device_id' must name a plug of this home")
+    fast = _fast_path(index, item, device_key, now_ms, oldest_ms)
+    if fast is not None:
+        return fast
     ts = item.get("ts")
     if isinstance(ts, float) and ts.is_integer():
         ts = int(ts)
@@ -119,6 +122,42 @@ def _parse_one(
         raise _Refused("invalid_sample", f"'relay' must be {ON!r} or {OFF!r}")
     sample = Sample(ts=ts, relay=relay == ON, **values)
     return ParsedSample(index=index, device_key=device_key, sample=sample)
+
+
+_P_LO, _P_HI = POWER_RANGE
+_V_LO, _V_HI = VOLTAGE_RANGE
+_C_LO, _C_HI = CURRENT_RANGE
+_E_LO, _E_HI = ENERGY_RANGE
+
+
+def _fast_path(
+    index: int, item: dict[str, Any], device_key: str | None, now_ms: int, oldest_ms: int
+) -> ParsedSample | None:
+    """The common case (every field present, floats in range) checked in one go; None
+    sends anything else through the field-by-field checks that name the problem."""
+    ts = item.get("ts")
+    power = item.get("power")
+    voltage = item.get("voltage")
+    current = item.get("current")
+    energy = item.get("energy")
+    relay = item.get("relay")
+    if (
+        type(ts) is int
+        and oldest_ms <= ts <= now_ms + MAX_FUTURE_MS
+        and TS_RANGE[0] <= ts <= TS_RANGE[1]
+        and type(power) is float
+        and _P_LO <= power <= _P_HI  # NaN fails every comparison: slow path
+        and type(voltage) is float
+        and _V_LO <= voltage <= _V_HI
+        and type(current) is float
+        and _C_LO <= current <= _C_HI
+        and type(energy) is float
+        and _E_LO <= energy <= _E_HI
+        and relay in (ON, OFF)
+    ):
+        sample = Sample(ts, power, voltage, current, energy, relay == ON)
+        return ParsedSample(index, device_key, sample)
+    return None
 
 
 def _measure(item: dict[str, Any], name: str, bounds: tuple[float, float]) -> float:

@@ -102,19 +102,20 @@ async def move_device(conn: AsyncConnection, device_id: str, home_id: str) -> No
     await conn.execute(delete(shares).where(shares.c.device_id == device_id))
 
 
-async def mark_seen(conn: AsyncConnection, seen: dict[int, datetime]) -> None:
-    """Move `last_seen_at` forward (never back) for each device seq: one statement for all."""
-    if not seen:
-        return
-    await conn.execute(
-        update(devices)
-        .where(
-            devices.c.seq == bindparam("seq_"),
-            or_(devices.c.last_seen_at.is_(None), devices.c.last_seen_at < bindparam("at_")),
-        )
-        .values(last_seen_at=bindparam("at_")),
-        [{"seq_": seq, "at_": at} for seq, at in seen.items()],
+# moves `last_seen_at` forward, never back; executed with one parameter set per device
+SEEN_UPDATE = (
+    update(devices)
+    .where(
+        devices.c.seq == bindparam("seq_"),
+        or_(devices.c.last_seen_at.is_(None), devices.c.last_seen_at < bindparam("at_")),
     )
+    .values(last_seen_at=bindparam("at_"))
+)
+
+
+def seen_params(seen: dict[int, datetime]) -> list[dict[str, Any]]:
+    """Parameter sets of `SEEN_UPDATE` for (device seq → newest sample time)."""
+    return [{"seq_": seq, "at_": at} for seq, at in seen.items()]
 
 
 async def list_devices(

@@ -1,9 +1,10 @@
 """Raw telemetry: batched, idempotent writes on (device, ts); PostgreSQL's daily partitions.
 
-Samples are keyed by the device's `seq`; callers have already authorized the device. Writes
-are one statement per batch: `executemany` of `INSERT … ON CONFLICT DO NOTHING` on SQLite
-(inside the caller's one transaction), one multi-row `INSERT … SELECT FROM unnest(arrays)
-… ON CONFLICT DO NOTHING` on PostgreSQL.
+Samples are keyed by the device's `seq`; callers have already authorized the device. A
+batch is one transaction: on SQLite `executemany` of `INSERT … ON CONFLICT DO NOTHING` (plus
+the pending minutes and last-seen updates) on a synchronous connection in one worker
+thread; on PostgreSQL one statement, a multi-row `INSERT … SELECT FROM unnest(arrays) … ON
+CONFLICT DO NOTHING` whose RETURNING rows feed the pending minutes and last-seen updates.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,14 +23,45 @@ DAY_MS = 86_400_000
 MINUTE_MS = 60_000
 _PARTITION_LOCK = 0x6772_6E65_7401  # serializes partition DDL across processes
 
-_PG_INSERT = text(
-    "INSERT INTO telemetry (device_seq, ts, power, voltage, current, energy, relay)"
+# PostgreSQL: the whole batch in one statement (one round trip): the new samples, the
+# minutes they touch for the rollup job, and last_seen_at of devices that moved a step on
+_PG_BATCH = text(
+    "WITH ins AS ("
+    " INSERT INTO telemetry (device_seq, ts, power, voltage, current, energy, relay)"
     " SELECT * FROM unnest(CAST(:seq AS INTEGER[]), CAST(:ts AS BIGINT[]),"
     " CAST(:power AS DOUBLE PRECISION[]), CAST(:voltage AS DOUBLE PRECISION[]),"
     " CAST(:current AS DOUBLE PRECISION[]), CAST(:energy AS DOUBLE PRECISION[]),"
     " CAST(:relay AS BOOLEAN[]))"
-    " ON CONFLICT DO NOTHING"
+    " ON CONFLICT DO NOTHING RETURNING device_seq, ts),"
+    " pending AS (INSERT INTO rollup_pending (device_seq, bucket)"
+    " SELECT DISTINCT device_seq, ts / 60000 * 60000 FROM ins ON CONFLICT DO NOTHING),"
+    " newest AS (SELECT device_seq, to_timestamp(max(ts) / 1000.0) AS at FROM ins"
+    " GROUP BY device_seq),"
+    " seen AS (UPDATE devices SET last_seen_at = newest.at FROM newest"
+    " WHERE devices.seq = newest.device_seq AND (devices.last_seen_at IS NULL"
+    " OR devices.last_seen_at < newest.at - make_interval(secs => :step)))"
+    " SELECT count(*) FROM ins"
 )
+
+
+async def write_batch_postgresql(
+    conn: AsyncConnection, rows: Sequence[tuple[int, Sample]], seen_step_seconds: float
+) -> int:
+    """PostgreSQL: samples, pending minutes and last seen in one statement; new samples."""
+    result = await conn.execute(
+        _PG_BATCH,
+        {
+            "seq": [seq for seq, _ in rows],
+            "ts": [sample.ts for _, sample in rows],
+            "power": [sample.power for _, sample in rows],
+            "voltage": [sample.voltage for _, sample in rows],
+            "current": [sample.current for _, sample in rows],
+            "energy": [sample.energy for _, sample in rows],
+            "relay": [sample.relay for _, sample in rows],
+            "step": seen_step_seconds,
+        },
+    )
+    return int(result.scalar_one())
 
 
 _SQLITE_INSERT = (
@@ -38,32 +70,29 @@ _SQLITE_INSERT = (
 )
 
 
-async def insert_samples(conn: AsyncConnection, rows: Sequence[tuple[int, Sample]]) -> int:
-    """Store (device seq, sample) rows; a row whose (device, ts) exists is skipped.
+_SQLITE_PENDING = (
+    "INSERT INTO rollup_pending (device_seq, bucket) VALUES (?, ?) ON CONFLICT DO NOTHING"
+)
 
-    Returns how many were new. `rows` must not repeat a (device, ts) pair.
-    """
-    if not rows:
-        return 0
-    if conn.dialect.name == "postgresql":
-        result = await conn.execute(
-            _PG_INSERT,
-            {
-                "seq": [seq for seq, _ in rows],
-                "ts": [sample.ts for _, sample in rows],
-                "power": [sample.power for _, sample in rows],
-                "voltage": [sample.voltage for _, sample in rows],
-                "current": [sample.current for _, sample in rows],
-                "energy": [sample.energy for _, sample in rows],
-                "relay": [sample.relay for _, sample in rows],
-            },
-        )
-        return int(result.rowcount)
-    # straight to the driver's executemany: positional tuples, no per-row processing
-    result = await conn.exec_driver_sql(
+
+def write_batch_sqlite(
+    conn: Connection,
+    rows: Sequence[tuple[int, Sample]],
+    minutes: Iterable[tuple[int, int]],
+    seen: dict[int, datetime],
+) -> int:
+    """SQLite: a whole batch (samples, pending minutes, last seen) on a synchronous
+    connection, so the ingest service runs it in one worker-thread call instead of one
+    thread hop per statement. Returns how many samples were new."""
+    from . import devices as device_store
+
+    result = conn.exec_driver_sql(
         _SQLITE_INSERT,
         [(seq, s.ts, s.power, s.voltage, s.current, s.energy, int(s.relay)) for seq, s in rows],
     )
+    conn.exec_driver_sql(_SQLITE_PENDING, sorted(set(minutes)))
+    if seen:
+        conn.execute(device_store.SEEN_UPDATE, device_store.seen_params(seen))
     return int(result.rowcount)
 
 

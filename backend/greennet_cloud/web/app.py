@@ -22,7 +22,7 @@ from ..services.devices import Devices
 from ..services.energy import EnergyReports
 from ..services.history import Histories
 from ..services.homes import Homes
-from ..services.ingest import Ingest
+from ..services.ingest import Ingest, bus_publisher
 from ..services.retention import Retention
 from ..services.rollups import Rollups
 from ..services.totp import TwoFactor
@@ -99,6 +99,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
     app[DEVICES] = Devices(engine, clock, config)
     app[INGEST] = Ingest(engine, clock, config, app[DEVICES])
+    app[INGEST].listeners.append(bus_publisher(bus))
     app[HISTORIES] = Histories(engine, clock)
     app[ENERGY] = EnergyReports(engine, clock)
     app[JOBS] = JobRunner(engine, clock)
@@ -132,6 +133,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await app[JOBS].stop()
+        app[INGEST].close()
         await app[BUS].close()
         app[PASSWORD_HASHER].close()
         await engine.dispose()
