@@ -54,12 +54,17 @@ function showAuthFlow(node) {
   node.querySelector("input")?.focus();
 }
 
-/** Open a mailed link (#reset-password=…, #verify-email=…) if the address holds one. */
+/** Open a mailed link (#reset-password=…, #verify-email=…, #invitation=…) if the address holds one. */
 async function openMailedLink() {
-  if (!/^#(reset-password|verify-email)=/.test(location.hash)) return false;
+  if (!/^#(reset-password|verify-email|invitation)=/.test(location.hash)) return false;
   const auth = await import("./auth.js");
   const link = auth.takeMailedLink();
   if (link === null) return false;
+  if (link.kind === "invitation") {
+    showLogin();
+    showAuthFlow(await auth.signUpForm((email, password) => attemptLogin(email, password), link.token));
+    return true;
+  }
   if (link.kind === "reset-password") {
     if (api.hasSession()) await api.logout().catch(() => {}); // a reset ends every session anyway
     showLogin();
@@ -274,7 +279,7 @@ $("logout").addEventListener("click", async () => {
 $("show-signup").addEventListener("click", async () => {
   clearError();
   const auth = await import("./auth.js");
-  showAuthFlow(auth.signUpForm((email, password) => attemptLogin(email, password)));
+  showAuthFlow(await auth.signUpForm((email, password) => attemptLogin(email, password)));
 });
 
 $("show-forgot").addEventListener("click", async () => {

@@ -1,5 +1,6 @@
 // What a visitor does before logging in: create an account, ask for a password reset, and
-// open the links GreenNet Cloud mails (#reset-password=<token>, #verify-email=<token>).
+// open the links GreenNet Cloud mails or admins hand out (#reset-password=<token>,
+// #verify-email=<token>, #invitation=<token>).
 // Tokens from a link leave the address bar at once (history.replaceState), so they stay
 // out of the history and of anything copied from the address bar.
 
@@ -10,7 +11,7 @@ const NEW_PASSWORD = { type: "password", required: true, minlength: 8, maxlength
 
 /** A mailed link in the address (`{kind, token}`), removed from the address; or null. */
 export function takeMailedLink() {
-  const match = /^#(reset-password|verify-email)=([A-Za-z0-9_-]{8,200})$/.exec(location.hash);
+  const match = /^#(reset-password|verify-email|invitation)=([A-Za-z0-9_-]{8,200})$/.exec(location.hash);
   if (!match) return null;
   history.replaceState(null, "", `${location.pathname}#/`);
   return { kind: match[1], token: match[2] };
@@ -25,17 +26,24 @@ function checkRepeat(node, values) {
   return false;
 }
 
-/** The sign-up form: registers, then logs in through `logIn(email, password)`. */
-export function signUpForm(logIn) {
+/**
+ * The sign-up form: registers, then logs in through `logIn(email, password)`. Where the
+ * server has invitations, an invitation code field (filled from an #invitation= link).
+ */
+export async function signUpForm(logIn, invitation = "") {
+  const invited = invitation !== "" || (await api.supports("GET", "/api/v1/invitations"));
   return form({ id: "signup-form" }, [
     el("h3", {}, "Create an account"),
     field("signup-email", "Email", { name: "email", type: "email", required: true, autocomplete: "username" }),
     field("signup-password", "Password", { name: "new_password", ...NEW_PASSWORD }, "At least 8 characters. A long phrase is best."),
     field("signup-repeat", "Repeat the password", { name: "repeat_password", type: "password", required: true, autocomplete: "new-password" }),
+    invited ? field("signup-invitation", "Invitation code (if you were given one)", { name: "invitation", value: invitation, autocomplete: "off" }) : null,
   ], "Create account", async (values, node) => {
     if (!checkRepeat(node, values)) return;
     const email = values.email.trim();
-    await api.anonymous("POST", "/api/v1/auth/register", { email, password: values.new_password });
+    const body = { email, password: values.new_password };
+    if (values.invitation?.trim()) body.invitation = values.invitation.trim();
+    await api.anonymous("POST", "/api/v1/auth/register", body);
     announce("Account created.");
     await logIn(email, values.new_password);
   });

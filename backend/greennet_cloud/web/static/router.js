@@ -14,7 +14,7 @@ const ROUTES = [
 
 /** The view and its parameters for the current address (`null` view: no such page). */
 export function currentRoute() {
-  if (/^#(reset-password|verify-email)=/.test(location.hash)) return { view: "mailed-link", params: [] }; // app.js
+  if (/^#(reset-password|verify-email|invitation)=/.test(location.hash)) return { view: "mailed-link", params: [] }; // app.js
   const path = decodeURIComponent(location.hash.replace(/^#\/?/, ""));
   for (const { pattern, view } of ROUTES) {
     const match = pattern.exec(path);
