@@ -117,9 +117,11 @@ def test_two_factor_login_asks_for_the_code_on_a_second_step(
     api = LiveApi(dashboard_server.base_url)
     token = api.account("fay@example.com")
     home = api.home(token, "Studio", {"greennet-c0ffee": {"name": "Espresso"}})
-    totp = pyotp.TOTP(api.ok("POST", "/api/v1/auth/totp", None, token)["secret"])
+    reauth = {"current_password": PASSWORD}  # two-factor changes re-authenticate
+    totp = pyotp.TOTP(api.ok("POST", "/api/v1/auth/totp", reauth, token)["secret"])
     confirmed_at = int(time.time())
-    api.ok("POST", "/api/v1/auth/totp/confirm", {"code": totp.at(confirmed_at)}, token)
+    confirm = {"code": totp.at(confirmed_at), **reauth}
+    api.ok("POST", "/api/v1/auth/totp/confirm", confirm, token)
     wrong = {"email": "fay@example.com", "password": PASSWORD, "totp": "000000"}
     expected = api.call("POST", "/api/v1/auth/login", wrong).json()["message"]
 
