@@ -21,9 +21,9 @@ TEXT = "text/plain; charset=utf-8"
 
 # our JavaScript modules: the shell, shared pieces, then one per view
 MODULES = (
-    "app", "api", "dom", "router", "live", "auth", "relay", "share", "chart", "history", "totp",
-    "thresholds", "remote", "homes", "home", "plug", "alerts", "notifications", "account",
-    "admin",
+    "app", "api", "dom", "router", "live", "socket", "auth", "relay", "share", "chart",
+    "history", "totp", "thresholds", "remote", "homes", "home", "plug", "alerts",
+    "notifications", "account", "admin",
 )  # fmt: skip
 
 # path under /app/ → content type. Each view is its own module; the page loads a view's

@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import { actionButton, announce, choices, el, plugName, timeOf } from "./dom.js";
 import { canControl } from "./homes.js";
 import { href } from "./router.js";
+import { liveEvents } from "./socket.js";
 import { METRICS } from "./thresholds.js";
 
 const STATES = [
@@ -65,6 +66,9 @@ export async function show(container, context) {
       ? [el("li", { class: "empty" }, state === "active" ? "No active alerts." : "No alerts here.")]
       : alerts.map((alert) => alertItem(alert, devices.get(alert.device_id), refresh))));
   }
+  const onAlert = () => refresh().catch(context.failed); // pushed over the websocket
+  liveEvents.addEventListener("alert", onAlert);
+  leaving = () => liveEvents.removeEventListener("alert", onAlert);
   container.append(
     el("h2", { id: "alerts-title", tabindex: "-1" }, "Alerts"),
     choices("alert-state", "Show", STATES, (key) => {
@@ -75,4 +79,11 @@ export async function show(container, context) {
     list,
   );
   await refresh();
+}
+
+let leaving = null;
+
+export function leave() {
+  leaving?.();
+  leaving = null;
 }

@@ -6,6 +6,7 @@ import { $, announce, clearError, messageOf, showError } from "./dom.js";
 import { newHomeDialog, renderHomes } from "./homes.js";
 import { resetLive, updateFromDevices } from "./live.js";
 import { currentRoute, startRouter } from "./router.js";
+import { followLive, liveEvents, startLive, stopLive } from "./socket.js";
 
 let pending = null; // email and password kept only between the password and the code step
 let session = null; // { me, homes, devices } while logged in
@@ -16,6 +17,7 @@ let renderedShape = null; // what the homes list shows, minus live values
 function showLogin() {
   pending = null;
   session = null;
+  stopLive();
   resetLive();
   leaveView();
   for (const id of ["dashboard", "view", "account", "nav"]) $(id).hidden = true;
@@ -99,6 +101,7 @@ async function loadHomes() {
   $("whoami").textContent = me.display_name ? `${me.display_name} (${me.email})` : me.email;
   $("nav-admin").hidden = me.role !== "admin";
   updateFromDevices(devices); // live values change in place
+  followLive(homes, devices); // and follow them over the websocket
   const shape = JSON.stringify([homes, devices.map(({ last_seen_at, online, ...fixed }) => fixed)]);
   if (shape !== renderedShape) { // homes or plugs themselves changed: draw the list anew
     renderHomes($("homes"), homes, devices);
@@ -184,6 +187,13 @@ async function enterDashboard() {
     }
     if (currentRoute().view === "homes") $("homes-title").focus();
     offerParts().catch(() => {}); // after the first paint: never delays the homes list
+    startLive({
+      reload: () => loadHomes().then(() => showRoute(currentRoute())).catch(handleFailure),
+      sessionEnded: () => {
+        showLogin();
+        showError("Your session ended (logged out elsewhere, or revoked). Log in again.");
+      },
+    });
   } catch (err) {
     handleFailure(err);
   }
@@ -200,6 +210,11 @@ async function offerParts() {
   $("nav-notifications").hidden = !notifications;
   if (notifications) await (await import("./notifications.js")).refreshUnread();
 }
+
+// a notification pushed over the websocket: the unread count follows at once
+liveEvents.addEventListener("notification", () => {
+  if (!$("nav-notifications").hidden) import("./notifications.js").then((module) => module.refreshUnread()).catch(() => {});
+});
 
 // Any API failure: show the API's message; a session the server no longer accepts means login.
 function handleFailure(err) {

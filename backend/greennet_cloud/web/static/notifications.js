@@ -4,6 +4,7 @@
 // GET/PATCH …/preferences, GET/PUT/DELETE …/webhook, POST …/webhook/secret and …/test.
 
 import * as api from "./api.js";
+import { liveEvents } from "./socket.js";
 import { $, actionButton, announce, confirmDialog, copyText, el, field, form, messageOf, showError, timeOf } from "./dom.js";
 
 const TYPE_TEXT = {
@@ -142,6 +143,9 @@ export async function show(container) {
       ? [el("li", { class: "empty" }, "No notifications.")]
       : notifications.map((notification) => item(notification, refresh))));
   }
+  const onNotification = () => refresh().catch(() => {}); // pushed over the websocket
+  liveEvents.addEventListener("notification", onNotification);
+  leaving = () => liveEvents.removeEventListener("notification", onNotification);
   container.append(
     el("div", { class: "view-head" },
       el("h2", { id: "notifications-title", tabindex: "-1" }, "Notifications"),
@@ -157,4 +161,11 @@ export async function show(container) {
   if (await api.supports("PUT", "/api/v1/notifications/webhook")) settings.push(webhookSection());
   container.append(...settings.map((one) => one.section));
   await Promise.all([refresh(), ...settings.map((one) => one.refresh())]);
+}
+
+let leaving = null;
+
+export function leave() {
+  leaving?.();
+  leaving = null;
 }
