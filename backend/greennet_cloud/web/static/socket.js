@@ -25,9 +25,18 @@ let stopped = true;
 
 const iso = (ms) => (typeof ms === "number" ? new Date(ms).toISOString() : null);
 
+/** Say in the navigation whether values are live ("live", "reconnecting", or hidden). */
+function showState(state) {
+  const node = document.getElementById("live-state");
+  node.hidden = state === null;
+  node.dataset.state = state ?? "";
+  node.textContent = state === "live" ? "Live" : state === "reconnecting" ? "Reconnecting…" : "";
+}
+
 function handle(message) {
   switch (message.type) {
     case "hello":
+      showState("live");
       attempts = 0;
       subscribed = new Set();
       subscribe();
@@ -120,6 +129,7 @@ async function open() {
 
 function reconnectLater(reload = false) {
   if (stopped || retry !== null) return;
+  showState("reconnecting");
   attempts += 1;
   const delay = Math.random() * Math.min(30_000, 1000 * 2 ** attempts); // full jitter
   retry = setTimeout(() => {
@@ -148,6 +158,7 @@ export function stopLive() {
   const current = socket;
   socket = null;
   current?.close(1000);
+  showState(null);
 }
 
 /** Whether the socket is open (for the page's own checks and tests). */
