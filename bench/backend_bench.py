@@ -80,7 +80,9 @@ async def seed(base: str) -> str:
     return token
 
 
-def run_database(db: str, seconds: float, profile: bool) -> tuple[list[Row], str]:
+def run_database(
+    db: str, seconds: float, profile: bool, env: dict[str, str]
+) -> tuple[list[Row], str]:
     """Start the cloud on `db`, measure each load; with `profile`, also a py-spy profile."""
     pg: PostgresServer | None = None
     proc: Process | None = None
@@ -92,7 +94,7 @@ def run_database(db: str, seconds: float, profile: bool) -> tuple[list[Row], str
                 pg.start()
                 args += ["--database-url", pg.create_database("bench")]
             port = free_port()
-            proc = spawn("cloud", [*args, "--port", str(port)], Path(tmp))
+            proc = spawn("cloud", [*args, "--port", str(port)], Path(tmp), env)
             base = f"http://127.0.0.1:{port}"
             asyncio.run(wait_http(proc, base + "/healthz", 60))
             token = asyncio.run(seed(base))
@@ -160,13 +162,17 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="py-spy the authenticated reads")
     parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--env", nargs="*", default=[], metavar="NAME=VALUE", help="extra server environment"
+    )
     args = parser.parse_args()
     seconds = 3.0 if args.quick else 10.0
     with tempfile.TemporaryDirectory(prefix="greennet-bench-hello-") as tmp:
         rows = [hello_world(seconds, Path(tmp))]
     profiles: dict[str, str] = {}
     for db in args.databases:
-        measured_rows, top = run_database(db, seconds, args.profile)
+        env = dict(item.split("=", 1) for item in args.env)
+        measured_rows, top = run_database(db, seconds, args.profile, env)
         rows += measured_rows
         if top:
             profiles[db] = top

@@ -3,16 +3,23 @@
 For each plug count, the same simulated plugs (1 Hz telemetry) go through the same
 Mosquitto into (a) the GreenNet integration and (b) HA's MQTT integration configured
 with equivalent MQTT sensors and switches (what a user would write without GreenNet).
-Measured: HA process CPU seconds per 1000 telemetry messages, publish→state latency,
-relay round trip (service call → broker → plug → confirmed state) and RSS growth.
+Measured: HA process CPU per 1000 telemetry messages, as measured and as the marginal
+cost (minus the same process's idle CPU with the same entities and no messages, taken
+in the same run just before), publish→state latency, relay round trip (service call →
+broker → plug → confirmed state), and RSS growth per plug. With `--profile`, py-spy
+samples the GreenNet process for a further window and the top functions are printed.
 
-    .venv/bin/python -m bench.ha_bench [--quick] [--counts 50 200] [--write]
+    .venv/bin/python -m bench.ha_bench [--quick] [--counts 50 200] [--profile] [--write]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -214,7 +221,63 @@ async def relay_round_trip(rig: Rig, entity: str, samples: int) -> list[float]:
     return out
 
 
-async def run_one(mode: str, count: int, window: float, samples: int) -> dict[str, Any]:
+async def profile(pid: int, seconds: float, top: int = 20) -> str:
+    """py-spy samples of the process (all threads) for `seconds`: top functions as text."""
+    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    with tempfile.NamedTemporaryFile(suffix=".txt") as out:
+        proc = await asyncio.create_subprocess_exec(
+            pyspy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--gil",
+            "--nonblocking",
+            "--output",
+            out.name,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        await proc.wait()
+        stacks = Path(out.name).read_text().splitlines()
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in stacks:
+        frames, _, count_text = line.rpartition(" ")
+        if not frames:
+            continue
+        samples = int(count_text)
+        # One entry per function, not per line; waiting in select is idle, not work.
+        names = [re.sub(r":\d+\)$", ")", frame) for frame in frames.split(";")]
+        if names[-1].startswith(("EpollSelector.select", "select ")):
+            continue
+        total += samples
+        own[names[-1]] += samples
+        for name in set(names):
+            if "greennet" in name:
+                inclusive[name] += samples
+    total = max(total, 1)
+    rows = [
+        f"{total} samples at 200 Hz over {int(seconds)} s (threads holding the GIL, waiting in "
+        "select excluded)",
+        "",
+    ]
+    rows += ["| self % | function |", "| --- | --- |"]
+    rows += [f"| {n / total * 100:.1f} | `{name}` |" for name, n in own.most_common(top)]
+    rows += ["", "| incl. % | GreenNet function |", "| --- | --- |"]
+    rows += [f"| {n / total * 100:.1f} | `{name}` |" for name, n in inclusive.most_common(12)]
+    return "\n".join(rows)
+
+
+async def run_one(
+    mode: str, count: int, window: float, samples: int, profile_it: bool = False
+) -> dict[str, Any]:
     """One mode at one plug count; returns the figures."""
     cfg_plugs = Simulator(SimulatorConfig(count=count)).plugs
     plug_ids = [p.id for p in cfg_plugs]
@@ -243,11 +306,23 @@ async def run_one(mode: str, count: int, window: float, samples: int) -> dict[st
             print("  entities live; measuring", flush=True)
             await asyncio.sleep(5)
             rss_after = rss_mib(rig.ha_pid)
+            # Idle baseline: the same entities, plugs online, no telemetry for a window.
+            for plug in sim.plugs:
+                plug.state.interval = 10**6
+            await asyncio.sleep(3)
+            idle_cpu0, idle_t0 = cpu_seconds(rig.ha_pid), time.monotonic()
+            idle_messages = await count_telemetry(rig, window / 2)
+            idle_rate = (cpu_seconds(rig.ha_pid) - idle_cpu0) / (time.monotonic() - idle_t0)
+            for plug in sim.plugs:
+                plug.state.interval = 1
+            await asyncio.sleep(3)
             cpu0 = cpu_seconds(rig.ha_pid)
             t0 = time.monotonic()
             messages = await count_telemetry(rig, window)
             cpu = cpu_seconds(rig.ha_pid) - cpu0
             elapsed = time.monotonic() - t0
+            marginal = cpu - idle_rate * elapsed
+            top = await profile(rig.ha_pid, window / 2) if profile_it else None
             probe = plug_ids[0]
             print("  latency", flush=True)
             lat = await latency_probe(rig, sim, probe, entities[probe]["power"], samples)
@@ -257,9 +332,13 @@ async def run_one(mode: str, count: int, window: float, samples: int) -> dict[st
                 "mode": mode,
                 "count": count,
                 "messages": messages,
+                "idle_messages": idle_messages,
                 "seconds": elapsed,
                 "cpu": cpu,
+                "idle_rate": idle_rate,
                 "cpu_per_1000": cpu / messages * 1000 if messages else 0.0,
+                "marginal_per_1000": marginal / messages * 1000 if messages else 0.0,
+                "profile": top,
                 "latency": summary(lat),
                 "relay": summary(relay),
                 "rss_before": rss_before,
@@ -274,23 +353,33 @@ async def run_one(mode: str, count: int, window: float, samples: int) -> dict[st
 def report(results: list[dict[str, Any]], command: str) -> str:
     """Markdown section for bench/RESULTS.md."""
     rows = [
-        "| plugs | integration | msgs | HA CPU s / 1000 msgs | ratio vs MQTT | "
-        "publish→state p50 / p99 ms | relay round trip p50 / p99 ms | RSS +MiB |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| plugs | integration | msgs | idle HA CPU % | HA CPU s / 1000 msgs | marginal s / 1000 "
+        "msgs | marginal vs MQTT | publish→state p50 / p99 ms | relay round trip p50 / p99 ms "
+        "| RSS KiB / plug | RSS vs MQTT |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     base = {r["count"]: r for r in results if r["mode"] == "mqtt"}
+    profiles = []
     for r in results:
-        ref = base.get(r["count"])
-        ratio = r["cpu_per_1000"] / ref["cpu_per_1000"] if ref and ref["cpu_per_1000"] else 0
+        ref = base.get(r["count"]) or r
+        ratio = r["marginal_per_1000"] / ref["marginal_per_1000"] if ref["marginal_per_1000"] else 0
+        per_plug = (r["rss_after"] - r["rss_before"]) * 1024 / r["count"]
+        ref_plug = (ref["rss_after"] - ref["rss_before"]) * 1024 / ref["count"]
         rows.append(
-            f"| {r['count']} | {r['mode']} | {r['messages']} | {r['cpu_per_1000']:.3f} | "
-            f"{ratio:.2f} | {r['latency']['p50']:.1f} / {r['latency']['p99']:.1f} | "
+            f"| {r['count']} | {r['mode']} | {r['messages']} | {r['idle_rate'] * 100:.1f} | "
+            f"{r['cpu_per_1000']:.3f} | {r['marginal_per_1000']:.3f} | {ratio:.2f} | "
+            f"{r['latency']['p50']:.1f} / {r['latency']['p99']:.1f} | "
             f"{r['relay']['p50']:.1f} / {r['relay']['p99']:.1f} | "
-            f"{r['rss_after'] - r['rss_before']:.1f} |"
+            f"{per_plug:.0f} | {per_plug / ref_plug if ref_plug else 0:.2f} |"
         )
+        if r.get("profile"):
+            profiles.append(f"Profile, {r['mode']} with {r['count']} plugs:\n\n{r['profile']}\n")
     return (
         f"### Home Assistant: GreenNet vs HA MQTT ({time.strftime('%Y-%m-%d')}, "
-        f"commit {git_rev()})\n\n{machine_info()}\n\n`{command}`\n\n" + "\n".join(rows) + "\n"
+        f"commit {git_rev()})\n\n{machine_info()}\n\n`{command}`\n\n"
+        + "\n".join(rows)
+        + "\n\n"
+        + "\n".join(profiles)
     )
 
 
@@ -300,6 +389,7 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small counts, short windows")
     parser.add_argument("--counts", type=int, nargs="*")
     parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument("--profile", action="store_true", help="py-spy the GreenNet runs")
     args = parser.parse_args()
     counts = args.counts or ([10, 50] if args.quick else [50, 200])
     window, samples = (15.0, 20) if args.quick else (60.0, 100)
@@ -307,7 +397,8 @@ async def main() -> None:
     for count in counts:
         for mode in ("mqtt", "greennet"):
             print(f"… {mode} with {count} plugs", flush=True)
-            results.append(await run_one(mode, count, window, samples))
+            profile_it = args.profile and mode == "greennet"
+            results.append(await run_one(mode, count, window, samples, profile_it))
     text = report(results, "python -m bench.ha_bench " + " ".join(sys.argv[1:]))
     record_results(text, args.write)
 

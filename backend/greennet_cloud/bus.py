@@ -212,11 +212,18 @@ class PostgresBus(Bus):
         for _attempt in range(2):  # once more on a fresh connection if this one just died
             try:
                 conn = await self._connected()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+                failure = err  # PostgreSQL unreachable
+                continue
+            try:
                 async with self._statement:
                     await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
                 return
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+            except Exception as err:  # any asyncpg failure: this connection is done
                 failure = err
+                if self._conn is conn:
+                    self._conn = None
+                conn.terminate()
         raise BusError(f"could not publish on {channel}: {failure}") from failure
 
     async def _channel_added(self, channel: str) -> None:

@@ -93,6 +93,7 @@ def serve(config: Config) -> None:
         host=config.host,
         port=config.port,
         access_log_class=AccessLogger,
+        access_log=logging.getLogger("aiohttp.access") if config.access_log else None,
         shutdown_timeout=10,
         print=lambda _: print(
             f"GreenNet Cloud listening on http://{config.host}:{config.port}"

@@ -110,6 +110,8 @@ class Config:
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     registration_throttle: RegistrationThrottle = field(default_factory=RegistrationThrottle)
+    # database connections per process (no overflow: beyond them requests wait, then 503)
+    database_pool_size: int = 10
     # how long a request may trust a session it found live (0: ask the database every time)
     session_cache_seconds: float = 5.0
     # one INFO line per request (the access log); off leaves it to the proxy in front
@@ -134,6 +136,8 @@ class Config:
             )
         if self.session_cache_seconds < 0 or self.session_cache_seconds > 60:
             raise ValueError("GREENNET_SESSION_CACHE_SECONDS must be from 0 to 60")
+        if self.database_pool_size < 1:
+            raise ValueError("GREENNET_DB_POOL_SIZE must be at least 1")
         if self.password_hashing.workers < 0 or self.password_hashing.max_waiting < 0:
             raise ValueError("GREENNET_ARGON2_WORKERS and GREENNET_ARGON2_QUEUE must be >= 0")
         _check_retention(self.retention)
@@ -194,6 +198,7 @@ ENV_FIELDS: dict[str, tuple[str, type]] = {
     "GREENNET_PROXY_HOPS": ("proxy_hops", int),
     "GREENNET_THROTTLE_IPV6_PREFIX": ("throttle_ipv6_prefix", int),
     "GREENNET_SESSION_CACHE_SECONDS": ("session_cache_seconds", float),
+    "GREENNET_DB_POOL_SIZE": ("database_pool_size", int),
 }
 
 

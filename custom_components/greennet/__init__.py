@@ -2,51 +2,19 @@
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from homeassistant.util.ssl import get_default_context
 
-from . import const
-from .const import CONF_CA_CERT, CONF_IGNORED_PLUGS, CONF_PREFIX, CONF_TLS, DOMAIN, PLATFORMS
+from .connection import async_create_transport
+from .const import CONF_IGNORED_PLUGS, CONF_PREFIX, DOMAIN, PLATFORMS
 from .hub import GreenNetConfigEntry, GreenNetHub
 from .protocol import DEFAULT_PREFIX
-from .transport import (
-    AiomqttTransport,
-    BrokerSettings,
-    InvalidAuth,
-    TransportError,
-    ca_context,
-)
-
-
-async def async_broker_settings(hass: HomeAssistant, data: Mapping[str, Any]) -> BrokerSettings:
-    """Broker settings from config entry data (or config flow input).
-
-    Raises InvalidCaCertificate when the stored CA text is not a certificate.
-    """
-    tls = bool(data.get(CONF_TLS, False))
-    context: ssl.SSLContext | None = None
-    if tls and (ca_pem := data.get(CONF_CA_CERT)):
-        # Creating a context reads OpenSSL's configuration from disk: not in the event loop.
-        context = await hass.async_add_executor_job(ca_context, ca_pem)
-    elif tls:
-        context = get_default_context()  # HA's shared context, built at startup
-    return BrokerSettings(
-        host=data[CONF_HOST],
-        port=int(data[CONF_PORT]),
-        username=data.get(CONF_USERNAME) or None,
-        password=data.get(CONF_PASSWORD) or None,
-        tls=tls,
-        tls_context=context,
-    )
+from .transport import InvalidAuth, TransportError
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> bool:
@@ -70,20 +38,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> 
     """Connect to the broker, then let the platforms follow the plugs."""
     hub = GreenNetHub(hass, entry, entry.data.get(CONF_PREFIX, DEFAULT_PREFIX))
     try:
-        settings = await async_broker_settings(hass, entry.data)
+        transport = await async_create_transport(hass, entry.data, hub)
     except TransportError as err:  # a stored CA that no longer parses (edited by hand)
         raise ConfigEntryError(
             translation_domain=DOMAIN, translation_key="invalid_ca_certificate"
         ) from err
-    # Backoff read at setup time so tests can shorten it.
-    transport = AiomqttTransport(
-        settings,
-        hub.on_message,
-        hub.on_connection,
-        hub.on_auth_failed,
-        backoff=(const.BACKOFF_INITIAL, const.BACKOFF_MAX),
-        timeout=const.CONNECT_TIMEOUT,
-    )
     hub.attach(transport)
     try:
         await transport.async_connect()

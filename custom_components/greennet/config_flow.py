@@ -1,4 +1,4 @@
-"""Config flow for GreenNet: one entry per MQTT broker."""
+"""Config flow for GreenNet: one entry per MQTT broker (and topic prefix)."""
 
 from __future__ import annotations
 
@@ -7,118 +7,72 @@ from typing import Any
 
 import voluptuous as vol
 from homeassistant.config_entries import (
+    SOURCE_MQTT,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.const import CONF_HOST, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
-from . import async_broker_settings
 from . import protocol as p
+from .brokers import (
+    async_entry_on_same_broker,
+    data_from_ha_mqtt,
+    ha_mqtt_broker,
+    ha_mqtt_loaded,
+)
+from .config_schemas import (
+    CREDENTIALS_SCHEMA,
+    PORT,
+    TLS_ERRORS,
+    TRANSPORT_SCHEMA,
+    async_try_connect,
+    broker_schema,
+    ca_field,
+    clean_ca,
+    options_schema,
+    prefix_error,
+    prefix_schema,
+)
+from .connection import transport_of
 from .const import (
     CONF_CA_CERT,
-    CONF_DEADBAND,
     CONF_IGNORED_PLUGS,
     CONF_INTERVAL,
     CONF_PREFIX,
     CONF_TLS,
+    CONF_TRANSPORT,
     DEFAULT_PORT,
     DOMAIN,
     LOGGER,
+    TRANSPORT_AIOMQTT,
+    TRANSPORT_HA_MQTT,
 )
 from .hub import GreenNetConfigEntry
-from .transport import (
-    InvalidAuth,
-    InvalidCaCertificate,
-    TlsVerificationFailed,
-    TransportError,
-    async_check_broker,
-)
-
-_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-_PORT = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
-_PEM = TextSelector(TextSelectorConfig(multiline=True))
-CREDENTIALS_SCHEMA = vol.Schema(
-    {vol.Optional(CONF_USERNAME): str, vol.Optional(CONF_PASSWORD): _PASSWORD}
-)
-# Errors after which a TLS form offers the CA field.
-_TLS_ERRORS = frozenset({"tls_verification_failed", "invalid_ca_certificate"})
 
 
-def _ca_field(defaults: Mapping[str, Any]) -> dict[vol.Marker, Any]:
-    """The optional CA field, pre-filled from `defaults`."""
-    suggested = {"suggested_value": defaults.get(CONF_CA_CERT)}
-    return {vol.Optional(CONF_CA_CERT, description=suggested): _PEM}
+def _title(data: Mapping[str, Any]) -> str:
+    if transport_of(data) == TRANSPORT_HA_MQTT:
+        prefix = data.get(CONF_PREFIX, p.DEFAULT_PREFIX)
+        suffix = "" if prefix == p.DEFAULT_PREFIX else f" ({prefix})"
+        return f"GreenNet via Home Assistant MQTT{suffix}"
+    return f"GreenNet {data[CONF_HOST]}"
 
 
-def _broker_schema(defaults: Mapping[str, Any]) -> vol.Schema:
-    """Every broker setting, pre-filled from `defaults`; the CA field once TLS is on."""
-    ca_field = _ca_field(defaults) if defaults.get(CONF_TLS) else {}
-    return vol.Schema(
-        {
-            vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): str,
-            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT,
-            vol.Optional(
-                CONF_USERNAME, description={"suggested_value": defaults.get(CONF_USERNAME)}
-            ): str,
-            vol.Optional(
-                CONF_PASSWORD, description={"suggested_value": defaults.get(CONF_PASSWORD)}
-            ): _PASSWORD,
-            vol.Required(CONF_TLS, default=defaults.get(CONF_TLS, False)): bool,
-            vol.Required(CONF_PREFIX, default=defaults.get(CONF_PREFIX, p.DEFAULT_PREFIX)): str,
-            **ca_field,
-        }
-    )
+def _ha_mqtt_error(hass: HomeAssistant, data: Mapping[str, Any]) -> str | None:
+    """Why an entry on HA's MQTT connection cannot be made now, if it cannot."""
+    # Imported here: installations without HA's MQTT integration never load it.
+    from .ha_mqtt_transport import ha_mqtt_connected
 
-
-def _clean_ca(data: dict[str, Any]) -> dict[str, Any]:
-    """Keep the CA only with TLS and only when something was pasted."""
-    ca_pem = str(data.pop(CONF_CA_CERT, None) or "").strip()
-    if data.get(CONF_TLS) and ca_pem:
-        data[CONF_CA_CERT] = ca_pem + "\n"
-    return data
-
-
-def broker_unique_id(data: Mapping[str, Any]) -> str:
-    """One entry per broker: host and port."""
-    return f"{str(data[CONF_HOST]).strip().lower()}:{int(data[CONF_PORT])}"
-
-
-async def _async_try_connect(hass: HomeAssistant, data: Mapping[str, Any]) -> str | None:
-    """Connect once with these settings: None when fine, else the error key."""
-    try:
-        p.validate_prefix(data.get(CONF_PREFIX, p.DEFAULT_PREFIX))
-    except p.ProtocolError:
-        return "invalid_prefix"
-    try:
-        await async_check_broker(await async_broker_settings(hass, data))
-    except InvalidCaCertificate:
-        return "invalid_ca_certificate"
-    except InvalidAuth:
-        return "invalid_auth"
-    except TlsVerificationFailed as err:
-        LOGGER.debug("Certificate of %s not trusted: %s", data[CONF_HOST], err)
-        return "tls_verification_failed"
-    except TransportError as err:
-        LOGGER.debug("Cannot connect to %s: %s", data[CONF_HOST], err)
-        return "cannot_connect"
-    return None
+    if error := prefix_error(data):
+        return error
+    return None if ha_mqtt_connected(hass) else "mqtt_not_connected"
 
 
 class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -139,21 +93,70 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         """The options flow (defaults sent to plugs, ignored plugs)."""
         return GreenNetOptionsFlow()
 
+    async def _async_abort_if_same_broker(
+        self, data: Mapping[str, Any], exclude: str | None = None
+    ) -> None:
+        """Abort when another entry reaches this broker with this prefix.
+
+        Not `_async_abort_entries_match`: it compares stored values literally, and
+        `localhost` and `127.0.0.1` are one broker (see brokers.py).
+        """
+        others = [
+            entry
+            for entry in self._async_current_entries(include_ignore=False)
+            if entry.entry_id != exclude
+        ]
+        if await async_entry_on_same_broker(self.hass, data, others) is not None:
+            raise AbortFlow("already_configured")
+
+    async def _async_create(self, data: dict[str, Any]) -> ConfigFlowResult:
+        # A discovery flow's id only kept flows of one broker apart; entries carry none.
+        await self.async_set_unique_id(None)
+        return self.async_create_entry(title=_title(data), data=data)
+
+    # --- user -----------------------------------------------------------------
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer HA's MQTT connection when it runs; otherwise ask for the broker."""
+        if user_input is None and ha_mqtt_loaded(self.hass):
+            return self.async_show_menu(step_id="user", menu_options=["broker", "ha_mqtt"])
+        return await self._async_step_broker("user", user_input)
+
+    async def async_step_broker(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The integration's own connection to a broker (the default)."""
+        return await self._async_step_broker("broker", user_input)
+
+    async def _async_step_broker(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
         """Ask for the broker and connect before creating the entry."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            user_input = _clean_ca(user_input)
-            await self.async_set_unique_id(broker_unique_id(user_input))
-            self._abort_if_unique_id_configured()
-            if (error := await _async_try_connect(self.hass, user_input)) is None:
-                return self.async_create_entry(
-                    title=f"GreenNet {user_input[CONF_HOST]}", data=user_input
-                )
+            user_input = clean_ca(user_input)
+            await self._async_abort_if_same_broker(user_input)
+            if (error := await async_try_connect(self.hass, user_input)) is None:
+                return await self._async_create(user_input)
             errors["base"] = error
         return self.async_show_form(
-            step_id="user", data_schema=_broker_schema(user_input or {}), errors=errors
+            step_id=step_id, data_schema=broker_schema(user_input or {}), errors=errors
         )
+
+    async def async_step_ha_mqtt(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Home Assistant's MQTT connection: only the topic prefix to ask."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {CONF_TRANSPORT: TRANSPORT_HA_MQTT, CONF_PREFIX: user_input[CONF_PREFIX]}
+            await self._async_abort_if_same_broker(data)
+            if (error := _ha_mqtt_error(self.hass, data)) is None:
+                return await self._async_create(data)
+            errors["base"] = error
+        return self.async_show_form(
+            step_id="ha_mqtt", data_schema=prefix_schema(user_input or {}), errors=errors
+        )
+
+    # --- discovery ------------------------------------------------------------
 
     async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
         """A plug advertised `_greennet._tcp`; its TXT names the broker."""
@@ -164,7 +167,7 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
                 raise ValueError("missing id or broker")
             data = {
                 CONF_HOST: str(props["broker"]),
-                CONF_PORT: _PORT(props.get("port", DEFAULT_PORT)),
+                CONF_PORT: PORT(props.get("port", DEFAULT_PORT)),
                 CONF_TLS: False,
                 CONF_PREFIX: p.validate_prefix(str(props.get("prefix", p.DEFAULT_PREFIX))),
             }
@@ -173,7 +176,7 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_discovered(data, plug_id)
 
     async def async_step_mqtt(self, discovery_info: MqttServiceInfo) -> ConfigFlowResult:
-        """HA's MQTT integration saw a plug's `info`: use the broker it is connected to."""
+        """HA's MQTT integration saw a plug's `info`: offer its connection to that broker."""
         # `<prefix>/<id>/info`: the prefix is everything before the last two levels.
         prefix = discovery_info.topic.rsplit("/", 2)[0]
         try:
@@ -181,24 +184,9 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
             info = p.parse_info(discovery_info.payload, expected_id=plug_id)
         except p.ProtocolError:
             return self.async_abort(reason="invalid_discovery_info")
-        mqtt_entries = self.hass.config_entries.async_entries("mqtt")
-        if not mqtt_entries:
+        if (broker := ha_mqtt_broker(self.hass)) is None:
             return self.async_abort(reason="mqtt_not_configured")
-        broker = mqtt_entries[0].data
-        data = {
-            CONF_HOST: broker["broker"],
-            CONF_PORT: int(broker.get("port", DEFAULT_PORT)),
-            CONF_USERNAME: broker.get("username"),
-            CONF_PASSWORD: broker.get("password"),
-            CONF_TLS: broker.get("certificate") is not None,
-            CONF_PREFIX: prefix,
-            # HA's MQTT integration stores an uploaded CA as PEM text, or "auto" for system CAs.
-            CONF_CA_CERT: None
-            if broker.get("certificate") == "auto"
-            else broker.get("certificate"),
-        }
-        present = {key: value for key, value in data.items() if value is not None}
-        return await self._async_discovered(present, info.id)
+        return await self._async_discovered(data_from_ha_mqtt(broker, prefix), info.id)
 
     async def _async_discovered(self, data: dict[str, Any], plug_id: str) -> ConfigFlowResult:
         if (entry := await self._async_entry_whose_broker_moved(data, plug_id)) is not None:
@@ -209,17 +197,20 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
                 data[CONF_PORT],
                 entry.title,
             )
+            moved = {**entry.data, CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]}
             return self.async_update_reload_and_abort(
-                entry,
-                unique_id=broker_unique_id(data),
-                title=f"GreenNet {data[CONF_HOST]}",
-                data_updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]},
-                reason="broker_moved",
+                entry, unique_id=None, title=_title(moved), data=moved, reason="broker_moved"
             )
-        await self.async_set_unique_id(broker_unique_id(data))
+        # One flow per broker and prefix, and "ignore" sticks (the id stays on the flow).
+        await self.async_set_unique_id(
+            f"{data[CONF_HOST]}:{data[CONF_PORT]}/{data[CONF_PREFIX]}".lower()
+        )
         self._abort_if_unique_id_configured()
+        await self._async_abort_if_same_broker(data)
         self._discovered = data
         self.context["title_placeholders"] = {"name": plug_id, "host": data[CONF_HOST]}
+        if self.source == SOURCE_MQTT:
+            return await self.async_step_mqtt_confirm()
         return await self.async_step_discovery_confirm()
 
     async def _async_entry_whose_broker_moved(
@@ -230,8 +221,8 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         A plug that moved to another broker while its entry's broker still works is not a
         move of the broker: that case is offered as a new broker, as before.
         """
-        new_id = broker_unique_id(data)
-        if self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, new_id):
+        entries = self._async_current_entries(include_ignore=False)
+        if await async_entry_on_same_broker(self.hass, data, entries) is not None:
             return None
         device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, plug_id)})
         if device is None:
@@ -241,14 +232,40 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
             if (
                 entry is None
                 or entry.domain != DOMAIN
+                or transport_of(entry.data) != TRANSPORT_AIOMQTT
                 or entry.data.get(CONF_PREFIX, p.DEFAULT_PREFIX) != data[CONF_PREFIX]
                 or (entry.state is ConfigEntryState.LOADED and entry.runtime_data.connected)
             ):
                 continue
             moved = {**entry.data, CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]}
-            if await _async_try_connect(self.hass, moved) is None:
+            if await async_try_connect(self.hass, moved) is None:
                 return entry
         return None
+
+    async def async_step_mqtt_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Use HA's MQTT connection (offered first) or the integration's own client."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if user_input[CONF_TRANSPORT] == TRANSPORT_AIOMQTT:
+                return await self.async_step_discovery_confirm({})
+            data = {
+                CONF_TRANSPORT: TRANSPORT_HA_MQTT,
+                CONF_PREFIX: self._discovered[CONF_PREFIX],
+            }
+            if (error := _ha_mqtt_error(self.hass, data)) is None:
+                return await self._async_create(data)
+            errors["base"] = error
+        return self.async_show_form(
+            step_id="mqtt_confirm",
+            data_schema=TRANSPORT_SCHEMA,
+            errors=errors,
+            description_placeholders={
+                "host": self._discovered[CONF_HOST],
+                "port": str(self._discovered[CONF_PORT]),
+            },
+        )
 
     async def async_step_discovery_confirm(
         self, user_input: dict[str, Any] | None = None
@@ -259,15 +276,15 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
             discovered = dict(self._discovered)
             if self._ask_ca:  # the form's CA field replaces (or clears) the discovered one
                 discovered.pop(CONF_CA_CERT, None)
-            data = _clean_ca({**discovered, **user_input})
-            if (error := await _async_try_connect(self.hass, data)) is None:
-                return self.async_create_entry(title=f"GreenNet {data[CONF_HOST]}", data=data)
+            data = clean_ca({**discovered, **user_input})
+            if (error := await async_try_connect(self.hass, data)) is None:
+                return await self._async_create(data)
             errors["base"] = error
             self._ask_credentials = self._ask_credentials or error == "invalid_auth"
-            self._ask_ca = self._ask_ca or error in _TLS_ERRORS
+            self._ask_ca = self._ask_ca or error in TLS_ERRORS
         schema = CREDENTIALS_SCHEMA if self._ask_credentials else vol.Schema({})
         if self._ask_ca:
-            schema = schema.extend(_ca_field(self._discovered))
+            schema = schema.extend(ca_field(self._discovered))
         return self.async_show_form(
             step_id="discovery_confirm",
             data_schema=schema,
@@ -277,6 +294,8 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
                 "port": str(self._discovered[CONF_PORT]),
             },
         )
+
+    # --- reauth and reconfigure -----------------------------------------------
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """The broker rejected the stored credentials."""
@@ -290,7 +309,7 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, **user_input}
-            if (error := await _async_try_connect(self.hass, data)) is None:
+            if (error := await async_try_connect(self.hass, data)) is None:
                 return self.async_update_reload_and_abort(entry, data_updates=user_input)
             errors["base"] = error
         schema = self.add_suggested_values_to_schema(
@@ -306,28 +325,27 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the broker settings of an existing entry."""
+        """Change the broker settings (or, on HA's MQTT connection, the prefix)."""
         entry = self._get_reconfigure_entry()
+        on_ha_mqtt = transport_of(entry.data) == TRANSPORT_HA_MQTT
         errors: dict[str, str] = {}
         if user_input is not None:
-            user_input = _clean_ca(user_input)
-            unique_id = broker_unique_id(user_input)
-            if any(
-                other.unique_id == unique_id and other.entry_id != entry.entry_id
-                for other in self._async_current_entries(include_ignore=False)
-            ):
-                return self.async_abort(reason="already_configured")
-            if (error := await _async_try_connect(self.hass, user_input)) is None:
+            data = {**entry.data, **user_input} if on_ha_mqtt else clean_ca(user_input)
+            await self._async_abort_if_same_broker(data, exclude=entry.entry_id)
+            error = (
+                _ha_mqtt_error(self.hass, data)
+                if on_ha_mqtt
+                else await async_try_connect(self.hass, data)
+            )
+            if error is None:
                 return self.async_update_reload_and_abort(
-                    entry,
-                    unique_id=unique_id,
-                    title=f"GreenNet {user_input[CONF_HOST]}",
-                    data=user_input,
+                    entry, unique_id=None, title=_title(data), data=data
                 )
             errors["base"] = error
+        defaults = user_input or entry.data
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=_broker_schema(user_input or entry.data),
+            data_schema=prefix_schema(defaults) if on_ha_mqtt else broker_schema(defaults),
             errors=errors,
         )
 
@@ -349,36 +367,7 @@ class GreenNetOptionsFlow(OptionsFlow):
             for domain, plug_id in device.identifiers:
                 if domain == DOMAIN:
                     choices[plug_id] = f"{device.name} ({plug_id})"
-        schema = vol.Schema(
-            {
-                vol.Optional(CONF_INTERVAL): NumberSelector(
-                    NumberSelectorConfig(
-                        min=p.INTERVAL_RANGE[0],
-                        max=p.INTERVAL_RANGE[1],
-                        step=1,
-                        unit_of_measurement="s",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Optional(CONF_DEADBAND): NumberSelector(
-                    NumberSelectorConfig(
-                        min=p.DEADBAND_RANGE[0],
-                        max=p.DEADBAND_RANGE[1],
-                        step=1,
-                        unit_of_measurement="W",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Optional(CONF_IGNORED_PLUGS, default=[]): SelectSelector(
-                    SelectSelectorConfig(
-                        options=[
-                            SelectOptionDict(value=k, label=v) for k, v in sorted(choices.items())
-                        ],
-                        multiple=True,
-                    )
-                ),
-            }
-        )
         return self.async_show_form(
-            step_id="init", data_schema=self.add_suggested_values_to_schema(schema, options)
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(options_schema(choices), options),
         )

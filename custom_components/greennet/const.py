@@ -21,6 +21,10 @@ PLATFORMS: Final = (
 )
 
 # Config entry data (host, port, username, password come from homeassistant.const).
+# How the hub reaches the broker: its own client (default) or HA's MQTT integration.
+CONF_TRANSPORT: Final = "transport"
+TRANSPORT_AIOMQTT: Final = "aiomqtt"
+TRANSPORT_HA_MQTT: Final = "ha_mqtt"
 CONF_TLS: Final = "tls"
 # PEM text of the CA that signed the broker's certificate (public data; TLS only).
 CONF_CA_CERT: Final = "ca_certificate"

@@ -10,7 +10,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .hub import GreenNetConfigEntry, GreenNetHub
-from .models import PlugState, PlugUpdate, plug_device_info
+from .models import PlugState, plug_device_info
 from .protocol import Channel
 
 _UNSET: Final = object()
@@ -63,17 +63,25 @@ class GreenNetEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Follow the plug's updates until removed."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.hub.async_add_plug_listener(self.plug.id, self._handle_update))
+        self.async_on_remove(
+            self.hub.async_add_entity_listeners(
+                self.plug.id, self._channels, self._async_value_changed, self._async_availability
+            )
+        )
 
     @callback
-    def _handle_update(self, update: PlugUpdate | None) -> None:
-        """Write the state when availability or this entity's value changed."""
+    def _async_value_changed(self) -> None:
+        """A message of one of our channels: write only what shows something new."""
+        # While unavailable HA shows "unavailable" whatever the value: the write waits.
+        if self._refresh() and self._attr_available:
+            self.async_write_ha_state()
+
+    @callback
+    def _async_availability(self) -> None:
+        """The plug's status, its protocol or the broker link changed."""
         available = self.hub.plug_available(self.plug.id)
-        changed = available != self._attr_available
-        self._attr_available = available
-        if update is not None and update.channel in self._channels:
-            changed = self._refresh() or changed
-        if changed:
+        if available != self._attr_available:
+            self._attr_available = available
             self.async_write_ha_state()
 
 

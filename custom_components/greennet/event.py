@@ -17,7 +17,7 @@ from . import protocol as p
 from .const import LOGGER
 from .entity import GreenNetEntity, async_setup_plug_entities
 from .hub import GreenNetConfigEntry, GreenNetHub
-from .models import PlugState, PlugUpdate
+from .models import PlugState
 
 PARALLEL_UPDATES = 0
 
@@ -73,14 +73,12 @@ class GreenNetEvent(GreenNetEntity, EventEntity):
     """Fires when the plug publishes a matching event."""
 
     entity_description: GreenNetEventDescription
+    _channels = frozenset({p.Channel.EVENT})
 
     @callback
-    def _handle_update(self, update: PlugUpdate | None) -> None:
-        """Trigger on matching events; other updates only matter for availability."""
-        if update is None or update.channel is not p.Channel.EVENT:
-            super()._handle_update(update)
-            return
-        event = update.event
+    def _async_value_changed(self) -> None:
+        """Trigger on the plug's event if it is one of ours."""
+        event = self.plug.last_event
         if event is None or event.type != self.entity_description.plug_event:
             return
         event_type = self.entity_description.type_fn(event)

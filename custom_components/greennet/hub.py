@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -14,6 +14,7 @@ from homeassistant.helpers import device_registry as dr
 
 from . import const
 from . import protocol as p
+from .confirmations import RelayConfirmations
 from .const import (
     CONF_DEADBAND,
     CONF_IGNORED_PLUGS,
@@ -25,18 +26,16 @@ from .const import (
     LOGGER,
     RELAY_CONFIRM_TIMEOUT,
 )
+from .devices import async_drop_ignored_devices, async_plug_device, async_sync_plug_device
 from .issues import async_delete_plug_issues, async_sync_protocol_issue
-from .models import PlugState, PlugUpdate, plug_device_info
+from .listeners import EntityCallback, NewPlugListener, PlugListeners, UpdateListener
+from .models import PlugState
 from .transport import Transport, TransportError
 
 type GreenNetConfigEntry = ConfigEntry[GreenNetHub]
 """A GreenNet config entry; a loaded one holds its hub as `runtime_data`."""
-type UpdateListener = Callable[[PlugUpdate], None]
-type PlugListener = Callable[[PlugUpdate | None], None]
-"""Per-plug entity callback; None means only availability may have changed."""
-type NewPlugListener = Callable[[PlugState], None]
 
-_PARSERS: dict[p.Channel, Callable[[bytes], Any]] = {
+_PARSERS: Final[dict[p.Channel, Callable[[bytes], Any]]] = {
     p.Channel.STATUS: p.parse_status,
     p.Channel.TELEMETRY: p.parse_telemetry,
     p.Channel.RELAY: p.parse_relay,
@@ -44,7 +43,9 @@ _PARSERS: dict[p.Channel, Callable[[bytes], Any]] = {
     p.Channel.CONFIG: p.parse_config,
     p.Channel.EVENT: p.parse_event,
 }
-_RESERVED_EVENT_TYPES = frozenset({EVENT_TYPE_ONLINE, EVENT_TYPE_OFFLINE})
+_RESERVED_EVENT_TYPES: Final = frozenset({EVENT_TYPE_ONLINE, EVENT_TYPE_OFFLINE})
+# Topics already split (plug id, channel); bounded against a flood of made-up plug ids.
+_ROUTE_CACHE_SIZE: Final = 8192
 
 
 class GreenNetHub:
@@ -56,13 +57,12 @@ class GreenNetHub:
         self.entry = entry
         self.prefix = prefix
         self.plugs: dict[str, PlugState] = {}
+        self.listeners = PlugListeners()
         self._transport: Transport | None = None
         self._task: asyncio.Task[None] | None = None
         self._announced: set[str] = set()
-        self._listeners: list[UpdateListener] = []
-        self._plug_listeners: dict[str, list[PlugListener]] = {}
-        self._new_plug_listeners: list[NewPlugListener] = []
-        self._relay_waiters: dict[str, list[tuple[bool, asyncio.Future[None]]]] = {}
+        self._routes: dict[str, tuple[str, p.Channel] | None] = {}
+        self._relay = RelayConfirmations(hass.loop)
         self._warned: set[tuple[str, str]] = set()
         # Connection log: once per outage at info; a session that drops before it was
         # stable (STABLE_CONNECTION) is flapping, logged at debug.
@@ -99,16 +99,13 @@ class GreenNetHub:
 
     async def async_start(self) -> None:
         """Drop the devices of ignored plugs and run the connection in the background."""
-        registry = dr.async_get(self.hass)
-        for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
-            if any(ident in self.ignored for _, ident in device.identifiers):
-                registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+        async_drop_ignored_devices(self.hass, self.entry.entry_id, self.ignored)
         self._task = self.entry.async_create_background_task(
             self.hass, self.transport.async_run(), f"{DOMAIN} MQTT {self.entry.title}"
         )
 
     async def async_stop(self) -> None:
-        """Stop the connection task and disconnect."""
+        """Stop the connection task and disconnect; pending relay commands fail."""
         self._stopping = True
         if self._task is not None:
             self._task.cancel()
@@ -116,38 +113,41 @@ class GreenNetHub:
             self._task = None
         if self._transport is not None:
             await self._transport.async_close()
-        # Pending relay commands fail like any command without a broker (never a KeyError).
-        for waiters in self._relay_waiters.values():
-            for _, future in waiters:
-                if not future.done():
-                    future.set_exception(
-                        HomeAssistantError(
-                            translation_domain=DOMAIN, translation_key="not_connected"
-                        )
-                    )
-        self._relay_waiters.clear()
+        self._relay.fail_all(
+            lambda: HomeAssistantError(translation_domain=DOMAIN, translation_key="not_connected")
+        )
 
     # --- listeners ------------------------------------------------------------
 
     @callback
     def async_add_listener(self, listener: UpdateListener) -> CALLBACK_TYPE:
         """Call `listener` with every parsed plug update (e.g. a cloud link)."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self.listeners.add_updates(listener)
 
     @callback
-    def async_add_plug_listener(self, plug_id: str, listener: PlugListener) -> CALLBACK_TYPE:
-        """Call `listener` on every update of one plug and on availability changes."""
-        self._plug_listeners.setdefault(plug_id, []).append(listener)
-        return lambda: self._plug_listeners[plug_id].remove(listener)
+    def async_add_entity_listeners(
+        self,
+        plug_id: str,
+        channels: frozenset[p.Channel],
+        on_value: EntityCallback,
+        on_availability: EntityCallback,
+    ) -> CALLBACK_TYPE:
+        """Call `on_value` after messages of `channels`, `on_availability` on its changes."""
+        remove_value = self.listeners.add_channels(plug_id, channels, on_value)
+        remove_availability = self.listeners.add_availability(plug_id, on_availability)
+
+        def remove() -> None:
+            remove_value()
+            remove_availability()
+
+        return remove
 
     @callback
     def async_add_new_plug_listener(self, listener: NewPlugListener) -> CALLBACK_TYPE:
         """Call `listener` for every plug with a device, now and when new ones appear."""
-        self._new_plug_listeners.append(listener)
-        for plug_id in self._announced:
-            listener(self.plugs[plug_id])
-        return lambda: self._new_plug_listeners.remove(listener)
+        return self.listeners.add_new_plugs(
+            listener, [self.plugs[plug_id] for plug_id in self._announced]
+        )
 
     def plug_available(self, plug_id: str) -> bool:
         """Online, understood, and reachable through a live broker connection."""
@@ -158,13 +158,6 @@ class GreenNetHub:
         """Whether the plug last said it is online (regardless of the broker link)."""
         plug = self.plugs.get(plug_id)
         return plug is not None and plug.online is True
-
-    def _notify(self, plug_id: str, update: PlugUpdate | None) -> None:
-        for plug_listener in list(self._plug_listeners.get(plug_id, ())):
-            plug_listener(update)
-        if update is not None:
-            for listener in list(self._listeners):
-                listener(update)
 
     # --- incoming -------------------------------------------------------------
 
@@ -189,23 +182,37 @@ class GreenNetHub:
                 for plug in self.plugs.values():
                     plug.online = None
         for plug_id in self._announced:
-            self._notify(plug_id, None)
+            self.listeners.availability(plug_id)
 
     @callback
     def on_auth_failed(self) -> None:
         """Transport callback: the broker rejected the stored credentials."""
         self.entry.async_start_reauth(self.hass)
 
-    @callback
-    def on_message(self, topic: str, payload: bytes, retained: bool) -> None:
-        """Transport callback: parse, update state, notify. Never raises for bad input."""
+    def _route(self, topic: str) -> tuple[str, p.Channel] | None:
+        """(plug id, channel) of a topic we take, None for one we do not (cached)."""
         try:
-            plug_id, channel = p.split_topic(self.prefix, topic)
+            return self._routes[topic]
+        except KeyError:
+            pass
+        try:
+            route: tuple[str, p.Channel] | None = p.split_topic(self.prefix, topic)
         except p.ProtocolError as err:
             LOGGER.debug("Ignored message: %s", err)
+            return None
+        if route is not None and route[0] in self.ignored:
+            route = None
+        if len(self._routes) >= _ROUTE_CACHE_SIZE:
+            self._routes.clear()
+        self._routes[topic] = route
+        return route
+
+    @callback
+    def on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        """Transport callback: parse once, update state, notify. Never raises for bad input."""
+        if (route := self._route(topic)) is None:
             return
-        if plug_id in self.ignored:
-            return
+        plug_id, channel = route
         if not payload:
             # A cleared retained topic (device removal) or an empty publish: nothing to take.
             LOGGER.debug("Ignored empty payload on %s", topic)
@@ -223,7 +230,8 @@ class GreenNetHub:
         except p.ProtocolError as err:
             self._log_bad(plug_id, channel, topic, err)
             return
-        self._warned.discard((plug_id, channel))
+        if self._warned:
+            self._warned.discard((plug_id, channel))
         self._take(plug, channel, value)
 
     def _log_bad(self, plug_id: str, channel: p.Channel, topic: str, err: Exception) -> None:
@@ -234,16 +242,17 @@ class GreenNetHub:
 
     def _take(self, plug: PlugState, channel: p.Channel, value: Any) -> None:
         event: p.PlugEvent | None = None
-        if channel is p.Channel.STATUS:
-            self._take_status(plug, bool(value))
-        elif channel is p.Channel.TELEMETRY:
+        if channel is p.Channel.TELEMETRY:
             plug.apply_telemetry(value)
             # The report carries the relay too: it confirms a change whose `relay` was lost.
             plug.relay = value.relay
-            self._resolve_relay_waiters(plug.id, value.relay)
+            self._relay.observed(plug.id, value.relay)
+        elif channel is p.Channel.STATUS:
+            self._take_status(plug, bool(value))
+            return
         elif channel is p.Channel.RELAY:
             plug.relay = bool(value)
-            self._resolve_relay_waiters(plug.id, plug.relay)
+            self._relay.observed(plug.id, plug.relay)
         elif channel is p.Channel.PROTECTION:
             plug.protection = value
         elif channel is p.Channel.CONFIG:
@@ -255,12 +264,17 @@ class GreenNetHub:
             event = plug.last_event = value
             self._fire(plug.id, value.type, dict(value.data))
         if plug.id in self._announced:
-            self._notify(plug.id, PlugUpdate(plug.id, channel, plug, event))
+            self.listeners.channel(plug, channel, event)
 
     def _take_status(self, plug: PlugState, online: bool) -> None:
         was = plug.online
         plug.online = online
-        if was is None or was == online or plug.id not in self._announced:
+        if plug.id not in self._announced:
+            return
+        if was != online:
+            self.listeners.availability(plug.id)
+        self.listeners.channel(plug, p.Channel.STATUS)
+        if was is None or was == online:
             return
         if online:
             LOGGER.info("GreenNet plug %s is back online", plug.id)
@@ -269,33 +283,26 @@ class GreenNetHub:
         self._fire(plug.id, EVENT_TYPE_ONLINE if online else EVENT_TYPE_OFFLINE, {})
 
     def _take_info(self, plug: PlugState, info: p.PlugInfo) -> None:
-        changed = plug.info != info
+        if plug.info == info and plug.id in self._announced:
+            return  # the retained copy again (a reconnect): nothing changed
+        was_supported = plug.supported
         plug.info = info
-        if changed:
-            self._sync_device(info)
-            async_sync_protocol_issue(self.hass, info)
-        if plug.id not in self._announced:
-            self._announced.add(plug.id)
-            for listener in list(self._new_plug_listeners):
-                listener(plug)
-        self._notify(plug.id, PlugUpdate(plug.id, p.Channel.INFO, plug))
-
-    def _sync_device(self, info: p.PlugInfo) -> None:
-        registry = dr.async_get(self.hass)
-        known = self.device(info.id) is not None
-        registry.async_get_or_create(config_entry_id=self.entry.entry_id, **plug_device_info(info))
-        if not known and info.supported:
+        if async_sync_plug_device(self.hass, self.entry.entry_id, info) and info.supported:
             # A plug new to this installation gets the entry's default reporting settings.
             self.entry.async_create_task(
                 self.hass, self.async_send_defaults([info.id]), f"{DOMAIN} defaults {info.id}"
             )
+        async_sync_protocol_issue(self.hass, info)
+        if plug.id not in self._announced:
+            self._announced.add(plug.id)
+            self.listeners.new_plug(plug)
+        elif plug.supported != was_supported:
+            self.listeners.availability(plug.id)
+        self.listeners.channel(plug, p.Channel.INFO)
 
     def device(self, plug_id: str) -> dr.DeviceEntry | None:
         """This entry's device registry entry of a plug (an indexed lookup, no scan)."""
-        device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, plug_id)})
-        if device is None or self.entry.entry_id not in device.config_entries:
-            return None
-        return device
+        return async_plug_device(self.hass, self.entry.entry_id, plug_id)
 
     def device_id(self, plug_id: str) -> str | None:
         """Device registry id of a plug."""
@@ -312,12 +319,6 @@ class GreenNetHub:
                 "data": dict(data),
             },
         )
-
-    def _resolve_relay_waiters(self, plug_id: str, on: bool) -> None:
-        waiters = self._relay_waiters.get(plug_id, [])
-        for want, future in list(waiters):
-            if want == on and not future.done():
-                future.set_result(None)
 
     # --- commands -------------------------------------------------------------
 
@@ -361,23 +362,17 @@ class GreenNetHub:
         if plug.relay is on:
             await self._publish(plug_id, p.Channel.RELAY_SET, p.encode_relay(on))
             return
-        future: asyncio.Future[None] = self.hass.loop.create_future()
-        waiter = (on, future)
-        waiters = self._relay_waiters.setdefault(plug_id, [])
-        waiters.append(waiter)
-        try:
-            await self._publish(plug_id, p.Channel.RELAY_SET, p.encode_relay(on))
-            async with asyncio.timeout(timeout):
-                await future
-        except TimeoutError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="relay_not_confirmed",
-                translation_placeholders={"plug_id": plug_id},
-            ) from err
-        finally:
-            # Our own list: `async_stop` may have dropped the hub's map meanwhile.
-            waiters.remove(waiter)
+        with self._relay.expect(plug_id, on) as confirmed:
+            try:
+                await self._publish(plug_id, p.Channel.RELAY_SET, p.encode_relay(on))
+                async with asyncio.timeout(timeout):
+                    await confirmed
+            except TimeoutError as err:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="relay_not_confirmed",
+                    translation_placeholders={"plug_id": plug_id},
+                ) from err
 
     async def async_set_protection(self, plug_id: str, command: p.ProtectionCommand) -> None:
         """Send new protection limits (or a reset) to a plug."""

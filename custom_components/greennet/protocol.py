@@ -232,10 +232,14 @@ def _text(payload: bytes | str) -> str:
     return payload
 
 
+# One decoder for every payload: json.loads with an option builds a new one per call.
+_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _object(payload: bytes | str) -> dict[str, Any]:
     text = _text(payload)
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _DECODER.decode(text)
     except (json.JSONDecodeError, RecursionError):
         raise ProtocolError("payload is not JSON") from None
     if not isinstance(value, dict):

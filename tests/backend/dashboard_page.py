@@ -62,9 +62,9 @@ class DashboardPage:
     def __init__(self, driver: WebDriver, base_url: str) -> None:
         self.driver = driver
         self.base_url = base_url
-        # a list drawn anew between finding an element and reading it: look again
+        # a re-render replaces elements under a running check: look again, do not fail
         self.wait = WebDriverWait(
-            driver, WAIT_SECONDS, ignored_exceptions=[StaleElementReferenceException]
+            driver, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
         )
 
     def open(self, route: str = "") -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import threading
 
 import pytest
 from greennet_cloud.config import Config, config_from_env
-from greennet_cloud.security.passwords import PasswordHasher
+from greennet_cloud.security.passwords import WORKER_NICENESS, PasswordHasher
 
+from .api import Api
 from .conftest import FAST_HASHING, ApiFactory
 
 
@@ -63,3 +65,13 @@ def test_workers_default_to_half_the_cores_and_are_configurable() -> None:
     assert (config.password_hashing.worker_threads, config.password_hashing.max_waiting) == (3, 7)
     with pytest.raises(ValueError, match="GREENNET_ARGON2_WORKERS"):
         config_from_env({"GREENNET_ARGON2_WORKERS": "-1"}, Config(secret="s" * 40)).resolve()
+
+
+async def test_hashing_threads_run_at_a_lower_priority_than_requests(api: Api) -> None:
+    await api.account("nice@example.com")  # registering and logging in hash on the workers
+    workers = [t for t in threading.enumerate() if t.name.startswith("argon2")]
+    assert workers
+    for worker in workers:
+        assert worker.native_id is not None
+        niceness = os.getpriority(os.PRIO_PROCESS, worker.native_id)
+        assert niceness == os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS

@@ -9,6 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from greennet_cloud.db.engine import create_engine, reading, reading_each_statement
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .api import Api
 from .conftest import FakeClock, admin_account
@@ -79,3 +82,25 @@ async def test_reads_answer_while_another_connection_holds_the_write_lock(
         )
     assert reply.status == 200, reply.body
     assert reply.body
+
+
+async def test_a_read_transaction_keeps_one_snapshot_and_single_reads_see_the_latest(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'snapshots.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE readings (n INTEGER)"))
+        count = text("SELECT count(*) FROM readings")
+
+        async def counts_around_a_commit(reader: AsyncEngine) -> tuple[int, int]:
+            async with reader.begin() as conn:
+                before = (await conn.execute(count)).scalar_one()
+                async with engine.begin() as writer:  # another connection commits meanwhile
+                    await writer.execute(text("INSERT INTO readings VALUES (1)"))
+                return before, (await conn.execute(count)).scalar_one()
+
+        assert await counts_around_a_commit(reading(engine)) == (0, 0)
+        assert await counts_around_a_commit(reading_each_statement(engine)) == (1, 2)
+    finally:
+        await engine.dispose()

@@ -24,4 +24,4 @@ def blueprint_dir(hass: HomeAssistant) -> Path:
 
 
 # The integration's fixtures: HA harness + real Mosquitto + simulator, GreenNet entry loaded.
-from ..integration.conftest import entry, fleet, short_backoff, sim  # noqa: E402, F401
+from ..integration.conftest import entry, fleet, short_backoff, sim, transport  # noqa: E402, F401

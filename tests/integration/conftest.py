@@ -10,15 +10,25 @@ from typing import Any
 import pytest
 from greennet_sim import Simulator, SimulatorConfig
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet import const
-from custom_components.greennet.const import CONF_CA_CERT, CONF_PREFIX, CONF_TLS, DOMAIN
+from custom_components.greennet.const import (
+    CONF_CA_CERT,
+    CONF_PREFIX,
+    CONF_TLS,
+    CONF_TRANSPORT,
+    DOMAIN,
+    EVENT_GREENNET,
+    TRANSPORT_AIOMQTT,
+    TRANSPORT_HA_MQTT,
+)
 
 from ..broker import Mosquitto
+from ..mqtt_observer import Observer
 from ..tls import Authority, issue_server_certificate, make_authority
 
 
@@ -49,6 +59,42 @@ def entry_data(broker: Mosquitto, **overrides: Any) -> dict[str, Any]:
     return data | overrides
 
 
+def transport_entry_data(broker: Mosquitto, transport: str) -> dict[str, Any]:
+    """Entry data for the test broker, through the integration's own client or HA's MQTT."""
+    if transport == TRANSPORT_HA_MQTT:
+        return {CONF_TRANSPORT: TRANSPORT_HA_MQTT, CONF_PREFIX: "greennet"}
+    return entry_data(broker)
+
+
+def mqtt_entry(broker: Mosquitto) -> MockConfigEntry:
+    """HA's MQTT integration, configured for the test broker (not set up).
+
+    Without a birth message: HA publishes it after every reconnect in a task nobody
+    awaits, which fails (and fails the test's cleanup) when the broker restarts again.
+    """
+    return MockConfigEntry(
+        domain="mqtt",
+        data={
+            "broker": broker.host,
+            "port": broker.port,
+            "username": broker.username,
+            "password": broker.password,
+        },
+        options={"birth_message": {}},
+    )
+
+
+async def async_setup_ha_mqtt(hass: HomeAssistant, broker: Mosquitto) -> MockConfigEntry:
+    """HA's own MQTT integration, set up and connected to the test broker."""
+    from homeassistant.components import mqtt
+
+    config_entry = mqtt_entry(broker)
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await wait_until(hass, lambda: mqtt.is_connected(hass))
+    return config_entry
+
+
 def tls_entry_data(broker: Mosquitto, ca: Authority | None, **overrides: Any) -> dict[str, Any]:
     """Config entry data for the TLS listener of the test broker, trusting `ca`."""
     data = entry_data(broker, **{CONF_PORT: broker.tls_port, CONF_TLS: True})
@@ -62,7 +108,6 @@ def tls_entry(broker: Mosquitto, ca: Authority | None, **overrides: Any) -> Mock
     return MockConfigEntry(
         domain=DOMAIN,
         title="GreenNet 127.0.0.1",
-        unique_id=f"127.0.0.1:{broker.tls_port}",
         data=tls_entry_data(broker, ca, **overrides),
     )
 
@@ -82,11 +127,16 @@ def sim_config(broker: Mosquitto, **kwargs: Any) -> SimulatorConfig:
 async def wait_until(
     hass: HomeAssistant, predicate: Callable[[], bool], timeout: float = 5.0
 ) -> None:
-    """Poll HA until `predicate` holds (bounded: fails the test after `timeout`)."""
+    """Poll HA until `predicate` holds (bounded: fails the test after `timeout`).
+
+    Then let HA finish what the change set off: a state written from a transport's
+    socket callback (no task) has its listeners (automations) still queued.
+    """
     async with asyncio.timeout(timeout):
         while True:
             await hass.async_block_till_done()
             if predicate():
+                await hass.async_block_till_done()
                 return
             await asyncio.sleep(0.02)
 
@@ -129,18 +179,33 @@ def tls_mosquitto(home_ca: Authority, tmp_path: Path, socket_enabled: None) -> I
 
 
 @pytest.fixture
+def transport() -> str:
+    """The entry's transport; a module parametrizes `transport` to run on both."""
+    return TRANSPORT_AIOMQTT
+
+
+@pytest.fixture
 async def entry(
     hass: HomeAssistant,
     mosquitto: Mosquitto,
+    transport: str,
+    mock_hass_config: None,
     enable_custom_integrations: None,
     short_backoff: None,
 ) -> AsyncIterator[MockConfigEntry]:
-    """A loaded GreenNet entry on the test broker (usable from other test folders too)."""
+    """A loaded GreenNet entry on the test broker (usable from other test folders too).
+
+    With `transport` "ha_mqtt", HA's own MQTT integration is set up on the same broker
+    first and the entry listens through it.
+    """
+    ha_mqtt = None
+    if transport == TRANSPORT_HA_MQTT:
+        ha_mqtt = await async_setup_ha_mqtt(hass, mosquitto)
     config_entry = MockConfigEntry(
         domain=DOMAIN,
         title="GreenNet 127.0.0.1",
-        unique_id=f"{mosquitto.host}:{mosquitto.port}",
-        data=entry_data(mosquitto),
+        data=transport_entry_data(mosquitto, transport),
+        minor_version=2,
     )
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
@@ -148,6 +213,9 @@ async def entry(
     yield config_entry
     if config_entry.state.recoverable:
         await hass.config_entries.async_unload(config_entry.entry_id)
+        await hass.async_block_till_done()
+    if ha_mqtt is not None:
+        await hass.config_entries.async_unload(ha_mqtt.entry_id)
         await hass.async_block_till_done()
 
 
@@ -159,8 +227,34 @@ async def fleet(mosquitto: Mosquitto) -> AsyncIterator[Simulator]:
         yield simulator
 
 
+async def wait_for_subscriptions(hass: HomeAssistant, broker: Mosquitto, plug_id: str) -> None:
+    """Until the hub hears `event`, its last subscription (HA's MQTT client subscribes later).
+
+    HA's MQTT integration batches SUBSCRIBE packets after a cooldown: right after setup a
+    non-retained message can still pass unheard. A probe event, repeated, tells when not.
+    """
+    heard: list[Event] = []
+    remove = hass.bus.async_listen(
+        EVENT_GREENNET, lambda event: heard.append(event) if event.data["type"] == "probe" else None
+    )
+    try:
+        async with Observer(broker, f"greennet/{plug_id}/event") as probe:
+            async with asyncio.timeout(5):
+                while not heard:
+                    await probe.publish(f"greennet/{plug_id}/event", '{"type": "probe"}')
+                    await asyncio.sleep(0.1)
+    finally:
+        remove()
+
+
 @pytest.fixture
-async def sim(hass: HomeAssistant, entry: MockConfigEntry, fleet: Simulator) -> Simulator:
+async def sim(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    fleet: Simulator,
+    mosquitto: Mosquitto,
+    transport: str,
+) -> Simulator:
     """The two plugs, loaded into the entry: every plug's relay switch is available."""
     await wait_until(
         hass,
@@ -168,4 +262,6 @@ async def sim(hass: HomeAssistant, entry: MockConfigEntry, fleet: Simulator) -> 
             state_of(hass, "switch", plug.id, "relay") in ("on", "off") for plug in fleet.plugs
         ),
     )
+    if transport == TRANSPORT_HA_MQTT:
+        await wait_for_subscriptions(hass, mosquitto, fleet.plugs[0].id)
     return fleet

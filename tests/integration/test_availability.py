@@ -14,7 +14,12 @@ from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet import protocol as p
-from custom_components.greennet.const import DOMAIN, EVENT_GREENNET
+from custom_components.greennet.const import (
+    DOMAIN,
+    EVENT_GREENNET,
+    TRANSPORT_AIOMQTT,
+    TRANSPORT_HA_MQTT,
+)
 
 from ..broker import Mosquitto, free_port
 from ..mqtt_observer import Observer
@@ -29,6 +34,7 @@ def _count(caplog: pytest.LogCaptureFixture, text: str) -> int:
     )
 
 
+@pytest.mark.parametrize("transport", [TRANSPORT_AIOMQTT, TRANSPORT_HA_MQTT])
 async def test_plug_offline_makes_entities_unavailable_until_it_returns(
     hass: HomeAssistant,
     entry: MockConfigEntry,
@@ -57,6 +63,7 @@ async def test_plug_offline_makes_entities_unavailable_until_it_returns(
     assert (plug.id, "online") in kinds
 
 
+@pytest.mark.parametrize("transport", [TRANSPORT_AIOMQTT, TRANSPORT_HA_MQTT])
 async def test_broker_restart_makes_entities_unavailable_then_recovers_without_reload(
     hass: HomeAssistant,
     entry: MockConfigEntry,
@@ -142,6 +149,7 @@ async def test_credentials_revoked_while_running_start_reauth(
     assert not entry.runtime_data.connected
 
 
+@pytest.mark.parametrize("transport", [TRANSPORT_AIOMQTT, TRANSPORT_HA_MQTT])
 async def test_commands_while_the_broker_is_down_fail_with_a_clear_error(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator, mosquitto: Mosquitto
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from ipaddress import ip_address
 from typing import Any
 
@@ -16,10 +17,17 @@ from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet import protocol as p
-from custom_components.greennet.const import CONF_PREFIX, CONF_TLS, DOMAIN
+from custom_components.greennet.const import (
+    CONF_PREFIX,
+    CONF_TLS,
+    CONF_TRANSPORT,
+    DOMAIN,
+    TRANSPORT_AIOMQTT,
+    TRANSPORT_HA_MQTT,
+)
 
 from ..broker import Mosquitto, free_port
-from .conftest import entry_data, sim_config, state_of, wait_until
+from .conftest import entry_data, mqtt_entry, sim_config, state_of, wait_until
 
 PLUG_ID = "greennet-a1b2c3"
 INFO = p.PlugInfo(
@@ -81,7 +89,7 @@ async def test_user_flow_connects_before_creating_the_entry(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "GreenNet 127.0.0.1"
     assert result["data"] == entry_data(mosquitto)
-    assert result["result"].unique_id == f"127.0.0.1:{mosquitto.port}"
+    assert result["result"].unique_id is None  # an address is no identity (brokers.py)
 
 
 @pytest.mark.parametrize(
@@ -108,14 +116,40 @@ async def test_user_flow_reports_errors_and_recovers(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+@pytest.mark.parametrize("configured_as", ["127.0.0.1", "localhost", "LOCALHOST."])
 async def test_user_flow_aborts_for_a_broker_already_configured(
-    hass: HomeAssistant, mosquitto: Mosquitto
+    hass: HomeAssistant, mosquitto: Mosquitto, configured_as: str
 ) -> None:
-    MockConfigEntry(domain=DOMAIN, unique_id=f"127.0.0.1:{mosquitto.port}").add_to_hass(hass)
+    # The same broker under another name is the same broker.
+    configured = entry_data(mosquitto, **{CONF_HOST: configured_as})
+    MockConfigEntry(domain=DOMAIN, data=configured).add_to_hass(hass)
     result = await start(hass, SOURCE_USER)
     result = await submit(hass, result["flow_id"], entry_data(mosquitto))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+async def test_the_same_broker_with_another_prefix_is_another_entry(
+    hass: HomeAssistant, mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Name resolution is real for local names; a name no DNS knows fails as it would at home
+    # (newer test harnesses refuse every non-local lookup, so it is simulated here).
+    resolve = hass.loop.getaddrinfo
+
+    async def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host.endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return await resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(hass.loop, "getaddrinfo", getaddrinfo)
+    MockConfigEntry(domain=DOMAIN, data=entry_data(mosquitto)).add_to_hass(hass)
+    # An ignored discovery and a broker whose name does not resolve are no conflict either.
+    MockConfigEntry(domain=DOMAIN, source="ignore", unique_id="x").add_to_hass(hass)
+    unresolvable = entry_data(mosquitto, **{CONF_HOST: "broker.invalid", CONF_PREFIX: "other"})
+    MockConfigEntry(domain=DOMAIN, data=unresolvable).add_to_hass(hass)
+    result = await start(hass, SOURCE_USER)
+    result = await submit(hass, result["flow_id"], entry_data(mosquitto, prefix="other"))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 # --- zeroconf ---------------------------------------------------------------
@@ -172,9 +206,9 @@ async def test_zeroconf_with_bad_plug_id_aborts(hass: HomeAssistant) -> None:
 async def test_zeroconf_for_a_configured_broker_aborts(
     hass: HomeAssistant, mosquitto: Mosquitto
 ) -> None:
-    MockConfigEntry(domain=DOMAIN, unique_id=f"127.0.0.1:{mosquitto.port}").add_to_hass(hass)
+    MockConfigEntry(domain=DOMAIN, data=entry_data(mosquitto)).add_to_hass(hass)
     result = await start(
-        hass, SOURCE_ZEROCONF, zeroconf_info(broker="127.0.0.1", port=str(mosquitto.port))
+        hass, SOURCE_ZEROCONF, zeroconf_info(broker="localhost", port=str(mosquitto.port))
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
@@ -194,32 +228,20 @@ async def test_discovery_confirm_reports_an_unreachable_broker(
 # --- mqtt -------------------------------------------------------------------
 
 
-def mqtt_entry(broker: Mosquitto) -> MockConfigEntry:
-    """HA's MQTT integration, configured for the test broker (not set up)."""
-    return MockConfigEntry(
-        domain="mqtt",
-        data={
-            "broker": broker.host,
-            "port": broker.port,
-            "username": broker.username,
-            "password": broker.password,
-        },
-    )
-
-
 async def test_mqtt_discovery_uses_the_broker_of_ha_mqtt(
     hass: HomeAssistant, mosquitto: Mosquitto
 ) -> None:
     mqtt_entry(mosquitto).add_to_hass(hass)
     result = await start(hass, SOURCE_MQTT, mqtt_info(p.encode_info(INFO)))
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "discovery_confirm"
+    assert result["step_id"] == "mqtt_confirm"
     assert result["description_placeholders"] == {
         "host": "127.0.0.1",
         "port": str(mosquitto.port),
     }
 
-    result = await submit(hass, result["flow_id"], {})
+    # GreenNet's own client to that broker, with HA MQTT's credentials: nothing to ask.
+    result = await submit(hass, result["flow_id"], {CONF_TRANSPORT: TRANSPORT_AIOMQTT})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == entry_data(mosquitto)
 
@@ -231,7 +253,7 @@ async def test_mqtt_discovery_takes_the_prefix_from_the_topic(
     result = await start(
         hass, SOURCE_MQTT, mqtt_info(p.encode_info(INFO), topic=f"home/plugs/{PLUG_ID}/info")
     )
-    result = await submit(hass, result["flow_id"], {})
+    result = await submit(hass, result["flow_id"], {CONF_TRANSPORT: TRANSPORT_AIOMQTT})
     assert result["data"][CONF_PREFIX] == "home/plugs"
 
 
@@ -292,7 +314,7 @@ async def test_reconfigure_changes_the_broker_settings(
     hass: HomeAssistant, mosquitto: Mosquitto
 ) -> None:
     entry = MockConfigEntry(
-        domain=DOMAIN, unique_id=f"127.0.0.1:{mosquitto.port}", data=entry_data(mosquitto)
+        domain=DOMAIN, data=entry_data(mosquitto), unique_id=f"127.0.0.1:{mosquitto.port}"
     )
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
@@ -308,16 +330,16 @@ async def test_reconfigure_changes_the_broker_settings(
     await hass.async_block_till_done()
     assert entry.data[CONF_PREFIX] == "home/plugs"
     assert entry.data[CONF_HOST] == "127.0.0.1"
+    assert entry.unique_id is None  # the address-based id of older versions is dropped
     await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_reconfigure_onto_another_entrys_broker_aborts(
     hass: HomeAssistant, mosquitto: Mosquitto
 ) -> None:
-    MockConfigEntry(domain=DOMAIN, unique_id="192.0.2.1:1883").add_to_hass(hass)
-    entry = MockConfigEntry(
-        domain=DOMAIN, unique_id=f"127.0.0.1:{mosquitto.port}", data=entry_data(mosquitto)
-    )
+    other = entry_data(mosquitto, **{CONF_HOST: "192.0.2.1", CONF_PORT: 1883})
+    MockConfigEntry(domain=DOMAIN, data=other).add_to_hass(hass)
+    entry = MockConfigEntry(domain=DOMAIN, data=entry_data(mosquitto))
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
     result = await submit(
@@ -343,8 +365,11 @@ async def test_ha_mqtt_integration_discovers_a_live_plug_end_to_end(
         assert flow["context"]["source"] == SOURCE_MQTT
         assert flow["context"]["title_placeholders"]["name"] == sim.plugs[0].id
 
+        # HA's MQTT connection is offered first: confirming takes it.
         result = await submit(hass, flow["flow_id"], {})
         assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"] == {CONF_TRANSPORT: TRANSPORT_HA_MQTT, CONF_PREFIX: "greennet"}
+        assert result["title"] == "GreenNet via Home Assistant MQTT"
         await wait_until(hass, lambda: state_of(hass, "switch", sim.plugs[0].id, "relay") == "on")
         await hass.config_entries.async_unload(result["result"].entry_id)
     await hass.config_entries.async_unload(mqtt.entry_id)

@@ -13,7 +13,13 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet import protocol as p
-from custom_components.greennet.const import CONF_CA_CERT, CONF_TLS, DOMAIN
+from custom_components.greennet.const import (
+    CONF_CA_CERT,
+    CONF_TLS,
+    CONF_TRANSPORT,
+    DOMAIN,
+    TRANSPORT_AIOMQTT,
+)
 
 from ..broker import Mosquitto
 from ..tls import Authority, issue_server_certificate, make_authority
@@ -179,9 +185,9 @@ async def test_mqtt_discovery_takes_the_ca_of_ha_mqtt(
 ) -> None:
     mqtt_entry(tls_mosquitto, home_ca.pem).add_to_hass(hass)
     result = await start(hass, SOURCE_MQTT, mqtt_info(p.encode_info(INFO)))
-    assert result["data_schema"].schema == {}  # nothing to ask
+    assert fields(result) == {CONF_TRANSPORT}  # nothing to ask but the connection
 
-    result = await submit(hass, result["flow_id"], {})
+    result = await submit(hass, result["flow_id"], {CONF_TRANSPORT: TRANSPORT_AIOMQTT})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == tls_entry_data(tls_mosquitto, home_ca)
     await hass.config_entries.async_unload(result["result"].entry_id)
@@ -192,7 +198,7 @@ async def test_mqtt_discovery_with_system_cas_asks_for_the_ca(
 ) -> None:
     mqtt_entry(tls_mosquitto, "auto").add_to_hass(hass)
     result = await start(hass, SOURCE_MQTT, mqtt_info(p.encode_info(INFO)))
-    result = await submit(hass, result["flow_id"], {})
+    result = await submit(hass, result["flow_id"], {CONF_TRANSPORT: TRANSPORT_AIOMQTT})
     assert result["errors"] == {"base": "tls_verification_failed"}
     assert fields(result) == {CONF_CA_CERT}
 

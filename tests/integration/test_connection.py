@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
@@ -150,3 +152,27 @@ async def test_rejected_credentials_start_reauth_and_stop_retrying(
     await asyncio.sleep(1.2)  # three times the longest backoff of the test settings
     assert len(proxy.sessions) == tried  # nothing more until the user gives new credentials
     assert not entry.runtime_data.connected
+
+
+async def test_the_mqtt_client_logs_under_the_loggers_the_manifest_names(
+    hass: HomeAssistant, proxy: MqttProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    # HA's logger settings (and "enable debug logging") reach a library's logs only through
+    # the manifest's `loggers`: they must be the names aiomqtt and paho really log under.
+    manifest = json.loads((Path(const.__file__).parent / "manifest.json").read_text())
+    for name in list(logging.root.manager.loggerDict):  # whichever a library uses, at debug
+        caplog.set_level(logging.DEBUG, logger=name)
+    entry = await load_through(hass, proxy)
+    await proxy.drop_all()
+    await wait_until(hass, lambda: not entry.runtime_data.connected)
+    await wait_until(hass, lambda: entry.runtime_data.connected, 5)
+    library = {
+        record.name
+        for record in caplog.records
+        if not record.name.startswith(("custom_components", "homeassistant", "asyncio", "tests"))
+    }
+    assert library  # paho logs every packet at debug level
+    for name in library:
+        assert any(
+            name == logger or name.startswith(f"{logger}.") for logger in manifest["loggers"]
+        )

@@ -100,6 +100,7 @@ async def test_every_trigger_type_is_offered(hass: HomeAssistant, sim: Simulator
     assert {str(k) for k in caps["extra_fields"].schema} == {"below"}
 
 
+@pytest.mark.parametrize("transport", ["aiomqtt", "ha_mqtt"])
 async def test_power_triggers_respect_threshold_and_duration(
     hass: HomeAssistant, sim: Simulator
 ) -> None:

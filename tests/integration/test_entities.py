@@ -26,11 +26,18 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet import protocol as p
-from custom_components.greennet.const import DOMAIN, EVENT_GREENNET
+from custom_components.greennet.const import (
+    EVENT_GREENNET,
+    TRANSPORT_AIOMQTT,
+    TRANSPORT_HA_MQTT,
+)
 
 from ..broker import Mosquitto
 from ..mqtt_observer import Observer
-from .conftest import device_of, entity_id, entry_data, state_of, wait_until
+from .conftest import device_of, entity_id, state_of, wait_until
+
+# The same specification through both transports: the integration's own client and HA's MQTT.
+pytestmark = pytest.mark.parametrize("transport", [TRANSPORT_AIOMQTT, TRANSPORT_HA_MQTT])
 
 FAKE_INFO = p.PlugInfo(
     id="greennet-abcdef",
@@ -141,24 +148,20 @@ async def test_entities_are_named_the_home_assistant_way(
 
 
 async def test_diagnostic_sensors_report_once_enabled(
-    hass: HomeAssistant, mosquitto: Mosquitto, fleet: Simulator
+    hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
 ) -> None:
-    sim = fleet
-    # Enable both before the entry loads: entities then exist from the start.
+    plug = sim.plugs[0]
     registry = er.async_get(hass)
     for key in ("rssi", "last_restart"):
-        registry.async_get_or_create("sensor", DOMAIN, f"{sim.plugs[0].id}_{key}", disabled_by=None)
-    config_entry = MockConfigEntry(domain=DOMAIN, data=entry_data(mosquitto))
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    plug = sim.plugs[0]
+        registry.async_update_entity(entity_id(hass, "sensor", plug.id, key), disabled_by=None)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await wait_until(hass, lambda: state_of(hass, "sensor", plug.id, "rssi") == STATE_UNKNOWN)
     await sim.step(plug.id, 3600)
     await wait_until(hass, lambda: state_of(hass, "sensor", plug.id, "rssi") == str(plug.rssi))
     restarted = dt_util.parse_datetime(state_of(hass, "sensor", plug.id, "last_restart") or "")
     assert restarted is not None
     # The simulated plug lived an hour in no time: it booted an hour before its report.
     assert abs(dt_util.utcnow() - timedelta(hours=1) - restarted) < timedelta(seconds=5)
-    await hass.config_entries.async_unload(config_entry.entry_id)
 
 
 async def test_relay_switch_round_trips_through_the_broker(

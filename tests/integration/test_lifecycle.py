@@ -47,11 +47,11 @@ async def test_a_plug_appearing_later_gets_its_device_without_reload(
         assert device is not None
         assert device.name == plug.name
         assert entry.runtime_data is hub
-        # 6 sensors, a switch, 4 numbers, a select, a binary sensor, 2 events
+        # 6 sensors, a switch, 4 numbers, a select, a binary sensor, 3 events
         registry = er.async_get(hass)
         await wait_until(
             hass,
-            lambda: len(er.async_entries_for_device(registry, device.id, True)) == 15,
+            lambda: len(er.async_entries_for_device(registry, device.id, True)) == 16,
         )
 
 

@@ -11,10 +11,14 @@ from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet import protocol as p
+from custom_components.greennet.const import TRANSPORT_AIOMQTT, TRANSPORT_HA_MQTT
 
 from ..broker import Mosquitto
 from ..mqtt_observer import Observer
 from .conftest import entity_id, state_of, wait_until
+
+# The same specification through both transports: the integration's own client and HA's MQTT.
+pytestmark = pytest.mark.parametrize("transport", [TRANSPORT_AIOMQTT, TRANSPORT_HA_MQTT])
 
 MUTE = p.PlugInfo(
     id="greennet-0b0e0d",

@@ -10,25 +10,43 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from .sqlite_cursor import use_one_hop_cursors
+
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 READ_ONLY = "greennet_read_only"
+EACH_STATEMENT = "greennet_each_statement"
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     """An async engine for `url`; SQLite files get WAL and enforced foreign keys."""
     parsed = make_url(url)
     if parsed.drivername not in SUPPORTED_DRIVERS:
         raise ValueError(f"unsupported database {parsed.drivername!r}; use {SUPPORTED_DRIVERS}")
     if parsed.drivername.startswith("sqlite"):
+        pool: dict[str, Any] = {}
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+            pool = _pool(pool_size)  # (a memory database has one static connection)
+        # every statement is a thread hop with aiosqlite; a Connection ends its own transaction
+        # (commit or rollback) before checkin, so the pool's extra rollback is only one more hop
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_reset_on_return=None, **pool
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    # no pre-ping round trip per checkout: a connection found dead fails its request with 503
+    # (web.middleware) and SQLAlchemy replaces the whole pool's connections
+    return create_async_engine(url, **_pool(pool_size))
+
+
+def _pool(size: int) -> dict[str, Any]:
+    # A fixed pool: under load, overflow connections were opened and closed per request (a
+    # PostgreSQL backend forked, an aiosqlite thread started, each time). Requests beyond it
+    # wait for a connection; after `pool_timeout` they get 503 (web.middleware).
+    return {"pool_size": size, "max_overflow": 0, "pool_timeout": 10}
 
 
 def sqlite_writer(url: str) -> Engine | None:
@@ -46,6 +64,7 @@ def sqlite_writer(url: str) -> Engine | None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    use_one_hop_cursors(dbapi_connection)
     # we emit BEGIN ourselves (below) instead of the driver's implicit deferred one
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -59,7 +78,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    if conn.get_execution_options().get(READ_ONLY):
+    options = conn.get_execution_options()
+    if options.get(EACH_STATEMENT):
+        return  # no BEGIN: each statement is its own snapshot, and costs no extra thread hop
+    if options.get(READ_ONLY):
         # a read never upgrades to a write, so it cannot deadlock: let readers run side by
         # side (WAL) instead of queueing on the write lock behind the busy handler's sleeps
         conn.exec_driver_sql("BEGIN")
@@ -69,5 +91,30 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def reading(engine: AsyncEngine) -> AsyncEngine:
-    """The same engine and pool, for transactions that only read."""
-    return engine.execution_options(**{READ_ONLY: True})
+    """The same engine and pool, for work that only reads. On SQLite its statements share one
+    snapshot (a deferred BEGIN, beside the writer instead of behind it). On PostgreSQL each
+    statement sees what is committed when it starts (READ COMMITTED, as in any transaction
+    there), so it runs without BEGIN/COMMIT round trips."""
+    return _with_options(engine, "_greennet_reading", _read_options(engine))
+
+
+def reading_each_statement(engine: AsyncEngine) -> AsyncEngine:
+    """For reads whose statements need not share a snapshot (typically one statement on a
+    hot path): on SQLite too, each runs on its own, saving the BEGIN thread hop."""
+    options = {**_read_options(engine), EACH_STATEMENT: True}
+    return _with_options(engine, "_greennet_reading_each_statement", options)
+
+
+def _read_options(engine: AsyncEngine) -> dict[str, Any]:
+    if engine.dialect.name == "postgresql":
+        return {READ_ONLY: True, "isolation_level": "AUTOCOMMIT"}
+    return {READ_ONLY: True}
+
+
+def _with_options(engine: AsyncEngine, name: str, options: dict[str, Any]) -> AsyncEngine:
+    # made once per engine (kept on it): an option engine per request was a measurable cost
+    derived: AsyncEngine | None = getattr(engine.sync_engine, name, None)
+    if derived is None:
+        derived = engine.execution_options(**options)
+        setattr(engine.sync_engine, name, derived)
+    return derived

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +40,16 @@ def check_password_policy(password: str, email: str = "") -> None:
         raise InvalidInput("password must not be the email address", "weak_password")
 
 
+WORKER_NICENESS = 10
+
+
+def _yield_to_requests() -> None:
+    """Lower this hashing thread's CPU priority (Linux: per thread), so that under a login
+    flood the scheduler serves the event loop, and with it every other request, first."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
+
+
 class PasswordHasher:
     """argon2id with configurable cost; verify never raises on a bad hash.
 
@@ -45,7 +58,9 @@ class PasswordHasher:
     """
 
     def __init__(self, cost: PasswordHashing) -> None:
-        self._workers = ThreadPoolExecutor(cost.worker_threads, thread_name_prefix="argon2")
+        self._workers = ThreadPoolExecutor(
+            cost.worker_threads, thread_name_prefix="argon2", initializer=_yield_to_requests
+        )
         self._admission = cost.worker_threads + cost.max_waiting
         self._admitted = 0
         self._argon2 = _Argon2(

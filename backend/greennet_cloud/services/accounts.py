@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..clock import Clock
 from ..config import Config
-from ..db.engine import reading
+from ..db.engine import reading, reading_each_statement
 from ..errors import Conflict, DomainError, Forbidden, Unauthenticated
 from ..models import Role, User
 from ..security.passwords import PasswordHasher, check_password_policy
@@ -248,7 +248,7 @@ class Accounts(Service):
         if cached := self.sessions.get(claims.session_id, claims.user_id):
             return cached
         generation = self.sessions.generation
-        async with reading(self.engine).begin() as conn:
+        async with reading_each_statement(self.engine).begin() as conn:
             user = await user_store.get_user(conn, claims.user_id)
             session = await session_store.get_session(conn, claims.user_id, claims.session_id)
         if user is None or user.disabled:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..clock import Clock
-from ..db.engine import reading
+from ..db.engine import reading, reading_each_statement
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..models import Access, Home, LinkToken, Role, Tariff
 from ..security.tokens import hash_secret, new_secret
@@ -115,7 +115,7 @@ class Homes(Service):
 
     async def list_homes(self, principal: Principal) -> list[tuple[Home, Access]]:
         """Homes the caller owns or has been shared."""
-        async with reading(self.engine).begin() as conn:
+        async with reading_each_statement(self.engine).begin() as conn:
             found = await home_store.list_homes(conn, principal.user_id)
         return [(home, effective_access(access, principal.user)) for home, access in found]
 
@@ -137,7 +137,7 @@ class Homes(Service):
 
     async def get_home(self, principal: Principal, home_id: str) -> tuple[Home, Access]:
         """One home the caller may see."""
-        async with reading(self.engine).begin() as conn:
+        async with reading_each_statement(self.engine).begin() as conn:
             return await visible_home(conn, principal, home_id)
 
     async def update_home(self, principal: Principal, home_id: str, changes: HomeChanges) -> Home:

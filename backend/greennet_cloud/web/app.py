@@ -36,8 +36,10 @@ from . import (
     routes_meta,
     routes_users,
 )
+from .admission import api_admission
 from .dashboard import add_dashboard
 from .endpoints import Endpoint, add_endpoints
+from .health import DatabaseHealth
 from .keys import (
     ACCOUNTS,
     ADMINISTRATION,
@@ -47,6 +49,7 @@ from .keys import (
     DEVICES,
     ENERGY,
     ENGINE,
+    HEALTH,
     HISTORIES,
     HOMES,
     INGEST,
@@ -60,6 +63,7 @@ from .middleware import error_middleware, request_id_middleware
 from .openapi import build_openapi
 
 _LOGGER = logging.getLogger(__name__)
+ADMISSION_PER_CONNECTION = 4  # API requests in flight per pooled database connection
 
 # order matters: literal paths (/users/me, /devices/pair) before their {id} siblings
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -80,9 +84,13 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     assert config.secret is not None
     app = web.Application(
         client_max_size=config.max_body_bytes,
-        middlewares=[request_id_middleware, error_middleware],
+        middlewares=[
+            request_id_middleware,
+            error_middleware,
+            api_admission(ADMISSION_PER_CONNECTION * config.database_pool_size),
+        ],
     )
-    engine = create_engine(config.resolved_database_url)
+    engine = create_engine(config.resolved_database_url, config.database_pool_size)
     hasher = PasswordHasher(config.password_hashing)
     tokens = AccessTokens(config.secret, config.issuer, config.audience, config.access_ttl_seconds)
     bus = create_bus(config.resolved_database_url)
@@ -98,6 +106,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[ADMINISTRATION] = Administration(engine, clock, sessions)
     app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
     app[DEVICES] = Devices(engine, clock, config)
+    app[HEALTH] = DatabaseHealth(engine)
     app[INGEST] = Ingest(engine, clock, config, app[DEVICES])
     app[INGEST].listeners.append(bus_publisher(bus))
     app[HISTORIES] = Histories(engine, clock)

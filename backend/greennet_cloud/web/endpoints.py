@@ -60,8 +60,8 @@ class Endpoint:
         return _PATH_PARAM.findall(self.path)
 
     def error_statuses(self) -> list[int]:
-        """Every error status this endpoint may answer with."""
-        implied: set[int] = set(self.errors)
+        """Every error status this endpoint may answer with (503: the database is gone)."""
+        implied: set[int] = {*self.errors, 503}
         if self.auth or self.security:
             implied.add(401)
         if self.parameters:

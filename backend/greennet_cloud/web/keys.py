@@ -20,6 +20,7 @@ from ..services.history import Histories
 from ..services.homes import Homes
 from ..services.ingest import Ingest
 from ..services.totp import TwoFactor
+from .health import DatabaseHealth
 
 CONFIG = web.AppKey("config", Config)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -38,5 +39,6 @@ HISTORIES = web.AppKey("histories", Histories)
 JOBS = web.AppKey("jobs", JobRunner)
 ENERGY = web.AppKey("energy", EnergyReports)
 
+HEALTH = web.AppKey("health", DatabaseHealth)
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)

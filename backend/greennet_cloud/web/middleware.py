@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
 import re
-import uuid
+import secrets
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..errors import (
     Conflict,
@@ -28,6 +31,10 @@ _LOGGER = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# ids only correlate log lines, so a random per-process prefix and a counter do (uuid4 made a
+# getrandom() system call per request)
+_ID_PREFIX = secrets.token_hex(8)
+_id_counter = itertools.count(1)
 
 STATUS_OF: dict[type[DomainError], int] = {
     InvalidInput: 400,
@@ -59,7 +66,11 @@ def error_response(
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Tag the request (and every log line it causes) with an id, echoed in the response."""
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
+    request_id = (
+        incoming
+        if _REQUEST_ID_RE.fullmatch(incoming)
+        else f"{_ID_PREFIX}{next(_id_counter) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+    )
     request[REQUEST_ID] = request_id
     request_id_var.set(request_id)
     response = await handler(request)
@@ -89,9 +100,24 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             err.reason if err.text is None or err.text.startswith(str(err.status)) else err.text
         )
         return error_response(err.status, code, message, headers)
+    except (OperationalError, InterfaceError, PoolTimeout, OSError) as err:
+        return _database_unavailable(request, err)
+    except DBAPIError as err:
+        if err.connection_invalidated:  # the pool found the server gone and starts afresh
+            return _database_unavailable(request, err)
+        _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "internal server error")
     except Exception:
         _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal server error")
+
+
+def _database_unavailable(request: web.Request, err: Exception) -> web.Response:
+    """503 the client may retry at once: the database is unreachable or overloaded."""
+    _LOGGER.warning("database unavailable in %s %s: %s", request.method, request.path, err)
+    return error_response(
+        503, "database_unavailable", "the database is unavailable; retry", {"Retry-After": "1"}
+    )
 
 
 class RequestIdFilter(logging.Filter):

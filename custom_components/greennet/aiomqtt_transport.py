@@ -1,0 +1,283 @@
+"""The integration's own MQTT client (aiomqtt), the default transport."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from collections.abc import Callable, Sequence
+
+import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.reasoncodes import ReasonCode
+
+from . import const
+from .const import BACKOFF_INITIAL, BACKOFF_MAX, CONNECT_TIMEOUT, KEEPALIVE, LOGGER
+from .transport import (
+    BrokerSettings,
+    ConnectionCallback,
+    InvalidAuth,
+    MessageCallback,
+    TlsVerificationFailed,
+    Transport,
+    TransportError,
+)
+
+# CONNACK codes meaning "credentials rejected": MQTT 3.1.1 (4, 5) and MQTT 5 (134, 135).
+_AUTH_CODES = frozenset({4, 5, 134, 135})
+# SUBACK return codes from 0x80 on mean the broker refused the subscription.
+_SUBACK_FAILURE = 0x80
+
+
+def _is_tls_verification_error(err: BaseException) -> bool:
+    # aiomqtt raises MqttError "from None": the ssl error is only left as the context.
+    chain = [err]
+    while (cause := chain[-1].__cause__ or chain[-1].__context__) and cause not in chain:
+        chain.append(cause)
+    return any(isinstance(link, ssl.SSLCertVerificationError) for link in chain)
+
+
+def _is_auth_error(err: aiomqtt.MqttError) -> bool:
+    code = getattr(err, "rc", None)
+    value = getattr(code, "value", code)
+    return isinstance(err, MqttConnectError) and value in _AUTH_CODES
+
+
+def _suback_code(code: int | ReasonCode) -> int:
+    return code if isinstance(code, int) else int(code.value)
+
+
+def _connect_error(err: aiomqtt.MqttError) -> TransportError:
+    if _is_auth_error(err):
+        return InvalidAuth(str(err))
+    if _is_tls_verification_error(err):
+        return TlsVerificationFailed(str(err))
+    return TransportError(str(err))
+
+
+async def _async_discard(client: aiomqtt.Client) -> None:
+    """Close the socket a failed or abandoned connection attempt left open.
+
+    aiomqtt closes nothing when CONNACK never comes (timeout or cancellation), and offers
+    no public way to drop a session it has not finished opening: ask paho itself.
+    """
+    paho = client._client  # aiomqtt private: its paho client
+    if paho.socket() is None:
+        return
+    # aiomqtt's handler would read the CONNACK future a cancelled attempt has cancelled.
+    paho.on_disconnect = None
+    paho.disconnect()  # queues DISCONNECT; paho closes the socket once it is written
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(1):
+            while paho.socket() is not None:  # noqa: ASYNC110 - paho closes it in the loop
+                await asyncio.sleep(0.01)
+
+
+async def _async_abandon(
+    client: aiomqtt.Client, attempt: asyncio.Future[aiomqtt.Client], timeout: float
+) -> None:
+    """Stop a connection attempt we no longer want, leaving no socket behind."""
+    paho = client._client  # aiomqtt private: its paho client
+    # paho opens the TCP connection in an executor thread that cancelling cannot stop: let
+    # it finish (paho bounds it) so that no socket opens after we left, then drop it.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            while not attempt.done() and paho.socket() is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    if attempt.done() and not attempt.cancelled() and attempt.exception() is None:
+        with contextlib.suppress(aiomqtt.MqttError):
+            await client.__aexit__(None, None, None)  # it did connect: leave cleanly
+        return
+    attempt.cancel()
+    await asyncio.wait({attempt})
+    if not attempt.cancelled():
+        attempt.exception()  # retrieved: a failed attempt needs no report here
+    await _async_discard(client)
+
+
+def _dispatching_queue(
+    deliver: Callable[[aiomqtt.Message], None],
+) -> type[asyncio.Queue[aiomqtt.Message]]:
+    """aiomqtt's message queue, replaced by a direct call (aiomqtt's `queue_type` option).
+
+    aiomqtt queues each message and its iterator starts a task and an `asyncio.wait` per
+    message to take it out again; at hundreds of plugs that bookkeeping costs more than
+    handling the message. Delivered where paho decodes it, a message costs one call.
+    """
+
+    class DispatchingQueue(asyncio.Queue[aiomqtt.Message]):
+        def put_nowait(self, item: aiomqtt.Message) -> None:
+            deliver(item)
+
+    return DispatchingQueue
+
+
+async def async_check_broker(settings: BrokerSettings) -> None:
+    """Connect once and disconnect: raise InvalidAuth or TransportError on failure."""
+    transport = AiomqttTransport(settings, lambda *_: None, lambda _: None)
+    try:
+        await transport.async_connect()
+    finally:
+        await transport.async_close()
+
+
+class AiomqttTransport(Transport):
+    """The integration's own aiomqtt client, reconnecting with exponential backoff."""
+
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        on_message: MessageCallback,
+        on_connection: ConnectionCallback,
+        on_auth_failed: Callable[[], None] | None = None,
+        backoff: tuple[float, float] = (BACKOFF_INITIAL, BACKOFF_MAX),
+        timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
+        """Prepare a client; nothing is opened until `async_connect`."""
+        self._settings = settings
+        self._on_message = on_message
+        self._on_connection = on_connection
+        self._on_auth_failed = on_auth_failed
+        self._backoff = backoff
+        self._timeout = timeout  # connect, subscribe and publish each
+        self._subscriptions: dict[str, int] = {}
+        self._client: aiomqtt.Client | None = None
+        self._connected = False
+        self._connected_at = 0.0
+        self._queue_type = _dispatching_queue(self._deliver)
+
+    @property
+    def connected(self) -> bool:
+        """Whether the client holds a live session."""
+        return self._connected
+
+    def _new_client(self) -> aiomqtt.Client:
+        s = self._settings
+        return aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username or None,
+            password=s.password or None,
+            keepalive=KEEPALIVE,
+            timeout=self._timeout,
+            tls_context=s.tls_context if s.tls else None,
+            queue_type=self._queue_type,
+        )
+
+    async def async_connect(self) -> None:
+        """Open a session and subscribe again (raises InvalidAuth / TransportError)."""
+        client = self._new_client()
+        # Shielded: a cancelled attempt (unload mid-reconnect) is wound down by
+        # `_async_abandon`, never left half open.
+        attempt = asyncio.ensure_future(client.__aenter__())
+        try:
+            await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            await _async_abandon(client, attempt, self._timeout)
+            raise
+        except aiomqtt.MqttError as err:
+            await _async_discard(client)
+            raise _connect_error(err) from err
+        try:
+            if self._subscriptions:
+                await self._subscribe(client, self._subscriptions)
+        except BaseException:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.__aexit__(None, None, None)
+            raise
+        self._client = client
+        self._connected_at = time.monotonic()
+        self._set_connected(True)
+
+    async def _subscribe(self, client: aiomqtt.Client, filters: dict[str, int]) -> None:
+        """One SUBSCRIBE for every filter; a refusal is an error, not silence."""
+        try:
+            granted = await client.subscribe(list(filters.items()))
+        except aiomqtt.MqttError as err:
+            raise TransportError(f"subscribing failed: {err}") from err
+        codes = [_suback_code(code) for code in granted]
+        refused = [
+            topic_filter
+            for topic_filter, code in zip(filters, codes, strict=False)
+            if code >= _SUBACK_FAILURE
+        ]
+        if refused:
+            raise TransportError(f"the broker refused the subscription to {', '.join(refused)}")
+
+    async def async_subscribe(self, topic_filters: Sequence[str], qos: int) -> None:
+        """Subscribe now if connected, and again after every reconnect."""
+        new = dict.fromkeys(topic_filters, qos)
+        self._subscriptions.update(new)
+        if self._client is not None and self._connected:
+            await self._subscribe(self._client, new)
+
+    async def async_publish(self, topic: str, payload: str, qos: int, retain: bool) -> None:
+        """Publish one message through the live session."""
+        if self._client is None or not self._connected:
+            raise TransportError("not connected to the broker")
+        try:
+            await self._client.publish(topic, payload, qos=qos, retain=retain)
+        except aiomqtt.MqttError as err:
+            raise TransportError(str(err)) from err
+
+    def _set_connected(self, connected: bool) -> None:
+        if connected != self._connected:
+            self._connected = connected
+            self._on_connection(connected)
+
+    async def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        self._set_connected(False)
+        if client is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.__aexit__(None, None, None)
+
+    def _deliver(self, message: aiomqtt.Message) -> None:
+        """Hand one message to the hub as paho decodes it (in the event loop)."""
+        payload = message.payload
+        if not isinstance(payload, bytes):
+            payload = str(payload).encode() if payload is not None else b""
+        try:
+            self._on_message(message.topic.value, payload, message.retain)
+        except Exception:  # one bad handler must not end the session for every plug
+            LOGGER.exception("Error handling MQTT message on %s", message.topic)
+
+    async def _read(self) -> None:
+        """Until the session ends: messages never queue (see `_dispatching_queue`)."""
+        assert self._client is not None
+        async for _ in self._client.messages:
+            pass  # pragma: no cover - nothing is ever queued
+
+    async def async_run(self) -> None:
+        """Read messages; on loss, reconnect with exponential backoff until cancelled.
+
+        The backoff grows with every attempt and falls back to its start only after a
+        session that lasted (a broker that accepts and drops at once is not hammered).
+        Rejected credentials end the loop: retrying cannot fix them, reauth can.
+        """
+        delay = self._backoff[0]
+        while True:
+            if self._client is not None:
+                try:
+                    await self._read()
+                except aiomqtt.MqttError as err:
+                    LOGGER.debug("MQTT session ended: %s", err)
+                await self._drop_client()
+                if time.monotonic() - self._connected_at >= const.STABLE_CONNECTION:
+                    delay = self._backoff[0]
+            await asyncio.sleep(delay)
+            try:
+                await self.async_connect()
+            except InvalidAuth as err:
+                LOGGER.warning("The MQTT broker rejected the credentials: %s", err)
+                if self._on_auth_failed is not None:
+                    self._on_auth_failed()
+                return
+            except TransportError as err:
+                LOGGER.debug("reconnect failed, next try in %.1f s: %s", delay, err)
+            delay = min(delay * 2, self._backoff[1])
+
+    async def async_close(self) -> None:
+        """Disconnect; safe to call more than once."""
+        await self._drop_client()

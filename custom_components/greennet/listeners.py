@@ -1,0 +1,95 @@
+"""Who hears what from the hub: entities per plug and channel, and whole-hub consumers.
+
+Entities register for the channels their value comes from and for their plug's
+availability, so a telemetry report reaches the four measurement sensors and the relay
+switch of its plug and nothing else. Whole-hub consumers (a cloud link, say) get a
+`PlugUpdate` for every parsed message; the update is only built while one listens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from homeassistant.core import CALLBACK_TYPE
+
+from .models import PlugState, PlugUpdate
+from .protocol import Channel, PlugEvent
+
+type EntityCallback = Callable[[], None]
+type UpdateListener = Callable[[PlugUpdate], None]
+type NewPlugListener = Callable[[PlugState], None]
+
+
+def _remover[T](registry: list[T], item: T) -> CALLBACK_TYPE:
+    """Remove `item` from `registry` once; safe after the registry was emptied."""
+
+    def remove() -> None:
+        if item in registry:
+            registry.remove(item)
+
+    return remove
+
+
+class PlugListeners:
+    """The callbacks of one hub, indexed the way messages arrive."""
+
+    def __init__(self) -> None:
+        """Nobody listens yet."""
+        self._channels: dict[tuple[str, Channel], list[EntityCallback]] = {}
+        self._availability: dict[str, list[EntityCallback]] = {}
+        self._updates: list[UpdateListener] = []
+        self._new_plugs: list[NewPlugListener] = []
+
+    def add_channels(
+        self, plug_id: str, channels: Iterable[Channel], listener: EntityCallback
+    ) -> CALLBACK_TYPE:
+        """Call `listener` after each message of these channels of one plug."""
+        removers = []
+        for channel in channels:
+            registry = self._channels.setdefault((plug_id, channel), [])
+            registry.append(listener)
+            removers.append(_remover(registry, listener))
+
+        def remove() -> None:
+            for remover in removers:
+                remover()
+
+        return remove
+
+    def add_availability(self, plug_id: str, listener: EntityCallback) -> CALLBACK_TYPE:
+        """Call `listener` whenever the plug's availability may have changed."""
+        registry = self._availability.setdefault(plug_id, [])
+        registry.append(listener)
+        return _remover(registry, listener)
+
+    def add_updates(self, listener: UpdateListener) -> CALLBACK_TYPE:
+        """Call `listener` with every parsed message of every plug."""
+        self._updates.append(listener)
+        return _remover(self._updates, listener)
+
+    def add_new_plugs(self, listener: NewPlugListener, known: Iterable[PlugState]) -> CALLBACK_TYPE:
+        """Call `listener` for every plug in `known` now, and for each new one later."""
+        self._new_plugs.append(listener)
+        for plug in known:
+            listener(plug)
+        return _remover(self._new_plugs, listener)
+
+    def channel(self, plug: PlugState, channel: Channel, event: PlugEvent | None = None) -> None:
+        """A message of `channel` changed `plug`."""
+        # No copy: entities unsubscribe from tasks of their own, never while we call them.
+        for listener in self._channels.get((plug.id, channel), ()):
+            listener()
+        if self._updates:
+            update = PlugUpdate(plug.id, channel, plug, event)
+            for update_listener in list(self._updates):
+                update_listener(update)
+
+    def availability(self, plug_id: str) -> None:
+        """The plug's availability may have changed."""
+        for listener in list(self._availability.get(plug_id, ())):
+            listener()
+
+    def new_plug(self, plug: PlugState) -> None:
+        """`plug` announced itself for the first time."""
+        for listener in list(self._new_plugs):
+            listener(plug)
