@@ -19,11 +19,12 @@ from .config import Config, config_from_env
 from .db.engine import create_engine
 from .db.migrate import migrate
 from .errors import DomainError
+from .security.keyring import KEYRING_FILE, PURPOSES, KeyringError, write_keyring_file
 from .security.passwords import PasswordHasher
 from .services.admin import create_admin
 from .services.base import Service
 from .web.app import create_app
-from .web.middleware import AccessLogger, RequestIdFilter
+from .web.middleware import AccessLogger, MalformedRequestFilter, RequestIdFilter
 
 _LOGGER = logging.getLogger("greennet_cloud")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -45,6 +46,20 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    admin.add_argument(
+        "--promote",
+        action="store_true",
+        help="make an existing account an administrator: its sessions end, its two-factor"
+        " setup is cleared and it gets this password",
+    )
+    rotate = commands.add_parser(
+        "rotate-key",
+        parents=[common],
+        help="add a new current key for one purpose to the keyring file (old keys stay)",
+    )
+    rotate.add_argument("purpose", choices=PURPOSES)
+    rotate.add_argument("--key-id", help="the new key's id, e.g. 2026-12")
+    rotate.add_argument("--retire", metavar="KEY_ID", help="instead: remove this (not current) key")
     return parser
 
 
@@ -66,6 +81,7 @@ def setup_logging(level: str) -> None:
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.getLogger("aiohttp.server").addFilter(MalformedRequestFilter())
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -78,11 +94,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(f"greennet-cloud: configuration error: {err}")
     if args.command == "serve":
         serve(config)
+    elif args.command == "rotate-key":
+        sys.exit(rotate_key(config, args.purpose, args.key_id, args.retire))
     elif args.command == "migrate":
         asyncio.run(_migrate(config))
     else:
         password = _read_password(args.password_stdin)
-        sys.exit(asyncio.run(_create_admin(config, args.email, password)))
+        sys.exit(asyncio.run(_create_admin(config, args.email, password, promote=args.promote)))
 
 
 def serve(config: Config) -> None:
@@ -106,24 +124,56 @@ def serve(config: Config) -> None:
 async def _migrate(config: Config) -> None:
     engine = create_engine(config.resolved_database_url)
     try:
-        applied = await migrate(engine)
+        applied = await migrate(engine, config.keyring)
     finally:
         await engine.dispose()
     _LOGGER.info("applied migrations: %s", applied or "none (up to date)")
 
 
-async def _create_admin(config: Config, email: str, password: str) -> int:
+async def _create_admin(config: Config, email: str, password: str, *, promote: bool) -> int:
     engine = create_engine(config.resolved_database_url)
     try:
-        await migrate(engine)
+        await migrate(engine, config.keyring)
         hasher = PasswordHasher(config.password_hashing)
-        user, created = await create_admin(Service(engine, utcnow), hasher, email, password)
+        user, created = await create_admin(
+            Service(engine, utcnow), hasher, email, password, promote=promote
+        )
     except DomainError as err:
         print(f"greennet-cloud: {err.message}", file=sys.stderr)
         return 1
     finally:
         await engine.dispose()
-    print(f"{'created' if created else 'promoted'} administrator {user.email} ({user.id})")
+    if created:
+        print(f"created administrator {user.email} ({user.id})")
+    else:
+        print(
+            f"promoted administrator {user.email} ({user.id}): its sessions ended and its"
+            " two-factor setup was cleared"
+        )
+    return 0
+
+
+def rotate_key(config: Config, purpose: str, key_id: str | None, retire: str | None) -> int:
+    """Write the keyring file with a new current key for `purpose` (or without `retire`).
+
+    Without a keyring file yet, it starts from the keys the service uses now (derived from
+    the signing secret, id `root`), so nothing that works today stops working.
+    """
+    assert config.keyring is not None
+    path = config.keyring_file or config.data_dir / KEYRING_FILE
+    try:
+        if retire is not None:
+            changed = config.keyring.retired(purpose, retire)
+        elif key_id is not None:
+            changed = config.keyring.rotated(purpose, key_id)
+        else:
+            raise KeyringError("give --key-id for the new key (or --retire KEY_ID)")
+    except KeyringError as err:
+        print(f"greennet-cloud: {err}", file=sys.stderr)
+        return 1
+    write_keyring_file(path, changed)
+    done = f"retired {purpose} key {retire}" if retire else f"{purpose} now signs with {key_id}"
+    print(f"{done}; keyring written to {path} (restart every process with it)")
     return 0
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 type Clock = Callable[[], datetime]
+# waits that throttling imposes; tests pass one that moves their clock instead of sleeping
+type Sleep = Callable[[float], Awaitable[None]]
+real_sleep: Sleep = asyncio.sleep
 
 
 def utcnow() -> datetime:

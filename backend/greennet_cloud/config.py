@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -10,9 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
+from .security.keyring import KEYRING_FILE, Keyring, load_keyring_file
+
 SECRET_FILE = "signing.key"  # noqa: S105 (a file name, not a secret)  # noqa: S105 (a file name, not a secret)
 DB_FILE = "greennet.db"
 MIN_SECRET_LENGTH = 32
+REGISTRATION_MODES = ("open", "invite", "closed")
 # per-address throttles count an IPv6 client by its network of this many bits
 IPV6_PREFIX_RANGE = range(32, 129)
 
@@ -40,11 +46,19 @@ class PasswordHashing:
 
 @dataclass(frozen=True, slots=True)
 class LoginThrottle:
-    """Failed logins allowed per sliding window, per account and per client address."""
+    """Password checks per sliding window.
+
+    `per_account` failures per (account, client network) then 429 for that network only;
+    past `per_account` failures per account from all networks together, each attempt waits
+    a delay doubling from `first_delay_seconds` to `max_delay_seconds` (never a refusal of
+    the right password); `per_address` failures per client network, over all accounts.
+    """
 
     window_seconds: int = 900
     per_account: int = 5
     per_address: int = 20
+    first_delay_seconds: int = 1
+    max_delay_seconds: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +108,26 @@ class Config:
     data_dir: Path = Path("greennet-data")
     database_url: str | None = None
     secret: str | None = None
+    # a keyring file (security/keyring.py); without one the keys derive from `secret`
+    keyring_file: Path | None = None
+    keyring: Keyring | None = None  # filled in by resolve()
     issuer: str = "greennet-cloud"
     audience: str = "greennet-api"
     access_ttl_seconds: int = 900
     refresh_ttl_seconds: int = 30 * 24 * 3600
+    # a session with no login or refresh for this long ends (ASVS 7.3.1)
+    idle_timeout_seconds: int = 3 * 24 * 3600
     pairing_ttl_seconds: int = 600
     max_body_bytes: int = 1024 * 1024
     # a device that has not reported for this long shows as offline
     offline_after_seconds: int = 300
     auto_migrate: bool = True
-    # proxies in front of us that append to X-Forwarded-For (0: use the peer address)
-    proxy_hops: int = 0
+    # reverse proxies (addresses or networks) whose X-Forwarded-For we believe; empty:
+    # the header is ignored and the TCP peer is the client
+    trusted_proxies: tuple[str, ...] = ()
+    # who may create an account: anyone, holders of an admin's invitation, nobody (admins
+    # still create accounts with `greennet-cloud create-admin`)
+    registration: str = "open"
     # an IPv6 host usually holds a whole /64: throttle by that network, not by address
     throttle_ipv6_prefix: int = 64
     password_hashing: PasswordHashing = field(default_factory=PasswordHashing)
@@ -127,8 +150,20 @@ class Config:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / DB_FILE).resolve()}"
 
+    @property
+    def on_postgresql(self) -> bool:
+        """Whether the database is PostgreSQL (several processes may share it)."""
+        return make_url(self.resolved_database_url).drivername.startswith("postgresql")
+
     def resolve(self) -> Config:
-        """Check the settings; return a copy with the signing secret loaded (or generated)."""
+        """Check the settings; return a copy with the keyring loaded (or generated).
+
+        Where the keys come from, in order: `keyring_file`; `keyring.json` in the data dir
+        (what `rotate-key` writes); `secret` (keys derived from it, key id `root`); the data
+        dir's generated `signing.key`. On PostgreSQL one of the first three is required:
+        processes sharing a database must share their keys, and a key each process invents
+        for itself would make every other process's tokens look forged.
+        """
         if self.throttle_ipv6_prefix not in IPV6_PREFIX_RANGE:
             raise ValueError(
                 f"GREENNET_THROTTLE_IPV6_PREFIX={self.throttle_ipv6_prefix} is not an IPv6 prefix"
@@ -141,11 +176,35 @@ class Config:
         if self.password_hashing.workers < 0 or self.password_hashing.max_waiting < 0:
             raise ValueError("GREENNET_ARGON2_WORKERS and GREENNET_ARGON2_QUEUE must be >= 0")
         _check_retention(self.retention)
+        if self.registration not in REGISTRATION_MODES:
+            raise ValueError(
+                f"GREENNET_REGISTRATION={self.registration} is not one of"
+                f" {', '.join(REGISTRATION_MODES)}"
+            )
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"GREENNET_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+                ) from None
+        if self.secret is not None and len(self.secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"the signing secret must be at least {MIN_SECRET_LENGTH} chars")
+        if self.keyring_file is not None:
+            return dataclasses.replace(self, keyring=load_keyring_file(self.keyring_file))
+        if (self.data_dir / KEYRING_FILE).exists():  # written by `greennet-cloud rotate-key`
+            return dataclasses.replace(
+                self, keyring=load_keyring_file(self.data_dir / KEYRING_FILE)
+            )
         if self.secret is not None:
-            if len(self.secret) < MIN_SECRET_LENGTH:
-                raise ValueError(f"the signing secret must be at least {MIN_SECRET_LENGTH} chars")
-            return self
-        return dataclasses.replace(self, secret=load_or_create_secret(self.data_dir))
+            return dataclasses.replace(self, keyring=Keyring.from_root_secret(self.secret))
+        if self.on_postgresql:
+            raise ValueError(
+                "on PostgreSQL set GREENNET_SECRET, GREENNET_SECRET_FILE or"
+                " GREENNET_KEYRING_FILE: every process sharing the database needs the same keys"
+            )
+        secret = load_or_create_secret(self.data_dir)
+        return dataclasses.replace(self, secret=secret, keyring=Keyring.from_root_secret(secret))
 
 
 def _check_retention(retention: Retention) -> None:
@@ -188,10 +247,13 @@ ENV_FIELDS: dict[str, tuple[str, type]] = {
     "GREENNET_DATA_DIR": ("data_dir", Path),
     "GREENNET_DATABASE_URL": ("database_url", str),
     "GREENNET_SECRET": ("secret", str),
+    "GREENNET_KEYRING_FILE": ("keyring_file", Path),
+    "GREENNET_REGISTRATION": ("registration", str),
     "GREENNET_ISSUER": ("issuer", str),
     "GREENNET_AUDIENCE": ("audience", str),
     "GREENNET_ACCESS_TTL": ("access_ttl_seconds", int),
     "GREENNET_REFRESH_TTL": ("refresh_ttl_seconds", int),
+    "GREENNET_IDLE_TIMEOUT": ("idle_timeout_seconds", int),
     "GREENNET_PAIRING_TTL": ("pairing_ttl_seconds", int),
     "GREENNET_MAX_BODY": ("max_body_bytes", int),
     "GREENNET_OFFLINE_AFTER": ("offline_after_seconds", int),
@@ -214,6 +276,15 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
             changes[attr] = convert(raw)
         except ValueError:
             raise ValueError(f"{name}={raw!r} is not a valid {convert.__name__}") from None
+    if env.get("GREENNET_PROXY_HOPS"):
+        raise ValueError(
+            "GREENNET_PROXY_HOPS is gone: it believed X-Forwarded-For from any peer; list your"
+            " proxies' addresses or networks in GREENNET_TRUSTED_PROXIES instead"
+        )
+    if proxies := env.get("GREENNET_TRUSTED_PROXIES"):
+        changes["trusted_proxies"] = tuple(
+            part.strip() for part in proxies.split(",") if part.strip()
+        )
     if (secret_file := env.get("GREENNET_SECRET_FILE")) and "secret" not in changes:
         changes["secret"] = Path(secret_file).read_text(encoding="utf-8").strip()
     if auto := env.get("GREENNET_AUTO_MIGRATE"):
@@ -253,6 +324,7 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
             "GREENNET_LOGIN_WINDOW": "window_seconds",
             "GREENNET_LOGIN_PER_ACCOUNT": "per_account",
             "GREENNET_LOGIN_PER_ADDRESS": "per_address",
+            "GREENNET_LOGIN_MAX_DELAY": "max_delay_seconds",
         },
     )
     registration = _overlay(

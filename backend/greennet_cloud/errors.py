@@ -21,6 +21,12 @@ class InvalidInput(DomainError):
     code = "invalid_input"
 
 
+class UnsupportedMediaType(DomainError):
+    """The body is not in the one media type the endpoint reads (JSON)."""
+
+    code = "unsupported_media_type"
+
+
 class Unauthenticated(DomainError):
     """No valid credentials (bad token, wrong password, revoked session)."""
 

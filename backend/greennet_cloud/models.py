@@ -61,6 +61,7 @@ class Session:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    last_used_at: datetime  # last login or refresh (idle timeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ class DeviceCredential:
     id: str
     device_id: str
     nonce: str
+    key_id: str  # the keyring's device-ingest key the secret is derived with
     created_at: datetime
     revoked_at: datetime | None
 

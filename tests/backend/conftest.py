@@ -7,6 +7,7 @@ plugin and its socket blocker; every server still listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -31,6 +32,8 @@ from .live import FAST_ARGON2, LiveServer
 from .postgres import PostgresServer
 
 BACKENDS = ["sqlite", "postgresql"]
+# the test client's peer address, as GREENNET_TRUSTED_PROXIES: it plays the reverse proxy
+LOOPBACK = ("127.0.0.1",)
 TEST_SECRET = "test-signing-secret-" + "x" * 40
 # argon2id at test cost: the suite hashes hundreds of passwords
 FAST_HASHING = PasswordHashing(time_cost=1, memory_cost_kib=256, parallelism=1)
@@ -42,6 +45,7 @@ class FakeClock:
 
     def __init__(self) -> None:
         self.now = datetime.now(UTC).replace(microsecond=0)
+        self.slept: list[float] = []
 
     def __call__(self) -> datetime:
         return self.now
@@ -49,6 +53,12 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Move time forward."""
         self.now += timedelta(seconds=seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        """What the app waits with: time moves on at once (and the waits are kept)."""
+        self.slept.append(seconds)
+        self.advance(seconds)
+        await asyncio.sleep(0)
 
 
 @pytest.fixture
@@ -131,7 +141,7 @@ def config(database_url: str, tmp_path: Path) -> Config:
 @pytest.fixture
 async def api(config: Config, clock: FakeClock) -> AsyncIterator[Api]:
     """The app on a loopback port and a client for it."""
-    app = create_app(config, clock=clock)
+    app = create_app(config, clock=clock, sleep=clock.sleep)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield Api(client)
 
@@ -145,7 +155,7 @@ async def make_api(config: Config, clock: FakeClock) -> AsyncIterator[ApiFactory
     clients: list[TestClient] = []  # type: ignore[type-arg]
 
     async def make(**changes: Any) -> Api:
-        app = create_app(dataclasses.replace(config, **changes), clock=clock)
+        app = create_app(dataclasses.replace(config, **changes), clock=clock, sleep=clock.sleep)
         client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         clients.append(client)

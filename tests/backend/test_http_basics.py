@@ -9,6 +9,8 @@ from greennet_cloud.services.homes import Homes
 
 from .api import Api
 
+JSON = {"Content-Type": "application/json"}
+
 
 async def test_healthz_reports_ok_with_a_reachable_database(api: Api) -> None:
     reply = await api.call("GET", "/healthz")
@@ -21,7 +23,7 @@ async def test_healthz_reports_ok_with_a_reachable_database(api: Api) -> None:
     [b"{", b"not json", b'{"email": "a@example.com",', b"\xff\xfe", b"[1, 2]", b'"text"', b""],
 )
 async def test_malformed_json_is_a_400_in_the_error_shape(api: Api, raw: bytes) -> None:
-    reply = await api.call("POST", "/api/v1/auth/login", data=raw)
+    reply = await api.call("POST", "/api/v1/auth/login", data=raw, headers=JSON)
     assert reply.status == 400
     assert reply.body == {"error": "invalid_json", "message": reply.body["message"]}
     assert "Traceback" not in reply.body["message"]
@@ -38,11 +40,13 @@ async def test_wrong_field_types_are_a_400_naming_the_field(api: Api) -> None:
 
 async def test_bodies_over_the_limit_are_refused_with_413(api: Api) -> None:
     big = b'{"email": "' + b"a" * (64 * 1024) + b'"}'
-    reply = await api.call("POST", "/api/v1/auth/login", data=big)
+    reply = await api.call("POST", "/api/v1/auth/login", data=big, headers=JSON)
     assert reply.status == 413
     assert reply.error == "payload_too_large"
     just_under = b'{"email": "' + b"a" * 1000 + b'", "password": "x"}'
-    assert (await api.call("POST", "/api/v1/auth/login", data=just_under)).status == 401
+    assert (
+        await api.call("POST", "/api/v1/auth/login", data=just_under, headers=JSON)
+    ).status == 401
 
 
 async def test_unknown_routes_and_methods_use_the_error_shape(api: Api) -> None:

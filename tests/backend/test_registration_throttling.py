@@ -9,7 +9,7 @@ from greennet_cloud.config import RegistrationThrottle
 from greennet_cloud.web.keys import OPENAPI
 
 from .api import Api
-from .conftest import ApiFactory, FakeClock
+from .conftest import LOOPBACK, ApiFactory, FakeClock
 
 WINDOW = 3600
 LIMIT = 5
@@ -78,7 +78,7 @@ async def test_failed_logins_do_not_wipe_the_longer_registration_window(
 
 
 async def test_one_blocked_address_does_not_block_another(make_api: ApiFactory) -> None:
-    proxied = await make_api(registration_throttle=DEFAULT, proxy_hops=1)
+    proxied = await make_api(registration_throttle=DEFAULT, trusted_proxies=LOOPBACK)
     assert await register_many(proxied, "a", LIMIT + 1, "198.51.100.7") == [201] * LIMIT + [429]
     assert await register_many(proxied, "b", LIMIT, "203.0.113.9") == [201] * LIMIT
     # the blocked address can still log in to the accounts it has

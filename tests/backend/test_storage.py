@@ -14,6 +14,7 @@ from greennet_cloud.db import migrate as migrations
 from greennet_cloud.db.engine import create_engine
 from greennet_cloud.db.schema import metadata
 from greennet_cloud.models import Access, Role
+from greennet_cloud.security.keyring import Keyring
 from greennet_cloud.security.tokens import ingest_secret
 from greennet_cloud.storage import devices as device_store
 from greennet_cloud.storage import homes as home_store
@@ -142,9 +143,9 @@ async def test_times_come_back_aware_and_ordered(engine: AsyncEngine) -> None:
         assert user.created_at == base
         assert user.created_at.tzinfo is not None
         for offset in (0, 10, 20):
-            await throttle_store.record_failure(conn, "k", base + timedelta(seconds=offset))
-        count, oldest = await throttle_store.recent_failures(conn, "k", base + timedelta(seconds=5))
-        assert (count, oldest) == (2, base + timedelta(seconds=10))
+            await throttle_store.record_attempt(conn, "k", base + timedelta(seconds=offset))
+        found = await throttle_store.recent_attempts(conn, "k", base + timedelta(seconds=5))
+        assert found == (2, base + timedelta(seconds=10), base + timedelta(seconds=20))
 
 
 async def test_writes_are_scoped_to_the_owner(engine: AsyncEngine) -> None:
@@ -242,7 +243,9 @@ async def test_devices_of_part_one_keep_working_after_the_identity_migration(
             text("INSERT INTO shares VALUES ('s1', 'friend', NULL, 'greennet-0a0b0c', 'read',"
                  " :now)"), {"now": now},
         )  # fmt: skip
-    secret_before = ingest_secret("server-secret", "greennet-0a0b0c", "n0nce")
+    # the single signing secret's device-ingest key, as the keyring derives it (id "root")
+    root = Keyring.from_root_secret("server-secret").device_ingest.current
+    secret_before = ingest_secret(root.material, "greennet-0a0b0c", "n0nce")
 
     applied = await migrations.migrate(engine)
     assert applied[0] == "0002"
@@ -253,7 +256,8 @@ async def test_devices_of_part_one_keep_working_after_the_identity_migration(
         assert (device.name, device.model, device.location) == ("Fridge", "GN-1", "Kitchen")
         [credential] = await device_store.list_credentials(conn, device.id)
         assert credential.id == "c1"
-        assert ingest_secret("server-secret", device.plug_id, credential.nonce) == secret_before
+        assert credential.key_id == "root"
+        assert ingest_secret(root.material, device.plug_id, credential.nonce) == secret_before
         seen = await device_store.get_device(conn, "friend", device.id)
         assert seen is not None
         assert seen[1] is Access.READ

@@ -12,7 +12,7 @@ from greennet_cloud.config import RegistrationThrottle, config_from_env
 from greennet_cloud.services.throttle import client_network
 
 from .api import Api
-from .conftest import ApiFactory
+from .conftest import LOOPBACK, ApiFactory
 from .test_registration_throttling import register
 from .test_throttling import fail
 
@@ -54,7 +54,7 @@ async def guess_pairing_codes(api: Api, address: str, times: int) -> list[int]:
 
 
 async def test_failed_logins_from_one_ipv6_64_share_a_limit(make_api: ApiFactory) -> None:
-    api = await make_api(proxy_hops=1)
+    api = await make_api(trusted_proxies=LOOPBACK)
     statuses: list[int] = []
     for index in range(PER_ADDRESS):
         statuses += await fail(api, f"spray{index}@example.com", 1, f"2001:db8:1:2::{index + 1:x}")
@@ -64,7 +64,7 @@ async def test_failed_logins_from_one_ipv6_64_share_a_limit(make_api: ApiFactory
 
 
 async def test_registrations_from_one_ipv6_64_share_a_limit(make_api: ApiFactory) -> None:
-    api = await make_api(registration_throttle=RegistrationThrottle(), proxy_hops=1)
+    api = await make_api(registration_throttle=RegistrationThrottle(), trusted_proxies=LOOPBACK)
     statuses = [
         await register(api, f"host{index}@example.com", f"2001:db8:1:2::{index + 1:x}")
         for index in range(REGISTRATIONS + 1)
@@ -74,37 +74,41 @@ async def test_registrations_from_one_ipv6_64_share_a_limit(make_api: ApiFactory
 
 
 async def test_pairing_guesses_from_one_ipv6_64_share_a_limit(make_api: ApiFactory) -> None:
-    api = await make_api(proxy_hops=1)
+    api = await make_api(trusted_proxies=LOOPBACK)
     assert await guess_pairing_codes(api, "2001:db8:1:2::1", PER_ADDRESS) == [401] * PER_ADDRESS
     assert await guess_pairing_codes(api, "2001:db8:1:2::ffff", 1) == [429]
     assert await guess_pairing_codes(api, "2001:db8:9:9::1", 1) == [401]
 
 
 async def test_ipv4_addresses_still_count_alone(make_api: ApiFactory) -> None:
-    api = await make_api(registration_throttle=RegistrationThrottle(), proxy_hops=1)
+    api = await make_api(registration_throttle=RegistrationThrottle(), trusted_proxies=LOOPBACK)
     first = [await register(api, f"v4a{i}@example.com", "198.51.100.7") for i in range(6)]
     assert first == [201] * REGISTRATIONS + [429]
     assert await register(api, "v4b@example.com", "198.51.100.8") == 201
 
 
 async def test_an_ipv4_mapped_address_counts_as_its_ipv4_address(make_api: ApiFactory) -> None:
-    api = await make_api(registration_throttle=RegistrationThrottle(), proxy_hops=1)
+    api = await make_api(registration_throttle=RegistrationThrottle(), trusted_proxies=LOOPBACK)
     mapped = [await register(api, f"map{i}@example.com", "::ffff:198.51.100.7") for i in range(3)]
     plain = [await register(api, f"plain{i}@example.com", "198.51.100.7") for i in range(3)]
     assert mapped + plain == [201] * REGISTRATIONS + [429]
     assert await register(api, "other@example.com", "::ffff:198.51.100.8") == 201
 
 
-async def test_unparseable_addresses_count_as_given(make_api: ApiFactory) -> None:
-    api = await make_api(registration_throttle=RegistrationThrottle(), proxy_hops=1)
+async def test_a_forwarded_address_that_is_no_ip_is_a_400_and_counts_nothing(
+    make_api: ApiFactory,
+) -> None:
+    api = await make_api(registration_throttle=RegistrationThrottle(), trusted_proxies=LOOPBACK)
     odd = [await register(api, f"odd{i}@example.com", "[2001:db8::1]:443") for i in range(6)]
-    assert odd == [201] * REGISTRATIONS + [429]
-    assert await register(api, "odder@example.com", "[2001:db8::2]:443") == 201
+    assert odd == [400] * 6
+    assert await register(api, "fine@example.com", "2001:db8::1") == 201
 
 
 async def test_a_prefix_of_128_counts_every_ipv6_address_alone(make_api: ApiFactory) -> None:
     api = await make_api(
-        registration_throttle=RegistrationThrottle(), proxy_hops=1, throttle_ipv6_prefix=128
+        registration_throttle=RegistrationThrottle(),
+        trusted_proxies=LOOPBACK,
+        throttle_ipv6_prefix=128,
     )
     statuses = [
         await register(api, f"alone{index}@example.com", f"2001:db8:1:2::{index + 1:x}")
@@ -114,7 +118,7 @@ async def test_a_prefix_of_128_counts_every_ipv6_address_alone(make_api: ApiFact
 
 
 async def test_a_prefix_of_48_joins_neighbouring_64s(make_api: ApiFactory) -> None:
-    api = await make_api(proxy_hops=1, throttle_ipv6_prefix=48)
+    api = await make_api(trusted_proxies=LOOPBACK, throttle_ipv6_prefix=48)
     assert await guess_pairing_codes(api, "2001:db8:1:2::1", PER_ADDRESS) == [401] * PER_ADDRESS
     assert await guess_pairing_codes(api, "2001:db8:1:ffff::1", 1) == [429]
     assert await guess_pairing_codes(api, "2001:db8:2::1", 1) == [401]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from greennet_cloud.config import LoginThrottle
+
 from .api import Api
-from .conftest import ApiFactory, FakeClock
+from .conftest import LOOPBACK, ApiFactory, FakeClock
 
 WINDOW = 900
 
@@ -79,7 +83,7 @@ async def test_forwarded_addresses_are_ignored_unless_a_proxy_is_trusted(api: Ap
 async def test_behind_a_trusted_proxy_each_client_address_counts_alone(
     make_api: ApiFactory,
 ) -> None:
-    proxied = await make_api(proxy_hops=1)
+    proxied = await make_api(trusted_proxies=LOOPBACK)
     statuses: list[int] = []
     for index in range(21):
         statuses += await fail(proxied, f"spray{index}@example.com", 1, address=f"10.0.0.{index}")
@@ -97,3 +101,15 @@ async def test_change_password_guessing_is_throttled(api: Api) -> None:
         for _ in range(6)
     ]
     assert statuses == [401] * 5 + [429]
+
+
+async def test_parallel_right_passwords_after_failures_all_get_in(make_api: ApiFactory) -> None:
+    """Successes release their attempts and clear the account's keys: parallel successes must
+    not deadlock on each other's rows (PostgreSQL answered 500 "deadlock detected")."""
+    api = await make_api(login_throttle=LoginThrottle(per_account=100, per_address=100))
+    user = await api.account("busy@example.com")
+    for _ in range(3):  # rows under the shared keys that every success clears
+        assert (await api.login(user.email, "wrong password here")).status == 401
+    for _ in range(3):
+        replies = await asyncio.gather(*(api.login(user.email) for _ in range(8)))
+        assert [reply.status for reply in replies] == [200] * 8

@@ -22,6 +22,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..security.keyring import Keyring
+
 _LOGGER = logging.getLogger(__name__)
 _LOCK_ID = 0x6772_6E65_7400  # "grnet": any constant shared by all GreenNet processes
 # the pre-Alembic runner's versions, as the revisions that replaced them
@@ -64,17 +66,22 @@ async def current_revision(conn: AsyncConnection) -> str | None:
     return await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
 
 
-async def migrate(engine: AsyncEngine) -> list[str]:
-    """Apply every pending revision; return the revisions applied (empty when up to date)."""
+async def migrate(engine: AsyncEngine, keyring: Keyring | None = None) -> list[str]:
+    """Apply every pending revision; return the revisions applied (empty when up to date).
+
+    `keyring` is for revisions that encrypt existing data (0002 seals TOTP secrets): one
+    that finds such data without it stops with an error rather than leave it in the clear.
+    """
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
-        return await conn.run_sync(_upgrade)
+        return await conn.run_sync(_upgrade, keyring)
 
 
-def _upgrade(conn: Connection) -> list[str]:
+def _upgrade(conn: Connection, keyring: Keyring | None) -> list[str]:
     config = alembic_config()
     config.attributes["connection"] = conn
+    config.attributes["keyring"] = keyring
     script = ScriptDirectory.from_config(config)
     _adopt_legacy_version_table(conn, config)
     current = MigrationContext.configure(conn).get_current_revision()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -37,7 +38,8 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("display_name", String(100), nullable=False),
     Column("disabled", Boolean, nullable=False),
-    Column("totp_secret", String(64)),
+    # AES-GCM ciphertext "<key id>:<base64>" (security/keyring.py), never the plain secret
+    Column("totp_secret", String(255)),
     Column("totp_enabled", Boolean, nullable=False),
     Column("totp_last_step", BigInteger),
     Column("created_at", UtcDateTime, nullable=False),
@@ -54,6 +56,8 @@ sessions = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
     Column("revoked_reason", String(32)),
+    # last login or refresh: a session unused for the idle timeout ends
+    Column("last_used_at", UtcDateTime),
     Index("ix_sessions_user", "user_id"),
 )
 
@@ -74,6 +78,37 @@ login_failures = Table(
     Column("key", String(300), nullable=False),
     Column("failed_at", UtcDateTime, nullable=False),
     Index("ix_login_failures_key_time", "key", "failed_at"),
+    Index("ix_login_failures_time", "failed_at"),  # the background sweep
+)
+
+# one-time codes that stand in for a TOTP code at login (hash only)
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Index("ix_recovery_codes_user", "user_id"),
+)
+
+# single-use, expiring invitations (hash only): `kind` says what accepting one does
+# ("registration" now; sharing with an address that has no account next), `details`
+# is kind-specific JSON
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("email", String(254)),
+    Column("details", Text, nullable=False),
+    Column("created_by", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("accepted_at", UtcDateTime),
+    Column("accepted_by", String(ID), ForeignKey("users.id", ondelete="SET NULL")),
+    Index("ix_invitations_created_by", "created_by"),
 )
 
 homes = Table(
@@ -114,6 +149,8 @@ device_credentials = Table(
     Column("id", String(ID), primary_key=True),
     Column("device_id", String(ID), ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
     Column("nonce", String(64), nullable=False),
+    # the device-ingest key of the keyring the secret was derived with
+    Column("key_id", String(32), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
     Index("ix_device_credentials_device", "device_id"),

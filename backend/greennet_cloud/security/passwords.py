@@ -17,9 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from ..config import PasswordHashing
 from ..errors import InvalidInput, Unavailable
 from .common_passwords import COMMON_PASSWORDS
-
-MIN_LENGTH = 8
-MAX_LENGTH = 128
+from .passwords_policy import MAX_LENGTH, MIN_LENGTH
 
 
 def check_password_policy(password: str, email: str = "") -> None:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import jwt
 
 from ..errors import Unauthenticated
+from .keyring import LEGACY_KEY_ID, KeySet
 
 ALGORITHM = "HS256"
 ACCESS_TYPE = "access"
@@ -28,11 +29,11 @@ class AccessClaims:
 
 
 class AccessTokens:
-    """Issue and verify short-lived HS256 access tokens."""
+    """Issue and verify short-lived HS256 access tokens, signed with the keyring's current
+    `access_token` key (its id in the `kid` header), verified with any key of the ring."""
 
-    def __init__(self, secret: str, issuer: str, audience: str, ttl_seconds: int) -> None:
-        # derive a dedicated key so the signing secret is never used for two purposes
-        self._key = access_token_key(secret)
+    def __init__(self, keys: KeySet, issuer: str, audience: str, ttl_seconds: int) -> None:
+        self._keys = keys
         self.issuer = issuer
         self.audience = audience
         self.ttl_seconds = ttl_seconds
@@ -51,14 +52,24 @@ class AccessTokens:
             "exp": issued + self.ttl_seconds,
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+        key = self._keys.current
+        return jwt.encode(claims, key.material, algorithm=ALGORITHM, headers={"kid": key.id})
 
     def verify(self, token: str, now: datetime) -> AccessClaims:
-        """The token's claims, or `Unauthenticated` for anything not exactly right."""
+        """The token's claims, or the one generic `Unauthenticated` for anything not right.
+
+        The reason (PyJWT's message, expiry, a wrong type) is never told to the client: it
+        only helps someone probing forged tokens. A client refreshes on any 401.
+        """
         try:
+            # tokens from before the keyring carry no kid: they were signed by the root key
+            key_id = jwt.get_unverified_header(token).get("kid", LEGACY_KEY_ID)
+            key = self._keys.get(key_id) if isinstance(key_id, str) else None
+            if key is None:
+                raise invalid_access_token()
             claims = jwt.decode(
                 token,
-                self._key,
+                key.material,
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
@@ -70,23 +81,28 @@ class AccessTokens:
                     "verify_iat": False,
                 },
             )
-        except jwt.PyJWTError as err:
-            raise Unauthenticated(f"invalid access token: {err}", "invalid_token") from None
+        except jwt.PyJWTError:
+            raise invalid_access_token() from None
         moment = now.timestamp()
         try:
             exp, nbf, iat = (float(claims[name]) for name in ("exp", "nbf", "iat"))
         except (TypeError, ValueError):
-            raise Unauthenticated("invalid access token times", "invalid_token") from None
+            raise invalid_access_token() from None
         if moment >= exp + LEEWAY_SECONDS:
-            raise Unauthenticated("access token expired", "token_expired")
+            raise invalid_access_token()
         if moment + LEEWAY_SECONDS < nbf or moment + LEEWAY_SECONDS < iat:
-            raise Unauthenticated("access token not valid yet", "invalid_token")
+            raise invalid_access_token()
         if claims["typ"] != ACCESS_TYPE:
-            raise Unauthenticated("not an access token", "invalid_token")
+            raise invalid_access_token()
         sub, sid = claims["sub"], claims["sid"]
         if not isinstance(sub, str) or not isinstance(sid, str):
-            raise Unauthenticated("invalid access token subject", "invalid_token")
+            raise invalid_access_token()
         return AccessClaims(user_id=sub, session_id=sid)
+
+
+def invalid_access_token() -> Unauthenticated:
+    """The one answer to every unusable access token (bad, expired, revoked, unknown user)."""
+    return Unauthenticated("the access token is invalid, expired or revoked", "invalid_token")
 
 
 def new_secret(prefix: str) -> str:
@@ -99,13 +115,13 @@ def hash_secret(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def ingest_secret(server_secret: str, device_id: str, nonce: str) -> str:
+def ingest_secret(key: bytes, device_id: str, nonce: str) -> str:
     """The HMAC key a device signs its ingest requests with.
 
     HMAC verification needs the key itself, so instead of storing it the server derives
-    it from its own secret and a per-credential nonce: the database alone reveals nothing.
+    it from a `device_ingest` key of its keyring and a per-credential nonce: the database
+    alone reveals nothing.
     """
-    key = _derive(server_secret, "greennet device ingest v1")
     digest = hmac.new(key, f"{device_id}\n{nonce}".encode(), hashlib.sha256).digest()
     return "gnd_" + digest.hex()
 
@@ -113,12 +129,3 @@ def ingest_secret(server_secret: str, device_id: str, nonce: str) -> str:
 def expires_at(now: datetime, seconds: int) -> datetime:
     """`now` plus `seconds`."""
     return now + timedelta(seconds=seconds)
-
-
-def access_token_key(secret: str) -> bytes:
-    """The HS256 key access tokens are signed with."""
-    return _derive(secret, "greennet access token v1")
-
-
-def _derive(secret: str, purpose: str) -> bytes:
-    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()

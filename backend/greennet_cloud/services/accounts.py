@@ -5,29 +5,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..clock import Clock
+from ..clock import Clock, Sleep, real_sleep
 from ..config import Config
 from ..db.engine import reading, reading_each_statement
-from ..errors import Conflict, DomainError, Forbidden, Unauthenticated
-from ..models import Role, User
+from ..errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
+from ..models import Role, Session, User
 from ..security.passwords import PasswordHasher, check_password_policy
 from ..security.session_cache import SessionCache
-from ..security.tokens import AccessTokens, hash_secret, new_secret
+from ..security.tokens import AccessTokens, hash_secret, invalid_access_token, new_secret
+from ..storage import invitations as invitation_store
 from ..storage import sessions as session_store
 from ..storage import users as user_store
-from .base import Principal, Service, clean_name, new_id, normalize_email
+from .base import Principal, clean_name, new_id, normalize_email
+from .invitations import REGISTRATION
+from .password_checks import PasswordChecks
 from .throttle import (
-    account_key,
-    address_key,
-    login_throttle,
     registration_key,
     registration_throttle,
 )
-from .totp import verify_totp
 
 REFRESH_PREFIX = "gnr"
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileChanges:
+    """What a caller may change about their account (None: leave it)."""
+
+    display_name: str | None = None
+    email: str | None = None
+    current_password: str | None = None  # needed to change the e-mail
+    second_factor: str | None = None  # TOTP or recovery code, when two-factor is on
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +48,7 @@ class TokenPair:
     expires_in: int
 
 
-class Accounts(Service):
+class Accounts(PasswordChecks):
     """Account lifecycle and authentication."""
 
     def __init__(
@@ -50,13 +59,11 @@ class Accounts(Service):
         hasher: PasswordHasher,
         tokens: AccessTokens,
         sessions: SessionCache,
+        sleep: Sleep = real_sleep,
     ) -> None:
-        super().__init__(engine, clock)
-        self.config = config
-        self.hasher = hasher
+        super().__init__(engine, clock, config, hasher, sleep)
         self.tokens = tokens
         self.sessions = sessions
-        self.throttle = login_throttle(config.login_throttle)
         self.registrations = registration_throttle(config.registration_throttle)
 
     async def register(
@@ -66,12 +73,20 @@ class Accounts(Service):
         address: str | None,
         role: Role = Role.USER,
         display_name: str = "",
+        invitation: str | None = None,
     ) -> User:
         """Create an account after checking the password policy.
 
         `address` is the web client's; it may register only so many accounts per window
-        (None: an operator's own tool, not throttled).
+        (None: an operator's own tool, not throttled). `GREENNET_REGISTRATION` decides who
+        may: anyone (`open`), holders of an unused invitation (`invite`, for its e-mail
+        address if it names one), nobody (`closed`).
         """
+        mode = self.config.registration
+        if mode == "closed":
+            raise Forbidden("registration is closed on this server", "registration_closed")
+        if mode == "invite" and not invitation:
+            raise Forbidden("registration needs an invitation", "invitation_required")
         email = normalize_email(email)
         check_password_policy(password, email)
         name = clean_name(display_name or email.split("@", 1)[0], "display name")
@@ -99,13 +114,26 @@ class Accounts(Service):
                 )
             except Conflict as err:
                 taken = err  # counted all the same: probing for taken emails is throttled too
+            if taken is None and mode == "invite":
+                await self._accept_invitation(conn, invitation or "", user)
         if taken is not None:
             raise taken
         return user
 
+    async def _accept_invitation(self, conn: AsyncConnection, token: str, user: User) -> None:
+        """Spend the registration invitation `token` on `user` (rolls the account back if
+        it is not an open invitation for this address)."""
+        found = await invitation_store.claim_invitation(
+            conn, REGISTRATION, hash_secret(token), self.now(), user.id
+        )
+        if found is None or (found.email is not None and found.email != user.email):
+            raise Forbidden(
+                "this invitation is unknown, used, expired or for another address",
+                "invalid_invitation",
+            )
+
     async def login(self, email: str, password: str, totp: str | None, address: str) -> TokenPair:
         """Check credentials (and TOTP when enabled), then start a session."""
-        now = self.now()
         try:
             email = normalize_email(email)
             valid_email = True
@@ -113,56 +141,53 @@ class Accounts(Service):
             # no account can have it; still throttled, under a key safe to store
             email = "invalid:" + hash_secret(email)[:32]
             valid_email = False
-        keys = [account_key(email), address_key(address, self.config.throttle_ipv6_prefix)]
+        keys = self.password_keys(email, address)
+        attempt = await self.take_password_attempt(keys)
+        now = self.now()
         async with reading(self.engine).begin() as conn:
-            await self.throttle.check(conn, keys, now)
             user = await user_store.get_user_by_email(conn, email) if valid_email else None
         password_ok = await self.hasher.verify_off_loop(
             user.password_hash if user else self.hasher.dummy_hash, password
         )
-        failure: Unauthenticated | None = None
-        totp_step: int | None = None
         if user is None or not password_ok:
-            failure = Unauthenticated("wrong email or password", "invalid_credentials")
-        elif user.totp_enabled and user.totp_secret:
-            if not totp:
-                # the password was right: ask for the code without counting a failure
-                raise Unauthenticated("a two-factor code is required", "totp_required")
-            totp_step = verify_totp(user.totp_secret, totp, now, user.totp_last_step)
-            if totp_step is None:
-                failure = Unauthenticated("wrong two-factor code", "invalid_totp")
-        if failure is not None or user is None:
+            raise Unauthenticated("wrong email or password", "invalid_credentials")
+        if user.totp_enabled and not totp:
+            # the password was right: ask for the code without counting a failure
             async with self.engine.begin() as conn:
-                await self.throttle.record(conn, keys, now)
-            raise failure or Unauthenticated("wrong email or password", "invalid_credentials")
+                await self.throttle.release(conn, attempt)
+            raise Unauthenticated("a two-factor code is required", "totp_required")
         if user.disabled:
             raise Forbidden("this account is disabled", "account_disabled")
         new_hash = None
         if self.hasher.needs_rehash(user.password_hash):
             new_hash = await self.hasher.hash_off_loop(password)
         async with self.engine.begin() as conn:
-            await self.throttle.succeeded(conn, keys[0])
-            changes: dict[str, object] = {}
-            if totp_step is not None:
-                changes["totp_last_step"] = totp_step
-            if new_hash is not None:
-                changes["password_hash"] = new_hash
-            if changes:
-                await user_store.update_user(conn, user.id, now, **changes)
-            session_id = new_id()
-            await session_store.create_session(
-                conn,
-                user_id=user.id,
-                session_id=session_id,
-                now=now,
-                expires_at=now + timedelta(seconds=self.config.refresh_ttl_seconds),
-            )
-            refresh = new_secret(REFRESH_PREFIX)
-            await session_store.add_refresh_token(
-                conn, session_id=session_id, token_hash=hash_secret(refresh), now=now
-            )
-        if changes:  # other sessions' cached account (TOTP step, hash) is out of date
+            if user.totp_enabled and not await self.second_factor_ok(conn, user, totp or ""):
+                # wrong, or a parallel login spent this code first: it is single use
+                failure = Unauthenticated("wrong two-factor code", "invalid_totp")
+            else:
+                failure = None
+                await self.throttle.release(conn, attempt)
+                await self.throttle.succeeded(conn, [keys[0], keys[2]])
+                if new_hash is not None:
+                    await user_store.update_user(conn, user.id, now, password_hash=new_hash)
+                session_id = new_id()
+                await session_store.create_session(
+                    conn,
+                    user_id=user.id,
+                    session_id=session_id,
+                    now=now,
+                    expires_at=now + timedelta(seconds=self.config.refresh_ttl_seconds),
+                )
+                refresh = new_secret(REFRESH_PREFIX)
+                await session_store.add_refresh_token(
+                    conn, session_id=session_id, token_hash=hash_secret(refresh), now=now
+                )
+        if failure is None and (new_hash is not None or user.totp_enabled):
+            # other sessions' cached account (TOTP step, hash) is out of date
             await self.sessions.invalidate_user(user.id)
+        if failure is not None:
+            raise failure
         return self._pair(user.id, session_id, refresh, now)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
@@ -179,10 +204,17 @@ class Accounts(Service):
                 raise Unauthenticated("this session was revoked", "session_revoked")
             if session.expires_at <= now:
                 raise Unauthenticated("this session has expired", "session_expired")
-            if token.used_at is not None or not await session_store.mark_refresh_token_used(
+            if self.is_idle(session, now):
+                await session_store.revoke_sessions(
+                    conn, session.user_id, now, "idle", only=session.id
+                )
+                failure = Unauthenticated("this session was idle too long", "session_expired")
+            elif token.used_at is not None or not await session_store.mark_refresh_token_used(
                 conn, token_hash, now
             ):
-                await session_store.revoke_session(conn, session.user_id, session.id, now, "reuse")
+                await session_store.revoke_sessions(
+                    conn, session.user_id, now, "reuse", only=session.id
+                )
                 failure = Unauthenticated(
                     "refresh token reused: the session is revoked", "refresh_token_reused"
                 )
@@ -194,6 +226,7 @@ class Accounts(Service):
                 await session_store.add_refresh_token(
                     conn, session_id=session.id, token_hash=hash_secret(refresh), now=now
                 )
+                await session_store.touch_session(conn, session.id, now)
         if failure is not None:  # raised after commit so the revocation sticks
             await self.sessions.invalidate(session.id)
             raise failure
@@ -206,37 +239,36 @@ class Accounts(Service):
             found = await session_store.find_refresh_token(conn, hash_secret(refresh_token))
             if found is not None:
                 _token, session = found
-                await session_store.revoke_session(conn, session.user_id, session.id, now, "logout")
+                await session_store.revoke_sessions(
+                    conn, session.user_id, now, "logout", only=session.id
+                )
         if found is not None:
             await self.sessions.invalidate(found[1].id)
 
     async def logout_all(self, principal: Principal) -> None:
         """Revoke every session of the caller, this one included."""
         async with self.engine.begin() as conn:
-            await session_store.revoke_user_sessions(
-                conn, principal.user_id, self.now(), "logout_all"
-            )
+            await session_store.revoke_sessions(conn, principal.user_id, self.now(), "logout_all")
         await self.sessions.invalidate_user(principal.user_id)
 
     async def change_password(
-        self, principal: Principal, current_password: str, new_password: str
+        self,
+        principal: Principal,
+        current_password: str,
+        new_password: str,
+        address: str,
+        second_factor: str | None = None,
     ) -> None:
-        """Set a new password and revoke every other session of the caller."""
-        now = self.now()
+        """Set a new password (after re-authentication) and end every other session."""
         user = principal.user
-        key = [account_key(user.email)]
-        async with reading(self.engine).begin() as conn:
-            await self.throttle.check(conn, key, now)
-        if not await self.hasher.verify_off_loop(user.password_hash, current_password):
-            async with self.engine.begin() as conn:
-                await self.throttle.record(conn, key, now)
-            raise Unauthenticated("the current password is wrong", "invalid_credentials")
         check_password_policy(new_password, user.email)
+        await self.reauthenticate(principal, current_password, second_factor, address)
         new_hash = await self.hasher.hash_off_loop(new_password)
+        now = self.now()
         async with self.engine.begin() as conn:
             await user_store.update_user(conn, user.id, now, password_hash=new_hash)
-            await session_store.revoke_user_sessions(
-                conn, user.id, now, "password_changed", keep_session_id=principal.session_id
+            await session_store.revoke_sessions(
+                conn, user.id, now, "password_changed", keep=principal.session_id
             )
         await self.sessions.invalidate_user(user.id)
 
@@ -252,30 +284,70 @@ class Accounts(Service):
             user = await user_store.get_user(conn, claims.user_id)
             session = await session_store.get_session(conn, claims.user_id, claims.session_id)
         if user is None or user.disabled:
-            raise Unauthenticated("account unavailable", "invalid_token")
+            raise invalid_access_token()
         if session is None or session.revoked_at is not None or session.expires_at <= now:
-            raise Unauthenticated("this session was revoked", "session_revoked")
+            raise invalid_access_token()
+        if self.is_idle(session, now):
+            raise invalid_access_token()
         principal = Principal(user=user, session_id=session.id)
         self.sessions.put(principal, session.expires_at, generation)
         return principal
 
-    async def update_profile(
-        self, principal: Principal, display_name: str | None, email: str | None
-    ) -> User:
-        """Change the caller's display name and/or email."""
-        changes: dict[str, object] = {}
-        if display_name is not None:
-            changes["display_name"] = clean_name(display_name, "display name")
-        if email is not None:
-            changes["email"] = normalize_email(email)
+    def is_idle(self, session: Session, now: datetime) -> bool:
+        """Whether `session` went unused (no login or refresh) for the idle timeout."""
+        return now - session.last_used_at >= timedelta(seconds=self.config.idle_timeout_seconds)
+
+    async def list_sessions(self, principal: Principal) -> list[Session]:
+        """The caller's live sessions (the current one among them)."""
+        now = self.now()
+        async with reading(self.engine).begin() as conn:
+            found = await session_store.list_live_sessions(conn, principal.user_id, now)
+        return [session for session in found if not self.is_idle(session, now)]
+
+    async def revoke_session(self, principal: Principal, session_id: str) -> None:
+        """End one of the caller's sessions (any of them, the current one included)."""
         async with self.engine.begin() as conn:
-            if changes:
-                await user_store.update_user(conn, principal.user_id, self.now(), **changes)
+            ended = await session_store.revoke_sessions(
+                conn, principal.user_id, self.now(), "revoked", only=session_id
+            )
+        if not ended:
+            raise NotFound("no such session", "not_found")
+        await self.sessions.invalidate(session_id)
+
+    async def update_profile(
+        self, principal: Principal, changes: ProfileChanges, address: str
+    ) -> User:
+        """Change the caller's display name and/or e-mail.
+
+        A new e-mail address is where the account is reached and logged into: changing it
+        takes re-authentication and ends every other session.
+        """
+        values: dict[str, object] = {}
+        if changes.display_name is not None:
+            values["display_name"] = clean_name(changes.display_name, "display name")
+        new_email = normalize_email(changes.email) if changes.email is not None else None
+        if new_email is not None and new_email != principal.user.email:
+            if changes.current_password is None:
+                raise Unauthenticated(
+                    "changing the e-mail address needs current_password", "reauth_required"
+                )
+            await self.reauthenticate(
+                principal, changes.current_password, changes.second_factor, address
+            )
+            values["email"] = new_email
+        now = self.now()
+        async with self.engine.begin() as conn:
+            if values:
+                await user_store.update_user(conn, principal.user_id, now, **values)
+            if "email" in values:
+                await session_store.revoke_sessions(
+                    conn, principal.user_id, now, "email_changed", keep=principal.session_id
+                )
             user = await user_store.get_user(conn, principal.user_id)
         if changes:
             await self.sessions.invalidate_user(principal.user_id)
         if user is None:
-            raise Unauthenticated("account unavailable", "invalid_token")
+            raise invalid_access_token()
         return user
 
     def _pair(self, user_id: str, session_id: str, refresh: str, now: datetime) -> TokenPair:

@@ -81,7 +81,10 @@ async def verify_device_request(
         raise refused
     matched_revoked = False
     for credential in credentials:
-        expected = sign(devices.ingest_secret(device, credential), raw_body, timestamp)
+        secret = devices.ingest_secret(device, credential)
+        if secret is None:  # its keyring key was retired: the credential is dead
+            continue
+        expected = sign(secret, raw_body, timestamp)
         if hmac.compare_digest(expected, signature):
             if credential.revoked_at is None:
                 break

@@ -79,8 +79,8 @@ class Devices(Service):
 
     def __init__(self, engine: AsyncEngine, clock: Clock, config: Config) -> None:
         super().__init__(engine, clock)
-        assert config.secret is not None
-        self._server_secret = config.secret
+        assert config.keyring is not None
+        self._ingest_keys = config.keyring.device_ingest
         self.pair_throttle = login_throttle(config.login_throttle)
         self.ipv6_prefix = config.throttle_ipv6_prefix
         self.shares = Shares(engine, clock, DEVICE)
@@ -155,7 +155,9 @@ class Devices(Service):
             raise refused
         for credential in await device_store.list_credentials(conn, device_id, active_only=True):
             expected = self.ingest_secret(device, credential)
-            if hmac.compare_digest(expected.encode(), secret.encode("utf-8", "replace")):
+            if expected is not None and hmac.compare_digest(
+                expected.encode(), secret.encode("utf-8", "replace")
+            ):
                 return device
         raise refused
 
@@ -167,16 +169,17 @@ class Devices(Service):
         keys = [pairing_key(address, self.ipv6_prefix)]
         code_hash = hash_secret(normalize_pairing_code(code))
         async with self.engine.begin() as conn:
-            await self.pair_throttle.check(conn, keys, now)
+            # the guess is counted before the code is looked up, under the key's lock
+            attempt = await self.pair_throttle.take(conn, keys, now)
+        async with self.engine.begin() as conn:
             home_id = await device_store.claim_pairing_code(conn, code_hash, now)
             if home_id is not None:
                 device = await device_store.insert_device(
                     conn, self._new_device(home_id, device_id, details)
                 )
                 issued = await self._issue(conn, device)
+                await self.pair_throttle.release(conn, attempt)
         if home_id is None:
-            async with self.engine.begin() as conn:
-                await self.pair_throttle.record(conn, keys, now)
             raise Unauthenticated("unknown or expired pairing code", "invalid_pairing_code")
         return device, issued
 
@@ -235,11 +238,15 @@ class Devices(Service):
             ):
                 raise NotFound("no such active credential", "not_found")
 
-    def ingest_secret(self, device: Device, credential: DeviceCredential) -> str:
-        """The HMAC key of a credential (for verifying device ingest). Every derivation goes
-        through here. It is keyed by the plug id, which never changes, so secrets issued
-        before devices had a surrogate key still verify."""
-        return ingest_secret(self._server_secret, device.plug_id, credential.nonce)
+    def ingest_secret(self, device: Device, credential: DeviceCredential) -> str | None:
+        """The HMAC key of a credential (for verifying device ingest); None once the keyring
+        no longer holds the device-ingest key it was derived with (the credential is dead).
+        Every derivation goes through here. It is keyed by the plug id, which never changes,
+        so secrets issued before devices had a surrogate key still verify."""
+        key = self._ingest_keys.get(credential.key_id)
+        if key is None:
+            return None
+        return ingest_secret(key.material, device.plug_id, credential.nonce)
 
     @staticmethod
     def _detail_values(details: DeviceDetails) -> dict[str, str]:
@@ -258,13 +265,14 @@ class Devices(Service):
             id=new_id(),
             device_id=device.id,
             nonce=secrets.token_hex(16),
+            key_id=self._ingest_keys.current.id,
             created_at=self.now(),
             revoked_at=None,
         )
         await device_store.insert_credential(conn, credential)
-        return IssuedCredential(
-            credential=credential, secret=self.ingest_secret(device, credential)
-        )
+        secret = self.ingest_secret(device, credential)
+        assert secret is not None  # made with the current key
+        return IssuedCredential(credential=credential, secret=secret)
 
     def _new_device(self, home_id: str, plug_id: str, details: DeviceDetails) -> Device:
         return Device(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
-from datetime import datetime
 
 import pyotp
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,11 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..clock import Clock
 from ..errors import Conflict, Forbidden
 from ..security.session_cache import SessionCache
+from ..security.totp import verify_totp
+from ..storage import recovery_codes as recovery_store
+from ..storage import sessions as session_store
 from ..storage import users as user_store
+from .admin import TWO_FACTOR_CLEARED
 from .base import Principal, Service
+from .password_checks import PasswordChecks, new_recovery_codes, recovery_code_hash
 
 ISSUER_NAME = "GreenNet"
-STEP_SECONDS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,36 +29,32 @@ class TotpEnrollment:
     otpauth_uri: str
 
 
-def verify_totp(secret: str, code: str, now: datetime, last_step: int | None) -> int | None:
-    """The time step `code` belongs to (±1 step), or None; a step is accepted only once."""
-    code = code.strip()
-    if not (code.isascii() and code.isdigit() and len(code) == 6):
-        return None
-    totp = pyotp.TOTP(secret)
-    current = int(now.timestamp()) // STEP_SECONDS
-    for step in (current - 1, current, current + 1):
-        if last_step is not None and step <= last_step:
-            continue  # replayed or older than a code already used
-        if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
-            return step
-    return None
-
-
 class TwoFactor(Service):
-    """TOTP enrollment for the calling account."""
+    """TOTP for the calling account: every step re-authenticates (current password, and the
+    code once two-factor is on), is throttled like login and ends the other sessions.
+    Secrets are stored sealed (keyring); recovery codes are stored hashed."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, sessions: SessionCache) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, checks: PasswordChecks, sessions: SessionCache
+    ) -> None:
         super().__init__(engine, clock)
+        self.checks = checks
+        self.keyring = checks.keyring
         self.sessions = sessions
 
-    async def enroll(self, principal: Principal) -> TotpEnrollment:
+    async def enroll(self, principal: Principal, password: str, address: str) -> TotpEnrollment:
         """Generate a new pending secret (replacing an unconfirmed one)."""
         if principal.user.totp_enabled:
             raise Conflict("two-factor authentication is already enabled", "totp_enabled")
+        await self.checks.reauthenticate(principal, password, None, address)
         secret = pyotp.random_base32()
         async with self.engine.begin() as conn:
             await user_store.update_user(
-                conn, principal.user_id, self.now(), totp_secret=secret, totp_last_step=None
+                conn,
+                principal.user_id,
+                self.now(),
+                totp_secret=self.keyring.seal_totp_secret(secret),
+                totp_last_step=None,
             )
         await self.sessions.invalidate_user(principal.user_id)
         uri = pyotp.TOTP(secret).provisioning_uri(
@@ -64,31 +62,59 @@ class TwoFactor(Service):
         )
         return TotpEnrollment(secret=secret, otpauth_uri=uri)
 
-    async def confirm(self, principal: Principal, code: str) -> None:
-        """Turn two-factor on once the app shows a valid code for the pending secret."""
+    async def confirm(
+        self, principal: Principal, code: str, password: str, address: str
+    ) -> list[str]:
+        """Turn two-factor on once the app shows a valid code for the pending secret; return
+        the one-time recovery codes (shown once, stored hashed)."""
         user = principal.user
         if user.totp_enabled:
             raise Conflict("two-factor authentication is already enabled", "totp_enabled")
         if not user.totp_secret:
             raise Conflict("enroll first", "totp_not_enrolled")
+        await self.checks.reauthenticate(principal, password, None, address)
         now = self.now()
-        step = verify_totp(user.totp_secret, code, now, None)
+        step = verify_totp(self.keyring.open_totp_secret(user.totp_secret), code, now, None)
         if step is None:
             raise Forbidden("wrong two-factor code", "invalid_totp")
+        codes = new_recovery_codes()
         async with self.engine.begin() as conn:
             await user_store.update_user(conn, user.id, now, totp_enabled=True, totp_last_step=step)
+            await recovery_store.replace_codes(
+                conn, user.id, [recovery_code_hash(c) for c in codes], now
+            )
+            await session_store.revoke_sessions(
+                conn, user.id, now, "totp_enabled", keep=principal.session_id
+            )
         await self.sessions.invalidate_user(user.id)
+        return codes
 
-    async def disable(self, principal: Principal, code: str) -> None:
-        """Turn two-factor off; needs a current code."""
+    async def disable(self, principal: Principal, code: str, password: str, address: str) -> None:
+        """Turn two-factor off; needs the password and a current (or recovery) code."""
         user = principal.user
         if not user.totp_enabled or not user.totp_secret:
             raise Conflict("two-factor authentication is not enabled", "totp_not_enabled")
+        await self.checks.reauthenticate(principal, password, code, address)
         now = self.now()
-        if verify_totp(user.totp_secret, code, now, user.totp_last_step) is None:
-            raise Forbidden("wrong two-factor code", "invalid_totp")
         async with self.engine.begin() as conn:
-            await user_store.update_user(
-                conn, user.id, now, totp_enabled=False, totp_secret=None, totp_last_step=None
+            await user_store.update_user(conn, user.id, now, **TWO_FACTOR_CLEARED)
+            await recovery_store.delete_codes(conn, user.id)
+            await session_store.revoke_sessions(
+                conn, user.id, now, "totp_disabled", keep=principal.session_id
             )
         await self.sessions.invalidate_user(user.id)
+
+    async def regenerate_recovery_codes(
+        self, principal: Principal, password: str, code: str | None, address: str
+    ) -> list[str]:
+        """New recovery codes (the old ones stop working); needs the password and a code."""
+        user = principal.user
+        if not user.totp_enabled:
+            raise Conflict("two-factor authentication is not enabled", "totp_not_enabled")
+        await self.checks.reauthenticate(principal, password, code, address)
+        codes = new_recovery_codes()
+        async with self.engine.begin() as conn:
+            await recovery_store.replace_codes(
+                conn, user.id, [recovery_code_hash(c) for c in codes], self.now()
+            )
+        return codes

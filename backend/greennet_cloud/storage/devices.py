@@ -215,6 +215,7 @@ async def insert_credential(conn: AsyncConnection, credential: DeviceCredential)
             id=credential.id,
             device_id=credential.device_id,
             nonce=credential.nonce,
+            key_id=credential.key_id,
             created_at=credential.created_at,
             revoked_at=None,
         )
@@ -238,6 +239,7 @@ async def list_credentials(
             id=row.id,
             device_id=row.device_id,
             nonce=row.nonce,
+            key_id=row.key_id,
             created_at=row.created_at,
             revoked_at=row.revoked_at,
         )

@@ -19,6 +19,7 @@ def _session(row: Row[Any]) -> Session:
         created_at=row.created_at,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
+        last_used_at=row.last_used_at or row.created_at,
     )
 
 
@@ -28,7 +29,11 @@ async def create_session(
     """Start a session for `user_id`."""
     await conn.execute(
         sessions.insert().values(
-            id=session_id, user_id=user_id, created_at=now, expires_at=expires_at
+            id=session_id,
+            user_id=user_id,
+            created_at=now,
+            expires_at=expires_at,
+            last_used_at=now,
         )
     )
 
@@ -63,6 +68,7 @@ async def find_refresh_token(
             sessions.c.created_at,
             sessions.c.expires_at,
             sessions.c.revoked_at,
+            sessions.c.last_used_at,
         )
         .join(sessions, sessions.c.id == refresh_tokens.c.session_id)
         .where(refresh_tokens.c.token_hash == token_hash)
@@ -82,6 +88,7 @@ async def find_refresh_token(
         created_at=row.created_at,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
+        last_used_at=row.last_used_at or row.created_at,
     )
     return token, session
 
@@ -96,31 +103,46 @@ async def mark_refresh_token_used(conn: AsyncConnection, token_hash: str, now: d
     return result.rowcount == 1
 
 
-async def revoke_session(
-    conn: AsyncConnection, user_id: str, session_id: str, now: datetime, reason: str
-) -> None:
-    """Revoke one session of `user_id` (its whole refresh-token family)."""
-    await conn.execute(
-        update(sessions)
-        .where(
-            sessions.c.id == session_id,
-            sessions.c.user_id == user_id,
-            sessions.c.revoked_at.is_(None),
-        )
-        .values(revoked_at=now, revoked_reason=reason)
-    )
-
-
-async def revoke_user_sessions(
+async def revoke_sessions(
     conn: AsyncConnection,
     user_id: str,
     now: datetime,
     reason: str,
-    keep_session_id: str | None = None,
-) -> int:
-    """Revoke every session of `user_id` except `keep_session_id`; return how many."""
+    *,
+    only: str | None = None,
+    keep: str | None = None,
+) -> list[str]:
+    """Revoke live sessions of `user_id` (just `only`, or all but `keep`); return their ids.
+
+    The one way any session ends early (logout, reuse, password or e-mail change, two-factor
+    changes, admin action, idle timeout), so a cache of live sessions has one place to hear
+    about it.
+    """
     query = update(sessions).where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
-    if keep_session_id is not None:
-        query = query.where(sessions.c.id != keep_session_id)
-    result = await conn.execute(query.values(revoked_at=now, revoked_reason=reason))
-    return int(result.rowcount)
+    if only is not None:
+        query = query.where(sessions.c.id == only)
+    if keep is not None:
+        query = query.where(sessions.c.id != keep)
+    result = await conn.execute(
+        query.values(revoked_at=now, revoked_reason=reason).returning(sessions.c.id)
+    )
+    return [row.id for row in result]
+
+
+async def touch_session(conn: AsyncConnection, session_id: str, now: datetime) -> None:
+    """Note that `session_id` was used now (login, refresh): it is not idle."""
+    await conn.execute(update(sessions).where(sessions.c.id == session_id).values(last_used_at=now))
+
+
+async def list_live_sessions(conn: AsyncConnection, user_id: str, now: datetime) -> list[Session]:
+    """Unrevoked, unexpired sessions of `user_id`, most recently used first."""
+    rows = await conn.execute(
+        select(sessions)
+        .where(
+            sessions.c.user_id == user_id,
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > now,
+        )
+        .order_by(sessions.c.last_used_at.desc(), sessions.c.id)
+    )
+    return [_session(row) for row in rows]

@@ -1,50 +1,72 @@
 """Attempt log for throttling (failed logins, pairing guesses, registrations), shared by every
 process through the database. Keys are `<namespace>:<value>`; the table is named for its
-first use."""
+first use. Every statement a request runs is bounded by one key, so it uses the
+`(key, failed_at)` index and never scans the table; `sweep` (a background task) forgets
+keys nobody comes back to."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.schema import login_failures
 
 
-async def record_failure(conn: AsyncConnection, key: str, now: datetime) -> None:
-    """Note one failed attempt for `key` (an account or a client address)."""
-    await conn.execute(login_failures.insert().values(key=key, failed_at=now))
-
-
-async def recent_failures(
-    conn: AsyncConnection, key: str, since: datetime
-) -> tuple[int, datetime | None]:
-    """How many failures `key` has since `since`, and the oldest of them."""
-    query = select(func.count(), func.min(login_failures.c.failed_at)).where(
-        login_failures.c.key == key, login_failures.c.failed_at > since
+async def record_attempt(conn: AsyncConnection, key: str, at: datetime) -> int:
+    """Note one attempt for `key` at `at`; return its id (to release it on success)."""
+    result = await conn.execute(
+        login_failures.insert().values(key=key, failed_at=at).returning(login_failures.c.id)
     )
-    count, oldest = (await conn.execute(query)).one()
-    if isinstance(oldest, str):  # SQLite returns aggregates of our type as text
-        oldest = datetime.fromisoformat(oldest)
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    return int(count), oldest
+    return int(result.scalar_one())
 
 
-async def clear_failures(conn: AsyncConnection, key: str) -> None:
-    """Forget the failures of `key` (after a successful login)."""
+def _aware(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):  # SQLite returns aggregates of our type as text
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+async def recent_attempts(
+    conn: AsyncConnection, key: str, since: datetime
+) -> tuple[int, datetime | None, datetime | None]:
+    """How many attempts `key` has after `since`, the oldest and the newest of them."""
+    query = select(
+        func.count(), func.min(login_failures.c.failed_at), func.max(login_failures.c.failed_at)
+    ).where(login_failures.c.key == key, login_failures.c.failed_at > since)
+    count, oldest, newest = (await conn.execute(query)).one()
+    return int(count), _aware(oldest), _aware(newest)
+
+
+async def release_attempts(conn: AsyncConnection, attempt_ids: Iterable[int]) -> None:
+    """Forget these attempts (the request they counted succeeded)."""
+    ids = list(attempt_ids)
+    if ids:
+        await conn.execute(delete(login_failures).where(login_failures.c.id.in_(ids)))
+
+
+async def clear_key(conn: AsyncConnection, key: str) -> None:
+    """Forget every attempt of `key` (after a successful login)."""
     await conn.execute(delete(login_failures).where(login_failures.c.key == key))
 
 
-async def prune_failures(conn: AsyncConnection, before: datetime, namespaces: list[str]) -> None:
-    """Drop attempts older than `before` under these key namespaces (windows differ by one)."""
+async def prune_key(conn: AsyncConnection, key: str, before: datetime) -> None:
+    """Drop the attempts of `key` at or before `before` (outside its window)."""
     await conn.execute(
         delete(login_failures).where(
-            login_failures.c.failed_at <= before,
-            or_(*(login_failures.c.key.startswith(f"{name}:") for name in namespaces)),
+            login_failures.c.key == key, login_failures.c.failed_at <= before
         )
     )
+
+
+async def sweep(conn: AsyncConnection, before: datetime) -> int:
+    """Drop every attempt at or before `before`, whatever its key; return how many."""
+    result = await conn.execute(delete(login_failures).where(login_failures.c.failed_at <= before))
+    return int(result.rowcount)
 
 
 async def lock_key(conn: AsyncConnection, key: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -110,3 +110,19 @@ async def delete_user(conn: AsyncConnection, user_id: str) -> bool:
     """Delete an account and (by cascade) everything it owns."""
     result = await conn.execute(delete(users).where(users.c.id == user_id))
     return result.rowcount > 0
+
+
+async def use_totp_step(conn: AsyncConnection, user_id: str, step: int, now: datetime) -> bool:
+    """Record `step` as the last TOTP step used, only if it is newer than the stored one.
+
+    One conditional UPDATE: of two parallel requests with the same code, one wins.
+    """
+    result = await conn.execute(
+        update(users)
+        .where(
+            users.c.id == user_id,
+            or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step),
+        )
+        .values(totp_last_step=step, updated_at=now)
+    )
+    return result.rowcount == 1

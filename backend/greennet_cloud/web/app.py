@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..bus import create_bus
-from ..clock import Clock, utcnow
+from ..clock import Clock, Sleep, real_sleep, utcnow
 from ..config import Config
 from ..db.engine import create_engine
 from ..db.migrate import migrate
@@ -23,8 +28,10 @@ from ..services.energy import EnergyReports
 from ..services.history import Histories
 from ..services.homes import Homes
 from ..services.ingest import Ingest, bus_publisher
+from ..services.invitations import Invitations
 from ..services.retention import Retention
 from ..services.rollups import Rollups
+from ..services.throttle import sweep_expired_attempts
 from ..services.totp import TwoFactor
 from . import (
     routes_auth,
@@ -33,6 +40,7 @@ from . import (
     routes_history,
     routes_homes,
     routes_ingest,
+    routes_invitations,
     routes_meta,
     routes_users,
 )
@@ -53,14 +61,16 @@ from .keys import (
     HISTORIES,
     HOMES,
     INGEST,
+    INVITATIONS,
     JOBS,
     OPENAPI,
     PASSWORD_HASHER,
     SESSION_CACHE,
     TWO_FACTOR,
 )
-from .middleware import error_middleware, request_id_middleware
+from .middleware import error_middleware, no_store_middleware, request_id_middleware
 from .openapi import build_openapi
+from .proxies import trusted_proxy_middleware
 
 _LOGGER = logging.getLogger(__name__)
 ADMISSION_PER_CONNECTION = 4  # API requests in flight per pooled database connection
@@ -70,6 +80,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *routes_meta.ENDPOINTS,
     *routes_auth.ENDPOINTS,
     *routes_users.ENDPOINTS,
+    *routes_invitations.ENDPOINTS,
     *routes_homes.ENDPOINTS,
     *routes_devices.ENDPOINTS,
     *routes_ingest.ENDPOINTS,
@@ -78,21 +89,25 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 )
 
 
-def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
-    """Build the GreenNet Cloud app. The database opens on startup and closes on cleanup."""
+def create_app(
+    config: Config, *, clock: Clock = utcnow, sleep: Sleep = real_sleep
+) -> web.Application:
+    """Build the GreenNet Cloud app. The database opens on startup and closes on cleanup.
+
+    `clock` and `sleep` are injected so tests move time instead of waiting for it.
+    """
     config = config.resolve()
-    assert config.secret is not None
-    app = web.Application(
-        client_max_size=config.max_body_bytes,
-        middlewares=[
-            request_id_middleware,
-            error_middleware,
-            api_admission(ADMISSION_PER_CONNECTION * config.database_pool_size),
-        ],
-    )
+    assert config.keyring is not None
+    middlewares: list[Middleware] = [request_id_middleware, no_store_middleware, error_middleware]
+    if (behind_proxies := trusted_proxy_middleware(config.trusted_proxies)) is not None:
+        middlewares.append(behind_proxies)  # inside error_middleware: a bad header is a 400
+    middlewares.append(api_admission(ADMISSION_PER_CONNECTION * config.database_pool_size))
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=middlewares)
     engine = create_engine(config.resolved_database_url, config.database_pool_size)
     hasher = PasswordHasher(config.password_hashing)
-    tokens = AccessTokens(config.secret, config.issuer, config.audience, config.access_ttl_seconds)
+    tokens = AccessTokens(
+        config.keyring.access_token, config.issuer, config.audience, config.access_ttl_seconds
+    )
     bus = create_bus(config.resolved_database_url)
     sessions = SessionCache(bus, clock, config.session_cache_seconds)
     app[CONFIG] = config
@@ -101,9 +116,10 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     app[BUS] = bus
     app[SESSION_CACHE] = sessions
     app[PASSWORD_HASHER] = hasher
-    app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens, sessions)
-    app[TWO_FACTOR] = TwoFactor(engine, clock, sessions)
-    app[ADMINISTRATION] = Administration(engine, clock, sessions)
+    app[ACCOUNTS] = Accounts(engine, clock, config, hasher, tokens, sessions, sleep)
+    app[TWO_FACTOR] = TwoFactor(engine, clock, app[ACCOUNTS], sessions)
+    app[ADMINISTRATION] = Administration(engine, clock, app[ACCOUNTS], sessions)
+    app[INVITATIONS] = Invitations(engine, clock)
     app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
     app[DEVICES] = Devices(engine, clock, config)
     app[HEALTH] = DatabaseHealth(engine)
@@ -124,6 +140,7 @@ def create_app(config: Config, *, clock: Clock = utcnow) -> web.Application:
     add_endpoints(app, ENDPOINTS)
     add_dashboard(app)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_throttle_sweeper)
     return app
 
 
@@ -132,7 +149,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = app[ENGINE]
     try:
         if app[CONFIG].auto_migrate:
-            applied = await migrate(engine)
+            applied = await migrate(engine, app[CONFIG].keyring)
             if applied:
                 _LOGGER.info("database migrated to revision %s", applied[-1])
         await app[BUS].start()
@@ -146,3 +163,32 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await app[BUS].close()
         app[PASSWORD_HASHER].close()
         await engine.dispose()
+
+
+THROTTLE_SWEEP_SECONDS = 600
+
+
+async def _throttle_sweeper(app: web.Application) -> AsyncIterator[None]:
+    """Every 10 minutes, forget throttle attempts older than the longest window (requests
+    only prune the keys they touch, so keys nobody comes back to would stay forever)."""
+    config = app[CONFIG]
+    window = timedelta(
+        seconds=max(
+            config.login_throttle.window_seconds, config.registration_throttle.window_seconds
+        )
+    )
+
+    async def sweep_forever() -> None:
+        while True:
+            await asyncio.sleep(THROTTLE_SWEEP_SECONDS)
+            try:
+                async with app[ENGINE].begin() as conn:
+                    await sweep_expired_attempts(conn, app[CLOCK](), window)
+            except (SQLAlchemyError, OSError) as err:
+                _LOGGER.warning("throttle sweep failed (retried later): %s", err)
+
+    task = asyncio.create_task(sweep_forever(), name="greennet-throttle-sweep")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -8,15 +8,25 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, UnsupportedMediaType
+
+JSON_MEDIA_TYPE = "application/json"
 
 
 async def read_object(request: web.Request) -> dict[str, Any]:
-    """The body as a JSON object (the size limit applies while reading: 413)."""
+    """The body as a JSON object (the size limit applies while reading: 413).
+
+    Only `Content-Type: application/json` is read (415 otherwise): a cross-site page can
+    send a "simple" form or text/plain POST without asking, but not a JSON one, so it cannot
+    spend a visitor's address on our per-address throttles.
+    """
+    if request.content_type != JSON_MEDIA_TYPE:
+        raise UnsupportedMediaType(f"send the body as {JSON_MEDIA_TYPE}", "unsupported_media_type")
     raw = await request.read()
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the interpreter's stack ("[[[[…")
         raise InvalidInput("the body is not valid JSON", "invalid_json") from None
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", "invalid_json")

@@ -67,7 +67,7 @@ class Endpoint:
         if self.parameters:
             implied.add(400)
         if self.request:
-            implied.update({400, 413})
+            implied.update({400, 413, 415})
         if self.path_params:
             implied.add(404)
         return sorted(implied)

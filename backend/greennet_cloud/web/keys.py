@@ -19,6 +19,7 @@ from ..services.energy import EnergyReports
 from ..services.history import Histories
 from ..services.homes import Homes
 from ..services.ingest import Ingest
+from ..services.invitations import Invitations
 from ..services.totp import TwoFactor
 from .health import DatabaseHealth
 
@@ -34,6 +35,7 @@ ADMINISTRATION = web.AppKey("administration", Administration)
 HOMES = web.AppKey("homes", Homes)
 DEVICES = web.AppKey("devices", Devices)
 OPENAPI = web.AppKey("openapi", dict)
+INVITATIONS = web.AppKey("invitations", Invitations)
 INGEST = web.AppKey("ingest", Ingest)
 HISTORIES = web.AppKey("histories", Histories)
 JOBS = web.AppKey("jobs", JobRunner)

@@ -10,6 +10,7 @@ import secrets
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -24,6 +25,7 @@ from ..errors import (
     Throttled,
     Unauthenticated,
     Unavailable,
+    UnsupportedMediaType,
 )
 from .keys import REQUEST_ID
 
@@ -44,6 +46,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     PayloadTooLarge: 413,
     Throttled: 429,
+    UnsupportedMediaType: 415,
     Unavailable: 503,
 }
 HTTP_CODES = {
@@ -75,6 +78,19 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     request_id_var.set(request_id)
     response = await handler(request)
     response.headers[REQUEST_ID_HEADER] = request_id
+    return response
+
+
+API_PREFIX = "/api/"
+
+
+@web.middleware
+async def no_store_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """`Cache-Control: no-store` on every API answer: tokens, secrets and personal data must
+    never sit in a browser's or a proxy's cache (ASVS 14.3)."""
+    response = await handler(request)
+    if request.path.startswith(API_PREFIX):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -126,6 +142,24 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
+        return True
+
+
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp logs every request its parser refuses as an ERROR with a traceback that
+    quotes the offending bytes (a header line may hold a token). Anyone can send those: make
+    each one line at WARNING, with the parser's reason and none of the request's bytes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and error.code == 400:
+            reason = str(error.message).split("\n", 1)[0].strip().rstrip(":")
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg = "refused a malformed HTTP request from %s: %s"
+            record.args = (peer, reason)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
 
 

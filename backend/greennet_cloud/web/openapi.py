@@ -17,6 +17,7 @@ ERROR_TEXT = {
     404: "No such object (or not visible to you)",
     409: "Conflicts with the current state",
     413: "Request body too large",
+    415: "The body is not application/json",
     429: "Too many attempts; wait Retry-After seconds",
     503: "Service unavailable",
 }

@@ -18,13 +18,7 @@ from .serialize import device_json
 
 
 def client_address(request: web.Request) -> str:
-    """The client's address, taken from X-Forwarded-For only behind trusted proxies."""
-    hops = request.app[CONFIG].proxy_hops
-    if hops > 0:
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= hops:
-            return forwarded[-hops][:64]
+    """The client's address (`web/proxies.py` has put it in `remote` behind our proxies)."""
     return request.remote or "unknown"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from typing import Any
 
-from ..security.common_passwords import COMMON_PASSWORDS
+from ..security.common_passwords import POLICY_RELEVANT, SCHEMA_EXAMPLES
 
 STR = {"type": "string"}
 TIME = {"type": "string", "format": "date-time"}
@@ -21,15 +21,24 @@ NAME = {
     "description": "Trimmed; must not be blank or contain control characters",
 }
 OPTIONAL_TEXT = {"type": "string", "maxLength": 100, "pattern": r"^[^\x00-\x1f]*$"}
-PASSWORD = {
+PASSWORD_RULES = {
     "type": "string",
     "minLength": 8,
     "maxLength": 128,
-    "not": {"enum": sorted(COMMON_PASSWORDS)},
-    "description": "8-128 characters, not a commonly used password (compared ignoring case)",
+    "not": {"enum": SCHEMA_EXAMPLES},
+    "description": (
+        f"8-128 characters, not one of the {len(POLICY_RELEVANT)} common or breached passwords"
+        " of that length (zxcvbn's list, compared ignoring case); the enum names a few"
+    ),
 }
+PASSWORD = {"$ref": "#/components/schemas/Password"}  # the list is long: written once
 EMAIL = {"type": "string", "format": "email", "maxLength": 254}
 ANY_TEXT = {"type": "string", "maxLength": 1000}
+SECOND_FACTOR = {
+    "type": ["string", "null"],
+    "maxLength": 32,
+    "description": "A TOTP code, or a recovery code; needed when two-factor is on",
+}
 PLUG_ID = {
     "type": "string",
     "pattern": "^greennet-[0-9a-f]{6}$",
@@ -92,6 +101,12 @@ DEVICE = {
     "last_seen_at": MAYBE_TIME,
     "online": {"type": "boolean", "description": "Reported within GREENNET_OFFLINE_AFTER"},
 }
+INVITATION = {
+    "id": STR,
+    "email": {"type": ["string", "null"]},
+    "created_at": TIME,
+    "expires_at": TIME,
+}
 CREDENTIAL = {"id": STR, "device_id": UUID, "created_at": TIME, "revoked_at": MAYBE_TIME}
 LINK = {"id": STR, "home_id": STR, "name": STR, "created_at": TIME, "last_used_at": MAYBE_TIME}
 SAMPLE = {
@@ -106,14 +121,18 @@ DEVICE_FIELDS = {"name": OPTIONAL_TEXT, "model": OPTIONAL_TEXT, "location": OPTI
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": response({"error": STR, "message": STR}),
+    "Password": PASSWORD_RULES,
     "Health": response({"status": {"type": "string", "enum": ["ok"]}}),
     "OpenApiDocument": {"type": "object"},
-    "Credentials": request({"email": EMAIL, "password": PASSWORD}, ("email", "password")),
+    "Credentials": request(
+        {"email": EMAIL, "password": PASSWORD, "invitation": {"type": "string", "maxLength": 100}},
+        ("email", "password"),
+    ),
     "Login": request(
         {
             "email": ANY_TEXT,
             "password": ANY_TEXT,
-            "totp": {"type": ["string", "null"], "maxLength": 16},
+            "totp": {"type": ["string", "null"], "maxLength": 32},
         },
         ("email", "password"),
     ),
@@ -127,15 +146,45 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "RefreshRequest": request({"refresh_token": ANY_TEXT}, ("refresh_token",)),
     "PasswordChange": request(
-        {"current_password": ANY_TEXT, "new_password": PASSWORD},
+        {"current_password": ANY_TEXT, "new_password": PASSWORD, "totp": SECOND_FACTOR},
         ("current_password", "new_password"),
     ),
+    "Reauth": request({"current_password": ANY_TEXT, "totp": SECOND_FACTOR}, ("current_password",)),
+    "AdminPasswordReset": request(
+        {"current_password": ANY_TEXT, "totp": SECOND_FACTOR, "new_password": PASSWORD},
+        ("current_password", "new_password"),
+    ),
+    "RecoveryCodes": response({"recovery_codes": {"type": "array", "items": STR, "minItems": 1}}),
+    "Session": response(
+        {
+            "id": STR,
+            "created_at": TIME,
+            "last_used_at": TIME,
+            "expires_at": TIME,
+            "current": {"type": "boolean"},
+        }
+    ),
+    "SessionList": array_of("Session"),
     "TotpEnrollment": response({"secret": STR, "otpauth_uri": STR}),
-    "TotpCode": request({"code": {"type": "string", "pattern": "^[0-9]{6}$"}}, ("code",)),
+    "TotpConfirm": request(
+        {
+            "code": {"type": "string", "maxLength": 32, "minLength": 1},
+            "current_password": ANY_TEXT,
+        },
+        ("code", "current_password"),
+    ),
     "User": response(USER),
     "UserList": array_of("User"),
-    "ProfileUpdate": request({"display_name": NAME, "email": EMAIL}),
+    "ProfileUpdate": request(
+        {"display_name": NAME, "email": EMAIL, "current_password": ANY_TEXT, "totp": SECOND_FACTOR}
+    ),
     "UserAdminUpdate": request({"role": ROLE, "disabled": {"type": "boolean"}}),
+    "Invitation": response(INVITATION),
+    "InvitationList": array_of("Invitation"),
+    "NewInvitation": response({**INVITATION, "token": STR}),
+    "InvitationCreate": request(
+        {"email": EMAIL, "ttl_days": {"type": "integer", "minimum": 1, "maximum": 30}}
+    ),
     "Home": response(
         {
             "id": STR,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..models import Access, Device, DeviceCredential, Home, LinkToken, Share, User
+from ..models import Access, Device, DeviceCredential, Home, LinkToken, Session, Share, User
 from ..services.accounts import TokenPair
 
 
@@ -108,3 +108,14 @@ def link_json(link: LinkToken, token: str | None = None) -> dict[str, Any]:
     if token is not None:
         data["token"] = token
     return data
+
+
+def session_json(session: Session, current_session_id: str) -> dict[str, Any]:
+    """One of the caller's sessions; `current` marks the one this request belongs to."""
+    return {
+        "id": session.id,
+        "created_at": timestamp(session.created_at),
+        "last_used_at": timestamp(session.last_used_at),
+        "expires_at": timestamp(session.expires_at),
+        "current": session.id == current_session_id,
+    }
