@@ -177,3 +177,81 @@ def test_the_admin_lists_accounts_and_disables_one(
     root = api.log_in("root@example.com").json()["access_token"]
     assert api.ok("GET", f"/api/v1/users/{uma['id']}", token=root)["role"] == "guest"
     assert page.console_problems() == []
+
+
+def test_a_session_revoked_from_the_list_is_logged_out_in_its_own_tab(
+    dashboard_server: LiveServer, page: DashboardPage
+) -> None:
+    api = LiveApi(dashboard_server.base_url)
+    token = api.account("ivo@example.com")
+    first_tab = page.driver.current_window_handle
+    page.open("account")
+    page.log_in("ivo@example.com")
+    page.wait_for_view("account-title")
+
+    page.driver.switch_to.new_window("tab")  # a tab of its own: its own sessionStorage
+    page.open()
+    page.log_in("ivo@example.com")
+    page.wait_for_homes()
+    other_tab = page.driver.current_window_handle
+    other_refresh = page.session_token()
+    sessions = api.ok("GET", "/api/v1/auth/sessions", token=token)
+    newest = max(sessions, key=lambda session: session["created_at"])  # the other tab's
+
+    page.driver.switch_to.window(first_tab)
+    page.find("#reload").click()
+    page.wait_for_view("account-title")
+    rows = page.all("#sessions [data-session-id]")
+    assert {row.get_attribute("data-session-id") for row in rows} == {s["id"] for s in sessions}
+    assert sum("This session" in row.text for row in rows) == 1
+    assert not page.scrolls_sideways()
+    page.screenshot("sessions")
+    page.find(f'#sessions [data-session-id="{newest["id"]}"] button').click()
+    page.shown("dialog button.danger").click()
+    page.wait.until(lambda _: not page.all(f'#sessions [data-session-id="{newest["id"]}"]'))
+    refused = api.call("POST", "/api/v1/auth/refresh", {"refresh_token": other_refresh})
+    assert refused.status_code == 401
+
+    page.driver.switch_to.window(other_tab)
+    page.find("#reload").click()  # the next thing that tab does: back to the login form
+    page.shown("#login-form")
+    assert page.session_token() is None
+    page.driver.close()
+    page.driver.switch_to.window(first_tab)
+    assert page.find("#account-title").is_displayed()  # this tab's session lives on
+    assert page.console_problems(http_errors_expected=True) == []
+
+
+def test_the_admin_sets_a_password_and_resets_two_factor_after_re_authenticating(
+    dashboard_server: LiveServer, page: DashboardPage
+) -> None:
+    api = LiveApi(dashboard_server.base_url)
+    create_admin(dashboard_server, "boss@example.com")
+    user = api.account("lea@example.com")
+    reauth = {"current_password": PASSWORD}
+    secret = api.ok("POST", "/api/v1/auth/totp", reauth, user)["secret"]
+    code = pyotp.TOTP(secret).now()
+    api.ok("POST", "/api/v1/auth/totp/confirm", {"code": code, **reauth}, user)
+    page.open("admin")
+    page.log_in("boss@example.com")
+    page.wait_for_view("admin-title")
+    card = f'[data-user-id="{api.ok("GET", "/api/v1/users/me", token=user)["id"]}"]'
+
+    page.find(card).find_element(By.XPATH, ".//button[text()='Reset two-factor…']").click()
+    page.type_into("#reset-two-factor-password", "not my password")
+    page.find("#reset-two-factor-form button[type=submit]").click()
+    page.wait.until(lambda _: page.find("#reset-two-factor-form .error").text != "")
+    page.type_into("#reset-two-factor-password", PASSWORD)
+    page.find("#reset-two-factor-form button[type=submit]").click()
+    page.wait_hidden("dialog")
+    page.wait.until(lambda _: "Two-factor of lea@example.com is off" in page.find("#status").text)
+    assert api.log_in("lea@example.com").status_code == 200  # no code asked any more
+
+    page.find(card).find_element(By.XPATH, ".//button[text()='Set password…']").click()
+    page.type_into("#user-new-password", NEW_PASSWORD)
+    page.type_into("#reset-password-password", PASSWORD)
+    page.find("#reset-password-form button[type=submit]").click()
+    page.wait_hidden("dialog")
+    assert api.log_in("lea@example.com", NEW_PASSWORD).status_code == 200
+    assert api.log_in("lea@example.com").status_code == 401
+    assert page.console_problems(http_errors_expected=True) == []
