@@ -170,20 +170,42 @@ async def test_guesses_from_many_networks_slow_the_account_down_but_never_lock_i
 
 
 async def test_parallel_guesses_from_many_networks_take_turns_on_one_account(
-    make_api: ApiFactory, password_checks: Counter
+    make_api: ApiFactory,
+    password_checks: Counter,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With the account past its free attempts, a burst from a botnet is serialized: each
     guess waits its turn and the queue holds one delay's worth, the rest are told to retry."""
+    # Time stands still until every guess has been queued or refused: a wait that moved the
+    # shared clock at once would let a slow machine's late arrivals find the queue drained.
+    gate = asyncio.Event()
+    queued = 0
+
+    async def held_sleep(seconds: float) -> None:
+        nonlocal queued
+        queued += 1
+        await gate.wait()
+        clock.advance(seconds)
+
+    monkeypatch.setattr(clock, "sleep", held_sleep)
     api = await make_api(trusted_proxies=LOOPBACK)
     owner = await api.account("botnet-target@example.com")
     for index in range(PER_ACCOUNT):
         assert await wrong_login(api, owner.email, f"192.0.2.{index}") == 401
     password_checks.calls = 0
-    statuses = await asyncio.gather(
-        *(wrong_login(api, owner.email, f"203.0.113.{index}") for index in range(PARALLEL))
-    )
+    guesses = [
+        asyncio.create_task(wrong_login(api, owner.email, f"203.0.113.{index}"))
+        for index in range(PARALLEL)
+    ]
+    async with asyncio.timeout(60):
+        # two kinds of progress to watch (queued, answered): polling is simplest
+        while queued + sum(guess.done() for guess in guesses) < PARALLEL:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    gate.set()
+    statuses = await asyncio.gather(*guesses)
     assert 429 in statuses
-    assert password_checks.calls == statuses.count(401) < PARALLEL
+    assert password_checks.calls == statuses.count(401) == queued < PARALLEL
 
 
 async def test_a_totp_code_is_accepted_once_even_in_parallel(
