@@ -8,6 +8,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,64 @@ class RegistrationThrottle:
     per_address: int = 5
 
 
+class SmtpSecurity(StrEnum):
+    """How the connection to the SMTP server is protected."""
+
+    STARTTLS = "starttls"  # plain connect, then STARTTLS (required): port 587
+    TLS = "tls"  # TLS from the first byte: port 465
+    NONE = "none"  # no TLS at all: only for a relay on the same host or in tests
+
+
+@dataclass(frozen=True, slots=True)
+class Smtp:
+    """The mail server notifications and account mail go through (off without a host)."""
+
+    host: str | None = None
+    port: int = 587
+    username: str | None = None
+    password: str | None = None
+    sender: str = "GreenNet <greennet@localhost>"
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+    timeout_seconds: float = 30
+
+    @property
+    def enabled(self) -> bool:
+        """Whether mail can be sent at all."""
+        return bool(self.host)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The notification outbox: polling, retries with backoff, webhooks."""
+
+    poll_seconds: float = 5
+    retry_base_seconds: int = 30
+    retry_max_seconds: int = 3600
+    # a message still undelivered this long after it was queued is given up (and logged)
+    give_up_after_seconds: int = 3 * 24 * 3600
+    # a claimed message is safe from other processes this long: far above any send timeout
+    lease_seconds: int = 300
+    batch_size: int = 20
+    webhook_timeout_seconds: float = 10
+    # webhooks to loopback, private and link-local addresses are refused unless allowed
+    webhook_allow_private: bool = False
+    # test deliveries (POST …/webhook/test) each user may ask for per hour
+    webhook_tests_per_hour: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """The live websocket: who may open it from a browser, and how clients are kept."""
+
+    # browser origins allowed besides the service's own (same host, GREENNET_PUBLIC_URL)
+    allowed_origins: tuple[str, ...] = ()
+    public_origin: str | None = None  # filled in from public_url
+    heartbeat_seconds: float = 30.0
+    queue_size: int = 1024  # updates waiting per client; one more and the client is dropped
+    recheck_seconds: float = 60.0  # sessions and subscriptions checked again this often
+    max_subscriptions: int = 500
+
+
 @dataclass(frozen=True, slots=True)
 class Retention:
     """How long telemetry is kept, in days (0: forever), and how often the jobs run.
@@ -85,6 +144,7 @@ class Retention:
     minute_days: int = 90
     hour_days: int = 5 * 366
     day_days: int = 0
+    command_days: int = 365  # the remote command audit trail (0: forever)
     rollup_interval_seconds: float = 10.0
     retention_interval_seconds: float = 3600.0
 
@@ -97,6 +157,28 @@ class Retention:
                 self.retention_interval_seconds if retention is None else retention
             ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """The HA link (docs/cloud-link.md): keep-alive, command timeout, node heartbeat, sizes.
+
+    A node (process) refreshes its rows in `live_links` every `heartbeat_seconds`; a row not
+    refreshed for three heartbeats belongs to a stopped or crashed node and is ignored.
+    """
+
+    ping_interval_seconds: float = 30.0
+    idle_timeout_seconds: float = 90.0
+    command_timeout_seconds: float = 10.0
+    heartbeat_seconds: float = 10.0
+    max_frame_bytes: int = 1024 * 1024
+    max_batch: int = 1000  # samples per telemetry message
+    max_plugs: int = 1000  # plugs per devices message
+
+    @property
+    def expiry_seconds(self) -> float:
+        """How long a live link row stays believed without its node's heartbeat."""
+        return 3 * self.heartbeat_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +224,23 @@ class Config:
     retention: Retention = field(default_factory=Retention)
     # run the background jobs (rollups, retention) in this process
     run_jobs: bool = True
+    smtp: Smtp = field(default_factory=Smtp)
+    delivery: Delivery = field(default_factory=Delivery)
+    live: Live = field(default_factory=Live)
+    # where users reach the service (links in mails); None: http://host:port
+    public_url: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The service's public address, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def live_settings(self) -> Live:
+        """The websocket settings, with this service's public origin."""
+        return dataclasses.replace(self.live, public_origin=self.public_url)
+
+    link: LinkSettings = field(default_factory=LinkSettings)
 
     @property
     def resolved_database_url(self) -> str:
@@ -176,6 +275,20 @@ class Config:
         if self.password_hashing.workers < 0 or self.password_hashing.max_waiting < 0:
             raise ValueError("GREENNET_ARGON2_WORKERS and GREENNET_ARGON2_QUEUE must be >= 0")
         _check_retention(self.retention)
+        longest_send = max(self.smtp.timeout_seconds, self.delivery.webhook_timeout_seconds)
+        if self.delivery.lease_seconds < 2 * longest_send:
+            raise ValueError(
+                "the outbox lease must be at least twice the longest send timeout"
+                f" ({2 * longest_send:g} s), or a slow send could be taken over and sent twice"
+            )
+        if self.public_url is not None and not self.public_url.startswith(("https://", "http://")):
+            raise ValueError(f"GREENNET_PUBLIC_URL={self.public_url!r} is not an http(s) URL")
+        for origin in self.live.allowed_origins:
+            if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
+                raise ValueError(f"GREENNET_WS_ORIGINS: {origin!r} is not an origin (https://host)")
+        if self.live.queue_size < 1 or self.live.heartbeat_seconds <= 0:
+            raise ValueError("GREENNET_WS_QUEUE must be >= 1 and GREENNET_WS_HEARTBEAT > 0")
+        _check_link(self.link)
         if self.registration not in REGISTRATION_MODES:
             raise ValueError(
                 f"GREENNET_REGISTRATION={self.registration} is not one of"
@@ -214,6 +327,8 @@ def _check_retention(retention: Retention) -> None:
         ("GREENNET_RETENTION_1H_DAYS", retention.hour_days),
         ("GREENNET_RETENTION_1D_DAYS", retention.day_days),
     ]
+    if retention.command_days < 0:
+        raise ValueError("GREENNET_RETENTION_COMMANDS_DAYS must be 0 (forever) or more")
     if retention.raw_days < 1:
         raise ValueError("GREENNET_RETENTION_RAW_DAYS must be at least 1")
     for (name, days), (finer, finer_days) in zip(levels[1:], levels, strict=False):
@@ -221,6 +336,19 @@ def _check_retention(retention: Retention) -> None:
             raise ValueError(f"{name}={days} must be 0 (forever) or at least {finer}")
     if min(retention.rollup_interval_seconds, retention.retention_interval_seconds) <= 0:
         raise ValueError("job intervals must be positive")
+
+
+def _check_link(link: LinkSettings) -> None:
+    timings = (
+        link.ping_interval_seconds,
+        link.idle_timeout_seconds,
+        link.command_timeout_seconds,
+        link.heartbeat_seconds,
+    )
+    if min(timings) <= 0:
+        raise ValueError("GREENNET_LINK_* times must be positive")
+    if link.idle_timeout_seconds <= link.ping_interval_seconds:
+        raise ValueError("GREENNET_LINK_IDLE_TIMEOUT must be longer than the ping interval")
 
 
 def load_or_create_secret(data_dir: Path) -> str:
@@ -260,6 +388,7 @@ ENV_FIELDS: dict[str, tuple[str, type]] = {
     "GREENNET_PROXY_HOPS": ("proxy_hops", int),
     "GREENNET_THROTTLE_IPV6_PREFIX": ("throttle_ipv6_prefix", int),
     "GREENNET_SESSION_CACHE_SECONDS": ("session_cache_seconds", float),
+    "GREENNET_PUBLIC_URL": ("public_url", str),
     "GREENNET_DB_POOL_SIZE": ("database_pool_size", int),
 }
 
@@ -301,11 +430,22 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
             "GREENNET_RETENTION_1M_DAYS": "minute_days",
             "GREENNET_RETENTION_1H_DAYS": "hour_days",
             "GREENNET_RETENTION_1D_DAYS": "day_days",
+            "GREENNET_RETENTION_COMMANDS_DAYS": "command_days",
         },
     )
     retention = retention.with_intervals(
         _seconds(env, "GREENNET_ROLLUP_INTERVAL"), _seconds(env, "GREENNET_RETENTION_INTERVAL")
     )
+    link_changes: dict[str, Any] = {}
+    for name, attr in (
+        ("GREENNET_LINK_PING_INTERVAL", "ping_interval_seconds"),
+        ("GREENNET_LINK_IDLE_TIMEOUT", "idle_timeout_seconds"),
+        ("GREENNET_LINK_COMMAND_TIMEOUT", "command_timeout_seconds"),
+        ("GREENNET_LINK_HEARTBEAT", "heartbeat_seconds"),
+    ):
+        if (seconds := _seconds(env, name)) is not None:
+            link_changes[attr] = seconds
+    link = dataclasses.replace(config.link, **link_changes)
     hashing = _overlay(
         config.password_hashing,
         env,
@@ -341,8 +481,86 @@ def config_from_env(env: Mapping[str, str], base: Config | None = None) -> Confi
         login_throttle=throttle,
         registration_throttle=registration,
         retention=retention,
+        smtp=smtp_from_env(env, config.smtp),
+        delivery=_overlay_typed(
+            config.delivery,
+            env,
+            {
+                "GREENNET_OUTBOX_POLL": ("poll_seconds", float),
+                "GREENNET_OUTBOX_RETRY_BASE": ("retry_base_seconds", int),
+                "GREENNET_OUTBOX_RETRY_MAX": ("retry_max_seconds", int),
+                "GREENNET_OUTBOX_GIVE_UP": ("give_up_after_seconds", int),
+                "GREENNET_OUTBOX_LEASE": ("lease_seconds", int),
+                "GREENNET_WEBHOOK_TIMEOUT": ("webhook_timeout_seconds", float),
+                "GREENNET_WEBHOOK_ALLOW_PRIVATE": ("webhook_allow_private", _boolean),
+                "GREENNET_WEBHOOK_TESTS_PER_HOUR": ("webhook_tests_per_hour", int),
+            },
+        ),
+        live=_overlay_typed(
+            config.live,
+            env,
+            {
+                "GREENNET_WS_ORIGINS": ("allowed_origins", _origins),
+                "GREENNET_WS_HEARTBEAT": ("heartbeat_seconds", float),
+                "GREENNET_WS_QUEUE": ("queue_size", int),
+            },
+        ),
+        link=link,
         **changes,
     )
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+
+
+_origins.__name__ = "comma-separated list of origins"
+
+
+def smtp_from_env(env: Mapping[str, str], base: Smtp) -> Smtp:
+    """`GREENNET_SMTP_*` over `base`; the password may come from a file."""
+    smtp = _overlay_typed(
+        base,
+        env,
+        {
+            "GREENNET_SMTP_HOST": ("host", str),
+            "GREENNET_SMTP_PORT": ("port", int),
+            "GREENNET_SMTP_USERNAME": ("username", str),
+            "GREENNET_SMTP_PASSWORD": ("password", str),
+            "GREENNET_SMTP_FROM": ("sender", str),
+            "GREENNET_SMTP_SECURITY": ("security", SmtpSecurity),
+            "GREENNET_SMTP_TIMEOUT": ("timeout_seconds", float),
+        },
+    )
+    if (password_file := env.get("GREENNET_SMTP_PASSWORD_FILE")) and smtp.password is None:
+        password = Path(password_file).read_text(encoding="utf-8").strip()
+        smtp = dataclasses.replace(smtp, password=password)
+    return smtp
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)
+
+
+_boolean.__name__ = "boolean (true/false)"
+
+
+def _overlay_typed[T: (Smtp, Delivery, Live)](
+    value: T, env: Mapping[str, str], names: dict[str, tuple[str, Any]]
+) -> T:
+    changes: dict[str, Any] = {}
+    for name, (attr, convert) in names.items():
+        if raw := env.get(name):
+            try:
+                changes[attr] = convert(raw)
+            except ValueError:
+                what = getattr(convert, "__name__", "value")
+                raise ValueError(f"{name}={raw!r} is not a valid {what}") from None
+    return dataclasses.replace(value, **changes)
 
 
 def _seconds(env: Mapping[str, str], name: str) -> float | None:

@@ -75,3 +75,27 @@ class PayloadTooLarge(DomainError):
     """The request carries more than the service takes at once (413)."""
 
     code = "payload_too_large"
+
+
+class NotConfigured(DomainError):
+    """This service is not set up to do it (no mail server configured): 503, no retry hint."""
+
+    code = "not_configured"
+
+
+class Offline(DomainError):
+    """What the request needs is not connected: the home's hub or the plug (503)."""
+
+    code = "hub_offline"
+
+
+class TimedOut(DomainError):
+    """No answer in time from the hub (504)."""
+
+    code = "command_timeout"
+
+
+class BadGateway(DomainError):
+    """The hub answered with something the cloud cannot use (502)."""
+
+    code = "hub_error"

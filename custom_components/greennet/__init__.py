@@ -10,6 +10,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, Co
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
+from .cloud import async_remove_cloud_link, async_setup_cloud_link, hub_device_identifier
 from .connection import async_create_transport
 from .const import CONF_IGNORED_PLUGS, CONF_PREFIX, DOMAIN, PLATFORMS
 from .hub import GreenNetConfigEntry, GreenNetHub
@@ -60,6 +61,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> 
             translation_placeholders={"error": str(err)},
         ) from err
     entry.runtime_data = hub
+    await async_setup_cloud_link(hass, entry, hub)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await hub.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
@@ -86,6 +88,11 @@ async def _async_options_updated(hass: HomeAssistant, entry: GreenNetConfigEntry
     await hub.async_send_defaults()
 
 
+async def async_remove_entry(hass: HomeAssistant, entry: GreenNetConfigEntry) -> None:
+    """The entry is deleted: revoke its cloud link token (when reachable) and drop its backlog."""
+    await async_remove_cloud_link(hass, entry)
+
+
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: GreenNetConfigEntry, device: dr.DeviceEntry
 ) -> bool:
@@ -93,6 +100,8 @@ async def async_remove_config_entry_device(
     if entry.state is not ConfigEntryState.LOADED:
         return True  # nothing running to ask; the plug reappears if it is still there
     hub = entry.runtime_data
+    if hub_device_identifier(entry) in device.identifiers:
+        return hub.cloud_link is None  # the hub's own device stays while it is linked
     plug_ids = [ident for domain, ident in device.identifiers if domain == DOMAIN]
     if any(hub.plug_online(plug_id) for plug_id in plug_ids):
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -54,6 +55,15 @@ def _connect_error(err: aiomqtt.MqttError) -> TransportError:
     if _is_tls_verification_error(err):
         return TlsVerificationFailed(str(err))
     return TransportError(str(err))
+
+
+def _send_at_once(client: aiomqtt.Client) -> None:
+    """TCP_NODELAY: a command published right after a PUBACK must not wait for the broker's
+    delayed ACK of it (Nagle; +40 ms for back-to-back remote commands, bench/RESULTS.md)."""
+    sock = client._client.socket()  # aiomqtt private: its paho client
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 async def _async_discard(client: aiomqtt.Client) -> None:
@@ -187,6 +197,7 @@ class AiomqttTransport(Transport):
                 await client.__aexit__(None, None, None)
             raise
         self._client = client
+        _send_at_once(client)
         self._connected_at = time.monotonic()
         self._set_connected(True)
 

@@ -27,6 +27,9 @@ from .brokers import (
     ha_mqtt_broker,
     ha_mqtt_loaded,
 )
+from .cloud import link_settings
+from .cloud.const import CONF_CLOUD, REAUTH_CLOUD
+from .cloud.flow import CloudLinkSteps, CloudReauthSteps
 from .config_schemas import (
     CREDENTIALS_SCHEMA,
     PORT,
@@ -75,7 +78,7 @@ def _ha_mqtt_error(hass: HomeAssistant, data: Mapping[str, Any]) -> str | None:
     return None if ha_mqtt_connected(hass) else "mqtt_not_connected"
 
 
-class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
+class GreenNetConfigFlow(CloudReauthSteps, ConfigFlow, domain=DOMAIN):
     """Set up a GreenNet hub by hand, from zeroconf or from HA's MQTT discovery."""
 
     VERSION = 1
@@ -90,7 +93,7 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: GreenNetConfigEntry) -> OptionsFlow:
-        """The options flow (defaults sent to plugs, ignored plugs)."""
+        """The options flow (plug settings, the cloud link)."""
         return GreenNetOptionsFlow()
 
     async def _async_abort_if_same_broker(
@@ -298,7 +301,9 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
     # --- reauth and reconfigure -----------------------------------------------
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """The broker rejected the stored credentials."""
+        """The broker rejected the stored credentials, or the cloud the link token."""
+        if entry_data.get(REAUTH_CLOUD):
+            return await self.async_step_cloud_reauth()
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(
@@ -330,7 +335,9 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         on_ha_mqtt = transport_of(entry.data) == TRANSPORT_HA_MQTT
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {**entry.data, **user_input} if on_ha_mqtt else clean_ca(user_input)
+            link = {CONF_CLOUD: entry.data[CONF_CLOUD]} if CONF_CLOUD in entry.data else {}
+            # the broker changes, the cloud link stays
+            data = {**entry.data, **user_input} if on_ha_mqtt else {**clean_ca(user_input), **link}
             await self._async_abort_if_same_broker(data, exclude=entry.entry_id)
             error = (
                 _ha_mqtt_error(self.hass, data)
@@ -350,11 +357,20 @@ class GreenNetConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
-class GreenNetOptionsFlow(OptionsFlow):
-    """Defaults sent to plugs, and plugs this entry should ignore."""
+class GreenNetOptionsFlow(CloudLinkSteps, OptionsFlow):
+    """Defaults sent to plugs, plugs this entry should ignore, and the cloud link."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form with every option."""
+        """Plug settings, or linking to (unlinking from) GreenNet Cloud."""
+        linked = link_settings(self.config_entry.data) is not None
+        return self.async_show_menu(
+            step_id="init", menu_options=["settings", "cloud_unlink" if linked else "cloud_link"]
+        )
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One form with every plug option."""
         if user_input is not None:
             if CONF_INTERVAL in user_input:
                 user_input[CONF_INTERVAL] = round(user_input[CONF_INTERVAL])
@@ -365,9 +381,9 @@ class GreenNetOptionsFlow(OptionsFlow):
         choices = {plug_id: plug_id for plug_id in ignored}
         for device in dr.async_entries_for_config_entry(registry, self.config_entry.entry_id):
             for domain, plug_id in device.identifiers:
-                if domain == DOMAIN:
+                if domain == DOMAIN and p.PLUG_ID_RE.fullmatch(plug_id):  # not the hub's device
                     choices[plug_id] = f"{device.name} ({plug_id})"
         return self.async_show_form(
-            step_id="init",
+            step_id="settings",
             data_schema=self.add_suggested_values_to_schema(options_schema(choices), options),
         )

@@ -10,12 +10,14 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
+from .cloud import hub_device_identifier
+from .cloud.const import CONF_LINK_TOKEN
 from .const import CONF_CA_CERT, DOMAIN
 from .hub import GreenNetConfigEntry
 from .models import PlugState
 
 # A CA is public, but a private CA's names identify the household: show only that one is set.
-TO_REDACT = {CONF_CA_CERT, CONF_PASSWORD, CONF_USERNAME}
+TO_REDACT = {CONF_CA_CERT, CONF_PASSWORD, CONF_USERNAME, CONF_LINK_TOKEN}
 
 
 def _plug(plug: PlugState) -> dict[str, Any]:
@@ -43,6 +45,7 @@ async def async_get_config_entry_diagnostics(
             "options": dict(entry.options),
         },
         "connected": hub.connected,
+        "cloud_link": hub.cloud_link.diagnostics() if hub.cloud_link else None,
         "plugs": {plug_id: _plug(plug) for plug_id, plug in hub.plugs.items()},
     }
 
@@ -50,8 +53,10 @@ async def async_get_config_entry_diagnostics(
 async def async_get_device_diagnostics(
     hass: HomeAssistant, entry: GreenNetConfigEntry, device: dr.DeviceEntry
 ) -> dict[str, Any]:
-    """The state of one plug."""
+    """The state of one plug, or the cloud link for the hub's own device."""
     hub = entry.runtime_data
+    if hub_device_identifier(entry) in device.identifiers:
+        return {"cloud_link": hub.cloud_link.diagnostics() if hub.cloud_link else None}
     return {
         "connected": hub.connected,
         "plugs": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -28,9 +28,18 @@ from .const import (
 )
 from .devices import async_drop_ignored_devices, async_plug_device, async_sync_plug_device
 from .issues import async_delete_plug_issues, async_sync_protocol_issue
-from .listeners import EntityCallback, NewPlugListener, PlugListeners, UpdateListener
+from .listeners import (
+    EntityCallback,
+    NewPlugListener,
+    PlugListener,
+    PlugListeners,
+    UpdateListener,
+)
 from .models import PlugState
 from .transport import Transport, TransportError
+
+if TYPE_CHECKING:
+    from .cloud.link import CloudLink
 
 type GreenNetConfigEntry = ConfigEntry[GreenNetHub]
 """A GreenNet config entry; a loaded one holds its hub as `runtime_data`."""
@@ -73,6 +82,8 @@ class GreenNetHub:
         # Options in effect; plug ids this entry leaves alone (a change reloads the entry).
         self.options: dict[str, Any] = dict(entry.options)
         self.ignored = frozenset(entry.options.get(CONF_IGNORED_PLUGS, ()))
+        # The entry's GreenNet Cloud link, when it is linked (set up by cloud/__init__.py).
+        self.cloud_link: CloudLink | None = None
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -141,6 +152,11 @@ class GreenNetHub:
             remove_availability()
 
         return remove
+
+    @callback
+    def async_add_plug_listener(self, plug_id: str, listener: PlugListener) -> CALLBACK_TYPE:
+        """Call `listener` on every update of one plug, and with None on availability changes."""
+        return self.listeners.add_plug(plug_id, listener)
 
     @callback
     def async_add_new_plug_listener(self, listener: NewPlugListener) -> CALLBACK_TYPE:

@@ -2,8 +2,9 @@
 
 Entities register for the channels their value comes from and for their plug's
 availability, so a telemetry report reaches the four measurement sensors and the relay
-switch of its plug and nothing else. Whole-hub consumers (a cloud link, say) get a
-`PlugUpdate` for every parsed message; the update is only built while one listens.
+switch of its plug and nothing else. Consumers of whole plugs (the cloud link follows each
+plug it announced) and of the whole hub get a `PlugUpdate` for every parsed message; the
+update is only built while one listens.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from .protocol import Channel, PlugEvent
 
 type EntityCallback = Callable[[], None]
 type UpdateListener = Callable[[PlugUpdate], None]
+# one plug's updates, and None when its availability may have changed
+type PlugListener = Callable[[PlugUpdate | None], None]
 type NewPlugListener = Callable[[PlugState], None]
 
 
@@ -38,6 +41,7 @@ class PlugListeners:
         self._channels: dict[tuple[str, Channel], list[EntityCallback]] = {}
         self._availability: dict[str, list[EntityCallback]] = {}
         self._updates: list[UpdateListener] = []
+        self._plug_updates: dict[str, list[UpdateListener]] = {}
         self._new_plugs: list[NewPlugListener] = []
 
     def add_channels(
@@ -67,6 +71,20 @@ class PlugListeners:
         self._updates.append(listener)
         return _remover(self._updates, listener)
 
+    def add_plug(self, plug_id: str, listener: PlugListener) -> CALLBACK_TYPE:
+        """Call `listener` with every parsed message of one plug, and with None whenever
+        its availability may have changed."""
+        updates = self._plug_updates.setdefault(plug_id, [])
+        updates.append(listener)
+        remove_updates = _remover(updates, listener)
+        remove_availability = self.add_availability(plug_id, lambda: listener(None))
+
+        def remove() -> None:
+            remove_updates()
+            remove_availability()
+
+        return remove
+
     def add_new_plugs(self, listener: NewPlugListener, known: Iterable[PlugState]) -> CALLBACK_TYPE:
         """Call `listener` for every plug in `known` now, and for each new one later."""
         self._new_plugs.append(listener)
@@ -79,9 +97,10 @@ class PlugListeners:
         # No copy: entities unsubscribe from tasks of their own, never while we call them.
         for listener in self._channels.get((plug.id, channel), ()):
             listener()
-        if self._updates:
+        plug_listeners = self._plug_updates.get(plug.id)
+        if self._updates or plug_listeners:
             update = PlugUpdate(plug.id, channel, plug, event)
-            for update_listener in list(self._updates):
+            for update_listener in [*(plug_listeners or ()), *self._updates]:
                 update_listener(update)
 
     def availability(self, plug_id: str) -> None:

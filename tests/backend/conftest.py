@@ -29,6 +29,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from .api import PASSWORD, Account, Api
 from .dashboard_page import CHROMIUM, DashboardPage, start_chromium
 from .live import FAST_ARGON2, LiveServer
+from .mail import SmtpServer
 from .postgres import PostgresServer
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -212,3 +213,15 @@ def page(
     page.reset()
     yield page
     page.screenshot(request.node.name)
+
+
+@pytest.fixture
+def smtp_server(socket_enabled: None) -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback (aiosmtpd), stopped at the end whatever the test did;
+    it refuses bounce@example.com for good (550)."""
+    server = SmtpServer(refuse={"bounce@example.com"})
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -212,9 +212,9 @@ def test_a_session_revoked_from_the_list_is_logged_out_in_its_own_tab(
     refused = api.call("POST", "/api/v1/auth/refresh", {"refresh_token": other_refresh})
     assert refused.status_code == 401
 
-    page.driver.switch_to.window(other_tab)
-    page.find("#reload").click()  # the next thing that tab does: back to the login form
+    page.driver.switch_to.window(other_tab)  # its live socket closed: back to the login form
     page.shown("#login-form")
+    page.wait_for_error("Your session ended")
     assert page.session_token() is None
     page.driver.close()
     page.driver.switch_to.window(first_tab)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 
+import pytest
 from greennet_cloud.db.schema import link_tokens, refresh_tokens
+from greennet_cloud.errors import Forbidden
 from greennet_cloud.services.devices import DeviceDetails
 from greennet_cloud.storage import devices as device_store
 from greennet_cloud.storage import links as link_store
@@ -89,7 +91,7 @@ async def test_a_device_moves_home_with_its_credentials_and_only_with_them(api: 
     assert shared.status == 201
     path = f"/api/v1/homes/{new_home_id}/devices"
     for body in (
-        {"device_id": device_id, "secret": secret[:-1] + "0"},
+        {"device_id": device_id, "secret": secret[:-1] + ("1" if secret.endswith("0") else "0")},
         {"device_id": "00000000-0000-4000-8000-000000000000", "secret": secret},
     ):
         refused = await api.call("POST", path, token=buyer.access, json_body=body)
@@ -132,6 +134,14 @@ async def test_the_linked_hub_announcing_a_plug_claims_it_in_its_home(
     assert (created, created_again, again.id) == (True, False, device.id)
     listed = await api.call("GET", f"/api/v1/homes/{home}/devices", token=owner.access)
     assert [(d["plug_id"], d["name"]) for d in listed.body] == [("greennet-4b0b0b", "Kettle")]
+    # a plug another home holds is not taken by seeing it on a broker
+    neighbour = await api.account("neighbour@example.com")
+    await api.plug(neighbour.access, await new_home(api, neighbour), "greennet-4c0c0c")
+    with pytest.raises(Forbidden) as refused:
+        await devices.claim_announced(link, "greennet-4c0c0c", details)
+    assert refused.value.code == "plug_refused"
+    listed = await api.call("GET", f"/api/v1/homes/{home}/devices", token=owner.access)
+    assert [d["plug_id"] for d in listed.body] == ["greennet-4b0b0b"]
 
 
 async def test_ingest_credentials_are_shown_once_rotated_and_revoked(api: Api) -> None:
@@ -279,7 +289,6 @@ async def test_sharing_rules(api: Api) -> None:
         return reply.status, reply.error
 
     assert await share(owner.email) == (400, "invalid_input")
-    assert await share("nobody@example.com") == (404, "user_not_found")
     assert await share("friend@example.com", "admin") == (400, "invalid_input")
     assert await share("Friend@Example.com", "control") == (201, None)
     assert await share("friend@example.com") == (409, "share_exists")
@@ -287,3 +296,26 @@ async def test_sharing_rules(api: Api) -> None:
     assert [(s["email"], s["permission"]) for s in listed.body] == [
         ("friend@example.com", "control")
     ]
+
+
+async def test_a_hub_unlinking_revokes_its_own_link_token(api: Api, clock: FakeClock) -> None:
+    user = await api.account("unlink@example.com")
+    home = await new_home(api, user)
+    mine, other = [
+        await api.call(
+            "POST", f"/api/v1/homes/{home}/link-tokens", token=user.access, json_body={"name": n}
+        )
+        for n in ("kitchen HA", "garage HA")
+    ]
+    # an owner's access token is no link token: it revokes nothing here
+    assert (await api.call("DELETE", "/api/v1/link", token=user.access)).status == 401
+    assert (await api.call("DELETE", "/api/v1/link")).status == 401
+    revoked = await api.call("DELETE", "/api/v1/link", token=mine.body["token"])
+    assert revoked.status == 204
+    listed = await api.call("GET", f"/api/v1/homes/{home}/link-tokens", token=user.access)
+    assert [t["id"] for t in listed.body] == [other.body["id"]]
+    again = await api.call("DELETE", "/api/v1/link", token=mine.body["token"])
+    assert (again.status, again.body["error"]) == (401, "invalid_link_token")
+    async with engine_of(api).begin() as conn:
+        token_hash = hashlib.sha256(mine.body["token"].encode()).hexdigest()
+        assert await link_store.find_active_link_token(conn, token_hash, clock.now) is None

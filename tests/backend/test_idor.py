@@ -11,6 +11,8 @@ import pytest
 
 from .api import Account, Api
 from .conftest import FakeClock, admin_account
+from .hub import SimPlug
+from .linking import hub_for
 
 PLUG = "greennet-a1a1a1"
 
@@ -71,6 +73,7 @@ async def build_world(api: Api, clock: FakeClock) -> World:
             "home_share": home_share["id"],
             "device_share": device_share["id"],
             "link": link["id"],
+            "link_token": link["token"],
             "own_home": own_home["id"],
             "own_device": own["device"]["id"],
             "own_secret": own["credential"]["secret"],
@@ -99,6 +102,7 @@ ENDPOINTS: list[tuple[str, str, Any, bool]] = [
     ("POST", "/api/v1/homes/{home}/link-tokens", {"name": "x"}, False),
     ("DELETE", "/api/v1/homes/{home}/link-tokens/{link}", None, False),
     ("GET", "/api/v1/homes/{home}/energy", None, True),
+    ("GET", "/api/v1/homes/{home}/commands", None, False),
     ("PATCH", "/api/v1/homes/{home}", {"timezone": "Europe/Berlin"}, False),
     ("GET", "/api/v1/devices/{device}", None, True),
     ("GET", "/api/v1/devices/{device}/telemetry", None, True),
@@ -261,3 +265,36 @@ async def test_a_device_share_reads_its_history_but_not_its_home(
         "GET", f"/api/v1/homes/{world.ids['home']}/energy", token=friend.access
     )
     assert (home_energy.status, home_energy.error) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("relay", {"state": "ON"}), ("protection", {"max_power": 1000})],
+)
+async def test_remote_control_is_for_owners_and_control_shares(
+    api: Api, clock: FakeClock, path: str, body: dict[str, Any]
+) -> None:
+    """With the home's hub linked: a stranger and an admin get 404, a guest holding a read
+    share 403, the friend holding a control share and the owner the confirmed state; only
+    those two commands reach the hub."""
+    world = await build_world(api, clock)
+    hub = hub_for(api, world.ids["link_token"], [SimPlug(PLUG)])
+    await hub.connect()
+    await hub.announce()
+    url = f"/api/v1/devices/{world.ids['device']}/{path}"
+    friend = await api.session("friend@example.com", "")
+    for actor, wanted in (
+        (world.stranger, (404, "not_found")),
+        (world.admin, (404, "not_found")),
+        (world.guest, (403, "forbidden")),
+        (friend, (200, None)),
+        (world.owner, (200, None)),
+    ):
+        reply = await api.call("POST", url, token=actor.access, json_body=body)
+        assert (reply.status, reply.error) == wanted, (actor.email, reply.body)
+    # the owner's token does not reach the stranger's plug either
+    theirs = f"/api/v1/devices/{world.ids['own_device']}/{path}"
+    reply = await api.call("POST", theirs, token=world.owner.access, json_body=body)
+    assert (reply.status, reply.error) == (404, "not_found")
+    assert len(hub.commands) == 2
+    await hub.close()

@@ -65,7 +65,7 @@ async def engine_at_0001(database_url: str) -> AsyncIterator[AsyncEngine]:
 async def test_existing_rows_are_carried_into_0006(engine_at_0001: AsyncEngine) -> None:
     keyring = Keyring.from_root_secret(TEST_SECRET)
     applied = await migrations.migrate(engine_at_0001, keyring)
-    assert applied[-1] == "0006"
+    assert "0006" in applied  # later revisions may follow it
     async with engine_at_0001.connect() as conn:
         session = (await conn.execute(text("SELECT created_at, last_used_at FROM sessions"))).one()
         assert session.last_used_at == session.created_at  # counts as used when it began

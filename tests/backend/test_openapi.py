@@ -22,13 +22,21 @@ from greennet_cloud.web.keys import OPENAPI
 from greennet_demo.services import cloud_bin
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from .conftest import TEST_SECRET
 from .live import FAST_ARGON2, LiveServer
+from .mail import SmtpServer
 from .postgres import PostgresServer
 
 MAX_EXAMPLES = 20
+# the fuzzed world links no hub, so remote commands answer a documented 503 hub_offline by
+# design (test_remote_access.py covers their other answers with a hub)
+REMOTE_COMMANDS = {
+    ("POST", "/api/v1/devices/{device_id}/relay"),
+    ("POST", "/api/v1/devices/{device_id}/protection"),
+}
 _names = itertools.count()
 
 
@@ -90,9 +98,14 @@ def test_every_reference_resolves_and_every_operation_is_described(tmp_path: Any
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def live_server(request: pytest.FixtureRequest, socket_enabled: None) -> Iterator[LiveServer]:
-    """The real service as a subprocess, on a fresh database."""
+def live_server(
+    request: pytest.FixtureRequest, socket_enabled: None, smtp_server: SmtpServer
+) -> Iterator[LiveServer]:
+    """The real service as a subprocess, on a fresh database, mailing to a test server."""
     env = {
+        "GREENNET_SMTP_HOST": smtp_server.host,
+        "GREENNET_SMTP_PORT": str(smtp_server.port),
+        "GREENNET_SMTP_SECURITY": "none",
         **FAST_ARGON2,
         "GREENNET_SECRET": TEST_SECRET,
         "GREENNET_LOG_LEVEL": "WARNING",
@@ -141,6 +154,11 @@ class FuzzWorld:
         ).json()
         self.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
 
+    def get(self, path: str) -> Any:
+        reply = http.get(f"{self.base}{path}", headers=self.headers)
+        assert reply.status_code == 200, (path, reply.text)
+        return reply.json()
+
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
         reply = http.post(f"{self.base}{path}", json=body or {}, headers=self.headers)
         assert reply.status_code < 300, (path, reply.text)
@@ -169,7 +187,8 @@ class FuzzWorld:
             "credential_id": [added["credential"]["id"]],
             "share_id": [home_share["id"], device_share["id"]],
             "token_id": [link["id"]],
-            "user_id": [home_share["user_id"]],
+            # shares no longer name the account (it may not exist yet): ask the user list
+            "user_id": [u["id"] for u in self.get("/api/v1/users") if u["email"] == friend],
         }
 
     def after(self, method: str, path: str, status: int, body: Any) -> None:
@@ -210,15 +229,19 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(
                 case.path_parameters[name] = data.draw(st.sampled_from(world.known[name]))
         label = f"{case.method} {case.path}"
         seen.add(label)
+        remote = (case.method, case.path) in REMOTE_COMMANDS
         try:
             # Schema-valid is not always acceptable: rules beyond JSON Schema (a common
             # password, the e-mail as password, sharing with yourself) answer 400 by design.
+            excluded = [positive_data_acceptance, *([not_a_server_error] if remote else [])]
             response = case.call_and_validate(
-                base_url=base, headers=world.headers, excluded_checks=[positive_data_acceptance]
+                base_url=base, headers=world.headers, excluded_checks=excluded
             )
         except Exception as err:  # collect all, report together
             failures.append(f"{case.method} {case.formatted_path}: {err}")
             return
+        if remote and response.status_code >= 500 and response.json()["error"] != "hub_offline":
+            failures.append(f"{case.method} {case.formatted_path}: {response.text}")
         if response.status_code < 300:
             succeeded.add(label)
         body = None

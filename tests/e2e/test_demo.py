@@ -38,6 +38,9 @@ def test_demo_headless_passes_its_end_to_end_checks(tmp_path: Path, broker: str)
         "reached plug",
         "ok: GreenNet Cloud answers the demo account (5 plugs in Demo home)",
         "ok: GreenNet Cloud serves its web dashboard",
+        "ok: Home Assistant is linked: 5 plugs live in GreenNet Cloud",
+        "through the cloud API (confirmed by the plug)",
+        "ok: the Energy dashboard shows the 5 plugs' energy sensors",
         "demo: all checks passed",
     ):
         assert line in result.stdout, result.stdout

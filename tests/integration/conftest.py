@@ -141,6 +141,15 @@ async def wait_until(
             await asyncio.sleep(0.02)
 
 
+async def open_plug_settings(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    """Open the options flow and pick its plug settings form from the menu."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] == "menu"
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
+
+
 def entity_id(hass: HomeAssistant, platform: str, plug_id: str, key: str) -> str:
     """Entity id of one plug's entity, found by unique id."""
     found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{plug_id}_{key}")

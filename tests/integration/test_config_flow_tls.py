@@ -87,6 +87,8 @@ async def test_user_flow_verifies_the_broker_host_name(
         "-----BEGIN CERTIFICATE-----\nzertifikät\n-----END CERTIFICATE-----",  # not ASCII
         OTHER_CA.pem[: len(OTHER_CA.pem) // 2],  # cut off while pasting
     ],
+    # stable ids: the cut-off CA is generated per run, and xdist workers must agree
+    ids=["plain text", "bad body", "not ascii", "cut off"],
 )
 async def test_user_flow_rejects_text_that_is_not_a_certificate(
     hass: HomeAssistant, tls_mosquitto: Mosquitto, home_ca: Authority, ca_text: str

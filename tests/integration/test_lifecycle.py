@@ -31,7 +31,7 @@ from custom_components.greennet.const import (
 
 from ..broker import Mosquitto
 from ..mqtt_observer import Observer
-from .conftest import device_of, sim_config, state_of, wait_until
+from .conftest import device_of, open_plug_settings, sim_config, state_of, wait_until
 
 
 async def test_a_plug_appearing_later_gets_its_device_without_reload(
@@ -169,8 +169,8 @@ async def test_options_send_defaults_and_ignore_plugs(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator, mosquitto: Mosquitto
 ) -> None:
     first, second = sim.plugs
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["step_id"] == "init"
+    result = await open_plug_settings(hass, entry)
+    assert result["step_id"] == "settings"
     options = result["data_schema"].schema[CONF_IGNORED_PLUGS].config["options"]
     assert {o["value"] for o in options} == {first.id, second.id}
 
@@ -193,7 +193,7 @@ async def test_options_send_defaults_and_ignore_plugs(
     dr.async_get(hass).async_update_device(
         shared.id, new_identifiers={*shared.identifiers, ("other_domain", "x")}
     )
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_plug_settings(hass, entry)
     options = result["data_schema"].schema[CONF_IGNORED_PLUGS].config["options"]
     assert {o["value"] for o in options} == {first.id, second.id, newcomer.plugs[0].id}
     result = await hass.config_entries.options.async_configure(
@@ -210,7 +210,7 @@ async def test_options_send_defaults_and_ignore_plugs(
     assert second.id not in entry.runtime_data.plugs
 
     # The ignored plug stays selectable so it can be taken back.
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_plug_settings(hass, entry)
     options = result["data_schema"].schema[CONF_IGNORED_PLUGS].config["options"]
     assert second.id in {o["value"] for o in options}
 

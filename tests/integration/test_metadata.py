@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "custom_components" / "greennet"
 EN = json.loads((PACKAGE / "translations" / "en.json").read_text())
 ICONS = json.loads((PACKAGE / "icons.json").read_text())
+# Entities of the hub's own device (not described per plug): platform -> translation keys.
+HUB_ENTITIES = {"binary_sensor": {"cloud_connected"}}
 DESCRIPTIONS = {
     "binary_sensor": BINARY_SENSORS,
     "event": EVENTS,
@@ -82,6 +84,9 @@ def test_every_entity_has_a_name_and_icon_translation(platform: str) -> None:
         else:
             assert names[key]["name"], f"{platform}.{key} has no name"
         keys.add(key)
+    for key in HUB_ENTITIES.get(platform, set()):
+        assert names[key]["name"], f"{platform}.{key} has no name"
+        keys.add(key)
     for key in ICONS["entity"].get(platform, {}):
         assert key in keys, f"icon for unknown {platform}.{key}"
 
@@ -103,8 +108,8 @@ def test_every_flow_error_abort_and_exception_is_translated() -> None:
     steps = set(re.findall(r'step_id="(\w+)"', flow))
     assert errors <= set(EN["config"]["error"])
     assert aborts <= set(EN["config"]["abort"])
-    assert steps - {"init"} <= set(EN["config"]["step"])
-    assert "init" in EN["options"]["step"]
+    assert steps - {"init", "settings"} <= set(EN["config"]["step"])
+    assert {"init", "settings"} <= set(EN["options"]["step"])
     used = set(
         re.findall(
             r'translation_key="(\w+)"',
@@ -120,8 +125,31 @@ def test_every_flow_error_abort_and_exception_is_translated() -> None:
     assert "unsupported_protocol" in EN["issues"]
 
 
+def test_every_cloud_link_string_is_translated() -> None:
+    flow = source("cloud/flow.py")
+    aborts = set(re.findall(r'reason="(\w+)"', flow))
+    steps = set(re.findall(r'step_id="(\w+)"', flow))
+    errors = set(re.findall(r'"(cloud_\w+)"', flow)) - aborts - steps
+    assert {"cloud_invalid_url", "cloud_invalid_totp", "cloud_no_home"} <= errors
+    # errors may show in either flow; aborts where the flow can end that way
+    assert errors - aborts <= set(EN["config"]["error"]) & set(EN["options"]["error"])
+    assert {"cloud_reauth", "cloud_totp"} <= set(EN["config"]["step"])
+    assert steps - {"cloud_reauth"} <= set(EN["options"]["step"])
+    menu = EN["options"]["step"]["init"]["menu_options"]
+    assert set(re.findall(r'"(settings|cloud_\w*link)"', source("config_flow.py"))) == set(menu)
+    key_errors = set(re.findall(r'": "(cloud_\w+)"', flow))
+    assert key_errors <= set(EN["config"]["abort"]) & set(EN["options"]["abort"])
+    assert "cloud_not_linked" in EN["config"]["abort"]
+    assert "cloud_unlinked_not_revoked" in EN["options"]["abort"]
+    issues = source("cloud/backlog.py", "cloud/issues.py", "cloud/const.py")
+    for issue in re.findall(r'ISSUE_\w+: Final = "(\w+)"', issues):
+        assert issue in EN["issues"], issue
+    fix = EN["issues"]["cloud_backlog_overflow"]["fix_flow"]["step"]["confirm"]
+    assert {"{dropped}", "{limit}", "{hub}"} <= set(
+        re.findall(r"\{\w+\}", fix["title"] + fix["description"])
+    )
+
+
 def test_options_fields_are_described() -> None:
-    step = EN["options"]["step"]["init"]
-    assert set(step["data"]) == set(step["data_description"])
-    for name, step in EN["config"]["step"].items():
+    for name, step in [*EN["options"]["step"].items(), *EN["config"]["step"].items()]:
         assert set(step.get("data", {})) == set(step.get("data_description", {})), name

@@ -15,7 +15,15 @@ import aiohttp
 from greennet_sim import Simulator, SimulatorConfig
 from greennet_sim.plug import MODEL
 
-from .cloud import DEMO_HOME, authenticated_get, dashboard_served, demo_login, ensure_demo_home
+from .cloud import (
+    DEMO_HOME,
+    authenticated_get,
+    bearer_session,
+    call,
+    dashboard_served,
+    demo_login,
+    ensure_demo_home,
+)
 from .home_assistant import DASHBOARD_PATH, HomeAssistantClient, greennet_key
 from .services import (
     BROKERS,
@@ -71,6 +79,40 @@ async def wait_for_entities(ha: HomeAssistantClient, plugs: int, timeout: float)
             return
         await asyncio.sleep(1)
     raise RuntimeError("GreenNet entities did not appear in Home Assistant")
+
+
+async def cloud_checks(
+    ha: HomeAssistantClient, sim: Simulator, cloud_base: str, cloud_token: str, home_id: str
+) -> None:
+    """The cloud sees the plugs live through the link and switches one through its API."""
+    path = f"/api/v1/homes/{home_id}/devices"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        devices = await authenticated_get(cloud_base, cloud_token, path)
+        if len(devices) == len(sim.plugs) and all(d["online"] for d in devices):
+            break
+        await asyncio.sleep(1)
+    else:
+        raise RuntimeError(f"the cloud does not see the plugs live: {devices}")
+    print(f"  ok: Home Assistant is linked: {len(devices)} plugs live in GreenNet Cloud")
+    device = devices[0]
+    plug = sim.plug(device["plug_id"])
+    want = "OFF" if plug.state.relay else "ON"
+    async with bearer_session(cloud_token) as session:
+        answer = await call(
+            session,
+            "POST",
+            f"{cloud_base}/api/v1/devices/{device['id']}/relay",
+            json={"state": want},
+        )
+    if answer.get("relay") != want or plug.state.relay is not (want == "ON"):
+        raise RuntimeError(f"remote relay command not confirmed: {answer}")
+    print(f"  ok: switched {plug.id} {want} through the cloud API (confirmed by the plug)")
+    sensors = await ha.energy_devices()
+    energy = [e["entity_id"] for e in await ha.greennet_entities() if greennet_key(e) == "energy"]
+    if sorted(sensors) != sorted(energy) or len(energy) != len(sim.plugs):
+        raise RuntimeError(f"Energy dashboard devices {sensors} are not the plugs' {energy}")
+    print(f"  ok: the Energy dashboard shows the {len(energy)} plugs' energy sensors")
 
 
 async def headless_checks(
@@ -161,7 +203,7 @@ async def run(args: argparse.Namespace) -> int:
         )
         await sim.start()
         await sim.wait_online(20)
-        await ensure_demo_home(
+        home_id, _ = await ensure_demo_home(
             cloud_base, cloud_token, [(plug.id, plug.name, MODEL) for plug in sim.plugs]
         )
 
@@ -174,7 +216,7 @@ async def run(args: argparse.Namespace) -> int:
 
         async with aiohttp.ClientSession() as session:
             ha = HomeAssistantClient(ha_base, session)
-            step(5, "onboarding Home Assistant and adding GreenNet")
+            step(5, "onboarding Home Assistant, adding GreenNet, linking it to GreenNet Cloud")
             await ha.onboard_or_login(HA_USER, HA_PASSWORD)
             await ha.ensure_greennet_entry(
                 {
@@ -188,6 +230,8 @@ async def run(args: argparse.Namespace) -> int:
             )
             await wait_for_entities(ha, PLUGS, 60)
             await ha.ensure_dashboard()
+            await ha.ensure_energy_dashboard()
+            await ha.ensure_cloud_link(cloud_base, CLOUD_EMAIL, CLOUD_PASSWORD, home_id)
 
             step(6, "ready")
             print(
@@ -195,6 +239,8 @@ async def run(args: argparse.Namespace) -> int:
   Home Assistant   {ha_base}/{DASHBOARD_PATH}   login: {HA_USER} / {HA_PASSWORD}
   GreenNet Cloud   {cloud_base}/app/   login: {CLOUD_EMAIL} / {CLOUD_PASSWORD}
                    API: {cloud_base}/api/v1/openapi.json
+                   "{DEMO_HOME}" is linked to Home Assistant: switch a plug remotely with
+                   POST /api/v1/devices/<device id>/relay {{"state": "TOGGLE"}}
   MQTT broker      127.0.0.1:{ports["mqtt"]} ({broker})   user: {MQTT_USER} / {MQTT_PASSWORD}
   Watch the plugs: {watch_command(broker, ports["mqtt"])}
   Logs in {workdir / "logs"}. Ctrl-C stops everything.
@@ -203,6 +249,7 @@ async def run(args: argparse.Namespace) -> int:
             )
             if headless:
                 await headless_checks(ha, sim, cloud_base, cloud_token)
+                await cloud_checks(ha, sim, cloud_base, cloud_token, home_id)
                 print("demo: all checks passed")
                 return 0
             stop = asyncio.Event()

@@ -130,6 +130,61 @@ class HomeAssistantClient:
         if step["type"] != "create_entry":
             raise HomeAssistantError(f"{handler} setup ended with {step}")
 
+    # --- the cloud link ------------------------------------------------------------
+
+    async def greennet_entry_id(self) -> str:
+        """The loaded GreenNet entry."""
+        entries = await self.request("GET", "/api/config/config_entries/entry?domain=greennet")
+        return str(next(e["entry_id"] for e in entries if e["state"] == "loaded"))
+
+    async def ensure_cloud_link(self, url: str, email: str, password: str, home_id: str) -> bool:
+        """Link GreenNet to a cloud home in its options flow, as a user would; False if linked."""
+        flows = "/api/config/config_entries/options/flow"
+        step = await self.request("POST", flows, json={"handler": await self.greennet_entry_id()})
+        if "cloud_link" not in step.get("menu_options", []):
+            await self.request("DELETE", f"{flows}/{step['flow_id']}")
+            return False  # a re-run: linked already
+        answers = [
+            {"next_step_id": "cloud_link"},
+            {"url": url, "email": email, "password": password},
+            {"home": home_id},
+        ]
+        for answer in answers:
+            step = await self.request("POST", f"{flows}/{step['flow_id']}", json=answer)
+            if step.get("errors"):
+                raise HomeAssistantError(f"linking refused: {step['errors']}")
+        if step["type"] != "create_entry":
+            raise HomeAssistantError(f"linking ended with {step}")
+        return True
+
+    # --- the Energy dashboard ----------------------------------------------------
+
+    async def ensure_energy_dashboard(self) -> list[str]:
+        """Every plug's energy sensor as an individual device in the Energy dashboard."""
+        sensors = sorted(
+            e["entity_id"]
+            for e in await self.greennet_entities()
+            if e["entity_id"].startswith("sensor.") and greennet_key(e) == "energy"
+        )
+        devices = list((await self.energy_prefs()).get("device_consumption", []))
+        known = {d["stat_consumption"] for d in devices}
+        devices += [{"stat_consumption": sensor} for sensor in sensors if sensor not in known]
+        await self.ws({"type": "energy/save_prefs", "device_consumption": devices})
+        return sensors
+
+    async def energy_prefs(self) -> dict[str, Any]:
+        """The Energy dashboard's settings ({} before anything was set up)."""
+        try:
+            (prefs,) = await self.ws({"type": "energy/get_prefs"})
+        except HomeAssistantError:  # a fresh Home Assistant has none yet ("not_found")
+            return {}
+        return dict(prefs)
+
+    async def energy_devices(self) -> list[str]:
+        """Statistics the Energy dashboard shows as individual devices."""
+        prefs = await self.energy_prefs()
+        return [str(d["stat_consumption"]) for d in prefs.get("device_consumption", [])]
+
     # --- websocket --------------------------------------------------------------
 
     async def ws(self, *commands: dict[str, Any]) -> list[Any]:

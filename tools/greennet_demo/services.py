@@ -196,6 +196,10 @@ http:
   server_port: {port}
 frontend:
 config:
+# the Energy dashboard (the demo adds every plug's energy sensor) and the history it reads
+energy:
+recorder:
+  purge_keep_days: 3
 logger:
   default: warning
   logs:

@@ -8,6 +8,7 @@ integer that only telemetry tables use, so a sample row stays small).
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -137,8 +138,17 @@ devices = Table(
     Column("location", String(100), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_seen_at", UtcDateTime),
+    # the state the linked HA hub last reported (state messages, confirmed commands)
+    Column("relay", Boolean),
+    Column("tripped", Boolean),
+    Column("reported_online", Boolean),
+    Column("state_at", UtcDateTime),
+    # the hub link that announced the plug, so remote commands go to the hub that sees it;
+    # no foreign key: link tokens are revoked, never deleted, except with their home
+    Column("link_token_id", String(ID)),
     # a plug id means something only inside its home: two homes may hold the same one
     UniqueConstraint("home_id", "plug_id", name="uq_devices_home_plug"),
+    Index("ix_devices_plug", "plug_id"),  # a hub's announcement checks other homes
     sqlite_autoincrement=True,  # never reuse a deleted device's seq
 )
 
@@ -271,4 +281,214 @@ job_runs = Table(
     Column("runs", Integer, nullable=False),
     Column("runner", String(100)),
     Column("last_error", String(500)),
+)
+
+# --- notifications (part 3) -------------------------------------------------------------
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", String(2000), nullable=False),
+    Column("data", Text, nullable=False),  # JSON object of strings (ids for links)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("read_at", UtcDateTime),
+    Index("ix_notifications_user_created", "user_id", "created_at"),
+    Index("ix_notifications_user_read", "user_id", "read_at"),
+)
+
+# only the choices that differ from the defaults are stored
+notification_preferences = Table(
+    "notification_preferences",
+    metadata,
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("type", String(40), primary_key=True),
+    Column("channel", String(20), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("key_id", String(32), nullable=False),  # the keyring key the secret derives from
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# transactional outbox: a row is written with the event it announces, then sent by whichever
+# process claims it first (FOR UPDATE SKIP LOCKED on PostgreSQL)
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("recipient", String(2048), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("state", String(10), nullable=False),  # pending / sent / failed
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("claim_id", String(ID)),  # the process run that holds it until next_attempt_at
+    Column("finished_at", UtcDateTime),
+    Column("last_error", String(500)),
+    Index("ix_outbox_due", "state", "next_attempt_at"),
+    Index("ix_outbox_user", "user_id"),
+)
+
+# --- thresholds and alerts (part 3) -----------------------------------------------------
+
+thresholds = Table(
+    "thresholds",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("device_id", String(ID), ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("metric", String(16), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("hysteresis", Float, nullable=False),
+    Column("duration_seconds", Integer, nullable=False),
+    Column("repeat", String(8), nullable=False),
+    Column("quiet_start", String(5)),  # HH:MM in the home's time zone
+    Column("quiet_end", String(5)),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("pending_since", UtcDateTime),  # evaluation state: out of range since
+    Column("armed", Boolean, nullable=False),  # False: resolved by hand, waiting to be in range
+    Index("ix_thresholds_device", "device_id"),
+    Index("ix_thresholds_metric", "metric"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("threshold_id", String(ID), ForeignKey("thresholds.id", ondelete="SET NULL")),
+    Column("device_id", String(ID), ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("metric", String(16), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("limit_value", Float, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("value", Float),
+    Column("raised_at", UtcDateTime, nullable=False),
+    Column("acknowledged_at", UtcDateTime),
+    Column("acknowledged_by", String(ID), ForeignKey("users.id", ondelete="SET NULL")),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", String(ID), ForeignKey("users.id", ondelete="SET NULL")),
+    Column("last_notified_at", UtcDateTime),
+    Index("ix_alerts_device_raised", "device_id", "raised_at"),
+    Index("ix_alerts_threshold_state", "threshold_id", "state"),
+    Index("ix_alerts_state", "state"),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(ID), ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="SET NULL")),
+    Column("detail", String(200), nullable=False),
+    Index("ix_alert_events_alert", "alert_id", "at"),
+)
+
+# --- account mail (part 3) --------------------------------------------------------------
+
+# single-use, short-lived tokens mailed to an address: e-mail verification, password reset
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(16), nullable=False),  # verify_email / reset_password
+    Column("email", String(254), nullable=False),  # the address it was sent to
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Index("ix_account_tokens_user", "user_id", "purpose"),
+)
+
+# an address counts as verified for an account while it is the account's address
+verified_emails = Table(
+    "verified_emails",
+    metadata,
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("email", String(254), primary_key=True),
+    Column("verified_at", UtcDateTime, nullable=False),
+)
+
+# --- live updates (part 3) --------------------------------------------------------------
+
+# single-use tickets for opening the websocket (a browser cannot send a bearer header there)
+live_tickets = Table(
+    "live_tickets",
+    metadata,
+    Column("ticket_hash", String(64), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("session_id", String(ID), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Index("ix_live_tickets_user", "user_id"),
+)
+
+# the networks an account signed in from: a sign-in from a new one is worth telling about
+login_networks = Table(
+    "login_networks",
+    metadata,
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("network", String(64), primary_key=True),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+)
+
+
+# --- the HA link -------------------------------------------------------------------------
+# which process ("node") holds the live link of each link token: one row per live link,
+# kept fresh by the node's heartbeat; a row older than the expiry is a crashed node's lie
+live_links = Table(
+    "live_links",
+    metadata,
+    Column(
+        "token_id", String(ID), ForeignKey("link_tokens.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("home_id", String(ID), ForeignKey("homes.id", ondelete="CASCADE"), nullable=False),
+    Column("node_id", String(32), nullable=False),
+    Column("connection_id", String(ID), nullable=False),
+    Column("connected_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+    Column("hub_id", String(64)),  # from hello: the HA config entry, integration and HA versions
+    Column("sw_version", String(32)),
+    Column("ha_version", String(32)),
+    Index("ix_live_links_home", "home_id"),
+    Index("ix_live_links_node", "node_id"),
+)
+
+# the audit trail of remote commands: who sent what to which plug, when, and the outcome
+commands = Table(
+    "commands",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("home_id", String(ID), ForeignKey("homes.id", ondelete="CASCADE"), nullable=False),
+    Column("device_id", String(ID), ForeignKey("devices.id", ondelete="SET NULL")),
+    Column("plug_id", String(32), nullable=False),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="SET NULL")),
+    Column("action", String(16), nullable=False),  # relay / protection
+    Column("params", JSON, nullable=False),  # {"value": "ON"} / {"max_current": 10.0, ...}
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("result", String(32)),  # ok, hub_offline, plug_offline, timeout, …; null: pending
+    Column("state", JSON),  # the confirmed state when ok
+    Index("ix_commands_home_created", "home_id", "created_at"),
 )

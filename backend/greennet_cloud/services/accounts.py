@@ -188,6 +188,8 @@ class Accounts(PasswordChecks):
             await self.sessions.invalidate_user(user.id)
         if failure is not None:
             raise failure
+        if self.security is not None:
+            await self.security.signed_in(user.id, address)
         return self._pair(user.id, session_id, refresh, now)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
@@ -271,6 +273,8 @@ class Accounts(PasswordChecks):
                 conn, user.id, now, "password_changed", keep=principal.session_id
             )
         await self.sessions.invalidate_user(user.id)
+        if self.security is not None:
+            await self.security.password_changed(user.id, "changed")
 
     async def authenticate(self, access_token: str) -> Principal:
         """The caller behind a bearer token; its session must still be live (a live session

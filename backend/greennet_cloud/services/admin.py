@@ -64,6 +64,8 @@ class Administration(Service):
             await recovery_store.delete_codes(conn, user_id)
             await session_store.revoke_sessions(conn, user_id, now, "admin_reset_totp")
         await self.sessions.invalidate_user(user_id)
+        if self.checks.security is not None:
+            await self.checks.security.two_factor_changed(user_id, False, by_admin=True)
 
     async def reset_password(
         self,
@@ -91,6 +93,8 @@ class Administration(Service):
             await user_store.update_user(conn, user_id, now, password_hash=new_hash)
             await session_store.revoke_sessions(conn, user_id, now, "admin_reset_password")
         await self.sessions.invalidate_user(user_id)
+        if self.checks.security is not None:
+            await self.checks.security.password_changed(user_id, "admin")
 
     async def list_users(self, principal: Principal) -> list[User]:
         """Every account."""

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ..clock import Clock
 from ..config import Config
 from ..db.engine import reading
-from ..errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..models import Access, Device, DeviceCredential, LinkToken
 from ..protocol import PLUG_ID_RE
 from ..security.tokens import hash_secret, ingest_secret
@@ -32,6 +32,7 @@ from .base import (
     require_access,
 )
 from .homes import normalize_pairing_code, visible_home
+from .notifier import Notifier
 from .shares import Shares, ShareTarget
 from .throttle import login_throttle, pairing_key
 
@@ -77,13 +78,15 @@ DEVICE = ShareTarget("device", "device_id", visible_device)
 class Devices(Service):
     """Use cases around devices."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, config: Config) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, config: Config, notifier: Notifier | None = None
+    ) -> None:
         super().__init__(engine, clock)
         assert config.keyring is not None
         self._ingest_keys = config.keyring.device_ingest
         self.pair_throttle = login_throttle(config.login_throttle)
         self.ipv6_prefix = config.throttle_ipv6_prefix
-        self.shares = Shares(engine, clock, DEVICE)
+        self.shares = Shares(engine, clock, DEVICE, notifier)
 
     async def list_devices(
         self, principal: Principal, home_id: str | None = None
@@ -134,13 +137,18 @@ class Devices(Service):
         """The device for a plug the hub linked to `link.home_id` sees; added when new.
 
         For the HA link (it authenticates the hub by its link token first): the hub that
-        sees the plug on its broker is the proof. Returns (device, created).
+        sees the plug on its broker is the proof. A plug id another home already holds is
+        refused (`Forbidden`, `plug_refused`) without saying why or where: seeing a plug on a
+        broker does not take it from a home that claimed it (its owner removes it, or hands
+        over its credentials). Returns (device, created).
         """
         check_plug_id(plug_id)
         async with self.engine.begin() as conn:
             found = await device_store.find_in_home(conn, link.home_id, plug_id)
             if found is not None:
                 return found, False
+            if await device_store.plug_held_elsewhere(conn, link.home_id, plug_id):
+                raise Forbidden("this plug cannot be added to this home", "plug_refused")
             device = await device_store.insert_device(
                 conn, self._new_device(link.home_id, plug_id, details)
             )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
 import secrets
 import zoneinfo
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..clock import Clock
 from ..db.engine import reading, reading_each_statement
-from ..errors import Forbidden, InvalidInput, NotFound
+from ..errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..models import Access, Home, LinkToken, Role, Tariff
 from ..security.tokens import hash_secret, new_secret
 from ..storage import devices as device_store
@@ -28,8 +30,10 @@ from .base import (
     new_id,
     require_access,
 )
+from .notifier import Notifier
 from .shares import Shares, ShareTarget
 
+_LOGGER = logging.getLogger(__name__)
 MAX_PRICE_PER_KWH = 1000.0
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 # no 0/O/1/I: codes are read off a screen and typed on a phone
@@ -108,10 +112,19 @@ HOME = ShareTarget("home", "home_id", visible_home)
 class Homes(Service):
     """Use cases around homes."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, pairing_ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        pairing_ttl_seconds: int,
+        notifier: Notifier | None = None,
+    ) -> None:
         super().__init__(engine, clock)
         self.pairing_ttl = timedelta(seconds=pairing_ttl_seconds)
-        self.shares = Shares(engine, clock, HOME)
+        self.shares = Shares(engine, clock, HOME, notifier)
+        # awaited after the commit with the ids of link tokens that stopped being valid
+        # (revoked, or deleted with their home): the HA link closes their live links
+        self.link_token_listeners: list[Callable[[list[str]], Awaitable[None]]] = []
 
     async def list_homes(self, principal: Principal) -> list[tuple[Home, Access]]:
         """Homes the caller owns or has been shared."""
@@ -166,7 +179,9 @@ class Homes(Service):
         async with self.engine.begin() as conn:
             _home, access = await visible_home(conn, principal, home_id)
             require_access(access, Access.OWNER, "delete this home")
+            token_ids = await link_store.token_ids_of_home(conn, home_id)
             await home_store.delete_home(conn, principal.user_id, home_id)
+        await self._link_tokens_ended(token_ids)
 
     async def create_pairing_code(self, principal: Principal, home_id: str) -> PairingCode:
         """A fresh single-use pairing code for a home the caller owns."""
@@ -207,6 +222,15 @@ class Homes(Service):
             )
         return NewLinkToken(link=link, token=token)
 
+    async def revoke_presented_link_token(self, token: str) -> None:
+        """A hub unlinking revokes its own link token (it proves possession by presenting it)."""
+        async with self.engine.begin() as conn:
+            link = await link_store.find_active_link_token(conn, hash_secret(token), None)
+            if link is None:
+                raise Unauthenticated("unknown or revoked link token", "invalid_link_token")
+            await link_store.revoke_link_token(conn, link.home_id, link.id, self.now())
+        await self._link_tokens_ended([link.id])  # its live link closes (4001), on any node
+
     async def revoke_link_token(self, principal: Principal, home_id: str, token_id: str) -> None:
         """Revoke a link token of a home the caller owns."""
         async with self.engine.begin() as conn:
@@ -214,3 +238,13 @@ class Homes(Service):
             require_access(access, Access.OWNER, "revoke this home's link tokens")
             if not await link_store.revoke_link_token(conn, home_id, token_id, self.now()):
                 raise NotFound("no such link token", "not_found")
+        await self._link_tokens_ended([token_id])
+
+    async def _link_tokens_ended(self, token_ids: list[str]) -> None:
+        if not token_ids:
+            return
+        for listener in list(self.link_token_listeners):
+            try:
+                await listener(token_ids)
+            except Exception:  # the link's heartbeat re-checks its token anyway
+                _LOGGER.exception("link token listener %r failed", listener)

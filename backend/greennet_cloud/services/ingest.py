@@ -2,6 +2,7 @@
 
 - `from_hub`: a batch from the Home Assistant hub linked to a home (its link token); each
   sample names its plug (`device_id`: the plug id, or the device's cloud id) in that home.
+  `from_link` is the same for a `telemetry` message on the hub's websocket (`plug_id`).
 - `from_device`: one plug's own request, HMAC-signed with its ingest secret
   (`device_auth.verify_device_request`), checked over the raw body before it is parsed.
 
@@ -131,10 +132,21 @@ class Ingest(Service):
         if link.last_used_at is None or now - link.last_used_at > LINK_TOUCH_STEP:
             async with self.engine.begin() as conn:  # a write a minute, not one per batch
                 await link_store.touch_link_token(conn, link.id, now)
-        parsed, errors = self._parse(raw_body, with_device=True)
+        parsed, errors = self._parse(decode_body(raw_body), with_device=True)
+        return await self._store_for_home(link.home_id, parsed, errors)
+
+    async def from_link(self, home_id: str, items: list[Any]) -> IngestReport:
+        """A `telemetry` message of the hub linked to `home_id` (the link authenticated it
+        when it connected): samples name plugs of that home in `plug_id`."""
+        parsed, errors = self._parse(items, with_device=True, device_field="plug_id")
+        return await self._store_for_home(home_id, parsed, errors)
+
+    async def _store_for_home(
+        self, home_id: str, parsed: list[ParsedSample], errors: list[SampleError]
+    ) -> IngestReport:
         keys = {item.device_key for item in parsed if item.device_key}
         async with reading(self.engine).begin() as conn:
-            found = await device_store.devices_in_home(conn, link.home_id, keys)
+            found = await device_store.devices_in_home(conn, home_id, keys)
         batch: list[tuple[Device, Sample]] = []
         for item in parsed:
             device = found.get(item.device_key or "")
@@ -158,7 +170,7 @@ class Ingest(Service):
         device = await verify_device_request(
             self.engine, self.devices, self.now(), device_id, timestamp, signature, raw_body
         )
-        parsed, errors = self._parse(raw_body, with_device=False)
+        parsed, errors = self._parse(decode_body(raw_body), with_device=False)
         stored, duplicates = await self.store([(device, item.sample) for item in parsed])
         return IngestReport(stored, duplicates, errors)
 
@@ -232,13 +244,17 @@ class Ingest(Service):
                 _LOGGER.exception("post-ingest listener %r failed", listener)
 
     def _parse(
-        self, raw_body: bytes, *, with_device: bool
+        self, items: list[Any], *, with_device: bool, device_field: str = "device_id"
     ) -> tuple[list[ParsedSample], list[SampleError]]:
         now_ms = int(self.now().timestamp() * 1000)
         # older samples would land in a day retention is about to drop (or has dropped)
         oldest_ms = now_ms - (self.retention.raw_days - 1) * telemetry_store.DAY_MS
         return parse_samples(
-            decode_body(raw_body), now_ms=now_ms, oldest_ms=oldest_ms, with_device=with_device
+            items,
+            now_ms=now_ms,
+            oldest_ms=oldest_ms,
+            with_device=with_device,
+            device_field=device_field,
         )
 
     async def _ensure_partitions(self, days: set[int]) -> None:

@@ -4,6 +4,7 @@ counted before argon2 runs, with single-use TOTP steps and recovery codes."""
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -25,6 +26,9 @@ from .throttle import (
     address_key,
     login_throttle,
 )
+
+if TYPE_CHECKING:
+    from .security_events import SecurityEvents
 
 RECOVERY_CODES = 10
 # 24 symbols of 32 (no 0/O/1/I): 120 bits, so a plain SHA-256 of a code is safe to store
@@ -71,6 +75,8 @@ class PasswordChecks(Service):
         self.hasher = hasher
         self.sleep = sleep
         self.throttle = login_throttle(config.login_throttle)
+        # security notifications (set by the app; tools that only manage accounts have none)
+        self.security: SecurityEvents | None = None
 
     def password_keys(self, email: str, address: str) -> list[str]:
         """Throttle keys of one password check: the account from this network (hard), the

@@ -1,5 +1,6 @@
-"""The retention job: forget what is older than the `GREENNET_RETENTION_*` settings, and
-what has expired (sessions with their refresh tokens, pairing codes, ingest signatures).
+"""The retention job: forget what is older than the `GREENNET_RETENTION_*` settings (telemetry,
+the remote command audit trail), and what has expired (sessions with their refresh tokens,
+pairing codes, ingest signatures).
 
 Raw telemetry on PostgreSQL goes a whole daily partition at a time (`DROP TABLE`, no row
 deletes, no vacuum debt); the same run creates the next days' partitions so ingest seldom
@@ -9,6 +10,7 @@ has to. On SQLite rows are deleted device by device, along the primary key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +26,7 @@ from ..db.schema import (
     telemetry_1h,
     telemetry_1m,
 )
+from ..storage import commands as command_store
 from ..storage import ingest_guard
 from ..storage import telemetry as telemetry_store
 from .base import Service
@@ -93,4 +96,8 @@ class Retention(Service):
             )
             report.rows["pairing_codes"] = codes.rowcount
             report.rows["ingest_signatures"] = await ingest_guard.prune_signatures(conn, now)
+            if self.policy.command_days:
+                report.rows["commands"] = await command_store.delete_commands_before(
+                    conn, now - timedelta(days=self.policy.command_days)
+                )
         return report

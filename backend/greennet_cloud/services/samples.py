@@ -75,33 +75,40 @@ def decode_body(raw: bytes) -> list[Any]:
 
 
 def parse_samples(
-    items: list[Any], *, now_ms: int, oldest_ms: int, with_device: bool
+    items: list[Any],
+    *,
+    now_ms: int,
+    oldest_ms: int,
+    with_device: bool,
+    device_field: str = "device_id",
 ) -> tuple[list[ParsedSample], list[SampleError]]:
     """Check every sample; return the good ones and one error per bad one.
 
     `oldest_ms`: samples before it would fall outside raw retention and are refused.
-    `with_device`: the batch path, where each sample names its device in `device_id`.
+    `with_device`: the batch path, where each sample names its device in `device_field`
+    (`device_id` over HTTP, `plug_id` on the HA link).
     """
     good: list[ParsedSample] = []
     errors: list[SampleError] = []
+    field = device_field if with_device else None
     for index, item in enumerate(items):
         try:
-            good.append(_parse_one(index, item, now_ms, oldest_ms, with_device))
+            good.append(_parse_one(index, item, now_ms, oldest_ms, field))
         except _Refused as refused:
             errors.append(SampleError(index, refused.code, refused.message))
     return good, errors
 
 
 def _parse_one(
-    index: int, item: Any, now_ms: int, oldest_ms: int, with_device: bool
+    index: int, item: Any, now_ms: int, oldest_ms: int, device_field: str | None
 ) -> ParsedSample:
     if not isinstance(item, dict):
         raise _Refused("invalid_sample", "a sample must be a JSON object")
     device_key = None
-    if with_device:
-        device_key = item.get("device_id")
+    if device_field is not None:
+        device_key = item.get(device_field)
         if not isinstance(device_key, str) or not 0 < len(device_key) <= 64:
-            raise _Refused("invalid_sample", "'device_id' must name a plug of this home")
+            raise _Refused("invalid_sample", f"'{device_field}' must name a plug of this home")
     fast = _fast_path(index, item, device_key, now_ms, oldest_ms)
     if fast is not None:
         return fast

@@ -87,6 +87,8 @@ class TwoFactor(Service):
                 conn, user.id, now, "totp_enabled", keep=principal.session_id
             )
         await self.sessions.invalidate_user(user.id)
+        if self.checks.security is not None:
+            await self.checks.security.two_factor_changed(user.id, True)
         return codes
 
     async def disable(self, principal: Principal, code: str, password: str, address: str) -> None:
@@ -103,6 +105,8 @@ class TwoFactor(Service):
                 conn, user.id, now, "totp_disabled", keep=principal.session_id
             )
         await self.sessions.invalidate_user(user.id)
+        if self.checks.security is not None:
+            await self.checks.security.two_factor_changed(user.id, False)
 
     async def regenerate_recovery_codes(
         self, principal: Principal, password: str, code: str | None, address: str

@@ -27,6 +27,11 @@ def _device(row: Row[Any]) -> Device:
         location=row.location,
         created_at=row.created_at,
         last_seen_at=row.last_seen_at,
+        relay=row.relay,
+        tripped=row.tripped,
+        reported_online=row.reported_online,
+        state_at=row.state_at,
+        link_token_id=row.link_token_id,
     )
 
 
@@ -72,6 +77,13 @@ async def find_in_home(conn: AsyncConnection, home_id: str, key: str) -> Device 
     query = select(devices).where(devices.c.home_id == home_id, column == key)
     row = (await conn.execute(query)).first()
     return _device(row) if row else None
+
+
+async def plug_held_elsewhere(conn: AsyncConnection, home_id: str, plug_id: str) -> bool:
+    """Whether a home other than `home_id` holds this plug id. Only for the linked hub's
+    announcement, which refuses such a plug without telling why."""
+    query = select(devices.c.seq).where(devices.c.plug_id == plug_id, devices.c.home_id != home_id)
+    return (await conn.execute(query.limit(1))).first() is not None
 
 
 async def devices_in_home(conn: AsyncConnection, home_id: str, keys: set[str]) -> dict[str, Device]:

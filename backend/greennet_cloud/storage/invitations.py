@@ -123,3 +123,22 @@ async def delete_open_invitation(
         query = query.where(invitations.c.created_by == created_by)
     result = await conn.execute(query)
     return result.rowcount > 0
+
+
+async def accept_open_for_email(
+    conn: AsyncConnection, kind: str, email: str, now: datetime, accepted_by: str
+) -> list[Invitation]:
+    """Use every open, unexpired invitation of `kind` to `email` (the address was just
+    proven); return them."""
+    result = await conn.execute(
+        update(invitations)
+        .where(
+            invitations.c.kind == kind,
+            invitations.c.email == email,
+            invitations.c.accepted_at.is_(None),
+            invitations.c.expires_at > now,
+        )
+        .values(accepted_at=now, accepted_by=accepted_by)
+        .returning(*invitations.c)
+    )
+    return [_invitation(row) for row in result]

@@ -86,3 +86,21 @@ async def touch_link_token(conn: AsyncConnection, token_id: str, now: datetime) 
     await conn.execute(
         update(link_tokens).where(link_tokens.c.id == token_id).values(last_used_at=now)
     )
+
+
+async def unrevoked(conn: AsyncConnection, token_ids: set[str]) -> set[str]:
+    """Those of `token_ids` that still exist and are not revoked."""
+    if not token_ids:
+        return set()
+    rows = await conn.execute(
+        select(link_tokens.c.id).where(
+            link_tokens.c.id.in_(sorted(token_ids)), link_tokens.c.revoked_at.is_(None)
+        )
+    )
+    return {row.id for row in rows}
+
+
+async def token_ids_of_home(conn: AsyncConnection, home_id: str) -> list[str]:
+    """Every link token of a home, revoked or not (before the home is deleted)."""
+    rows = await conn.execute(select(link_tokens.c.id).where(link_tokens.c.home_id == home_id))
+    return [row.id for row in rows]

@@ -87,9 +87,13 @@ async def list_shares(conn: AsyncConnection, scope: ShareScope, target_id: str) 
 
 async def delete_share(
     conn: AsyncConnection, share_id: str, scope: ShareScope, target_id: str
-) -> bool:
-    """Revoke share `share_id`, only if it belongs to this home or device."""
+) -> str | None:
+    """Revoke share `share_id`, only if it belongs to this home or device; return whom it
+    was shared with (None: no such share)."""
     result = await conn.execute(
-        delete(shares).where(shares.c.id == share_id, _target(scope, target_id))
+        delete(shares)
+        .where(shares.c.id == share_id, _target(scope, target_id))
+        .returning(shares.c.grantee_id)
     )
-    return result.rowcount > 0
+    row = result.first()
+    return None if row is None else str(row.grantee_id)

@@ -16,6 +16,8 @@ import asyncio
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+LONG_LIVED = frozenset({"/api/v1/link"})
+
 
 def api_admission(limit: int) -> Middleware:
     """A middleware letting at most `limit` `/api/` requests run at once, the rest in order."""
@@ -23,7 +25,8 @@ def api_admission(limit: int) -> Middleware:
 
     @web.middleware
     async def admission(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.path.startswith("/api/"):
+        # a websocket (the HA link) lives for hours: it must not hold a place in the queue
+        if not request.path.startswith("/api/") or request.path in LONG_LIVED:
             return await handler(request)
         async with gate:
             return await handler(request)

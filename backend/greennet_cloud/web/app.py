@@ -18,22 +18,35 @@ from ..config import Config
 from ..db.engine import create_engine
 from ..db.migrate import migrate
 from ..jobs import JobRunner
+from ..link.hub import HubLink
+from ..link.node import LinkNode
+from ..link.notifications import HubNotifications
+from ..link.remote import RemoteControl
 from ..security.passwords import PasswordHasher
 from ..security.session_cache import SessionCache
 from ..security.tokens import AccessTokens
+from ..services.account_mail import AccountMail
 from ..services.accounts import Accounts
 from ..services.admin import Administration
+from ..services.alert_evaluation import AlertEvaluation
+from ..services.alerts import AlertNews, Alerts
+from ..services.device_states import DeviceStates
 from ..services.devices import Devices
 from ..services.energy import EnergyReports
 from ..services.history import Histories
 from ..services.homes import Homes
 from ..services.ingest import Ingest, bus_publisher
 from ..services.invitations import Invitations
+from ..services.notifications import Notifications
 from ..services.retention import Retention
 from ..services.rollups import Rollups
+from ..services.security_events import SecurityEvents
+from ..services.thresholds import Thresholds
 from ..services.throttle import sweep_expired_attempts
 from ..services.totp import TwoFactor
 from . import (
+    routes_account_mail,
+    routes_alerts,
     routes_auth,
     routes_devices,
     routes_energy,
@@ -41,33 +54,50 @@ from . import (
     routes_homes,
     routes_ingest,
     routes_invitations,
+    routes_link,
     routes_meta,
+    routes_notifications,
+    routes_remote,
     routes_users,
 )
 from .admission import api_admission
+from .alerting import add_alerting
 from .dashboard import add_dashboard
+from .delivery import add_delivery, deliver_to_home_assistant_with
 from .endpoints import Endpoint, add_endpoints
 from .health import DatabaseHealth
 from .keys import (
+    ACCOUNT_MAIL,
     ACCOUNTS,
     ADMINISTRATION,
+    ALERT_NEWS,
+    ALERTS,
     BUS,
     CLOCK,
     CONFIG,
+    DEVICE_STATES,
     DEVICES,
     ENERGY,
     ENGINE,
     HEALTH,
     HISTORIES,
     HOMES,
+    HUB_LINK,
     INGEST,
     INVITATIONS,
     JOBS,
+    LINK_NODE,
+    NOTIFICATIONS,
+    NOTIFIER,
     OPENAPI,
+    OUTBOX,
     PASSWORD_HASHER,
+    REMOTE,
     SESSION_CACHE,
     TWO_FACTOR,
 )
+from .live import ENDPOINTS as LIVE_ENDPOINTS
+from .live import add_live
 from .middleware import error_middleware, no_store_middleware, request_id_middleware
 from .openapi import build_openapi
 from .proxies import trusted_proxy_middleware
@@ -86,6 +116,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *routes_ingest.ENDPOINTS,
     *routes_history.ENDPOINTS,
     *routes_energy.ENDPOINTS,
+    *routes_account_mail.ENDPOINTS,
+    *routes_notifications.ENDPOINTS,
+    *routes_alerts.ENDPOINTS,
+    *LIVE_ENDPOINTS,
+    *routes_link.ENDPOINTS,
+    *routes_remote.ENDPOINTS,
 )
 
 
@@ -120,8 +156,13 @@ def create_app(
     app[TWO_FACTOR] = TwoFactor(engine, clock, app[ACCOUNTS], sessions)
     app[ADMINISTRATION] = Administration(engine, clock, app[ACCOUNTS], sessions)
     app[INVITATIONS] = Invitations(engine, clock)
-    app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds)
-    app[DEVICES] = Devices(engine, clock, config)
+    app.cleanup_ctx.append(_database)  # first: delivery (added below) needs the database
+    app.cleanup_ctx.append(_throttle_sweeper)
+    outbox, notifier, webhooks = add_delivery(app, engine, clock, config)
+    app[OUTBOX] = outbox
+    app[NOTIFIER] = notifier
+    app[HOMES] = Homes(engine, clock, config.pairing_ttl_seconds, notifier)
+    app[DEVICES] = Devices(engine, clock, config, notifier)
     app[HEALTH] = DatabaseHealth(engine)
     app[INGEST] = Ingest(engine, clock, config, app[DEVICES])
     app[INGEST].listeners.append(bus_publisher(bus))
@@ -136,11 +177,26 @@ def create_app(
         config.retention.retention_interval_seconds,
         Retention(engine, clock, config.retention).apply,
     )
+    app[NOTIFICATIONS] = Notifications(
+        engine, clock, notifier, webhooks, config.delivery.webhook_tests_per_hour
+    )
+    app[ACCOUNT_MAIL] = AccountMail(engine, clock, config, hasher, notifier, sessions)
+    app[ACCOUNTS].security = SecurityEvents(engine, clock, notifier, config.throttle_ipv6_prefix)
+    news = AlertNews(notifier)
+    app[ALERT_NEWS] = news
+    app[ALERTS] = Alerts(engine, clock, news)
+    add_alerting(app, Thresholds(engine, clock), AlertEvaluation(engine, clock, news))
+    add_live(app)
+    app[DEVICE_STATES] = DeviceStates(engine, clock, bus)
+    app[HUB_LINK] = HubLink(engine, clock, app[DEVICES], app[INGEST], app[DEVICE_STATES])
+    app[LINK_NODE] = LinkNode(engine, clock, bus, config.link)
+    app[REMOTE] = RemoteControl(engine, clock, app[LINK_NODE], app[DEVICE_STATES])
+    app[HOMES].link_token_listeners.append(app[LINK_NODE].tokens_ended)
+    deliver_to_home_assistant_with(app, HubNotifications(app[LINK_NODE]))
+    app.on_shutdown.append(_close_links)
     app[OPENAPI] = build_openapi(ENDPOINTS)
     add_endpoints(app, ENDPOINTS)
     add_dashboard(app)
-    app.cleanup_ctx.append(_database)
-    app.cleanup_ctx.append(_throttle_sweeper)
     return app
 
 
@@ -154,15 +210,23 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
                 _LOGGER.info("database migrated to revision %s", applied[-1])
         await app[BUS].start()
         await app[SESSION_CACHE].start()
+        await app[LINK_NODE].start()
         if app[CONFIG].run_jobs:
             app[JOBS].start()
         yield
     finally:
+        await app[LINK_NODE].stop()
         await app[JOBS].stop()
         app[INGEST].close()
         await app[BUS].close()
         app[PASSWORD_HASHER].close()
         await engine.dispose()
+
+
+async def _close_links(app: web.Application) -> None:
+    """On shutdown, before waiting for handlers: close the hubs' links (1001), so they
+    reconnect to another process instead of holding this one open."""
+    await app[LINK_NODE].close_all()
 
 
 THROTTLE_SWEEP_SECONDS = 600

@@ -16,13 +16,17 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..errors import (
+    BadGateway,
     Conflict,
     DomainError,
     Forbidden,
     InvalidInput,
+    NotConfigured,
     NotFound,
+    Offline,
     PayloadTooLarge,
     Throttled,
+    TimedOut,
     Unauthenticated,
     Unavailable,
     UnsupportedMediaType,
@@ -48,6 +52,10 @@ STATUS_OF: dict[type[DomainError], int] = {
     Throttled: 429,
     UnsupportedMediaType: 415,
     Unavailable: 503,
+    NotConfigured: 503,
+    Offline: 503,
+    BadGateway: 502,
+    TimedOut: 504,
 }
 HTTP_CODES = {
     400: "bad_request",

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from .endpoints import Endpoint
-from .schemas import SCHEMAS, ref
+from .schemas import SCHEMAS as CORE_SCHEMAS
+from .schemas import ref
+from .schemas_alerts import ALERT_SCHEMAS
+from .schemas_link import LINK_SCHEMAS
+from .schemas_notifications import NOTIFICATION_SCHEMAS
+
+SCHEMAS = CORE_SCHEMAS | NOTIFICATION_SCHEMAS | ALERT_SCHEMAS | LINK_SCHEMAS
 
 TITLE = "GreenNet Cloud API"
 VERSION = "1.0.0"
@@ -19,7 +25,10 @@ ERROR_TEXT = {
     413: "Request body too large",
     415: "The body is not application/json",
     429: "Too many attempts; wait Retry-After seconds",
+    426: "Upgrade to a websocket required",
+    502: "The hub answered with an error",
     503: "Service unavailable",
+    504: "The hub did not answer in time",
 }
 
 

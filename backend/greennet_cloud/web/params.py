@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -24,10 +24,17 @@ def client_address(request: web.Request) -> str:
 
 def device_out(request: web.Request, device: Device, access: Access) -> dict[str, Any]:
     """A device as JSON, `online` when it reported within the configured window."""
-    seen = device.last_seen_at
     window = timedelta(seconds=request.app[CONFIG].offline_after_seconds)
-    online = seen is not None and request.app[CLOCK]() - seen <= window
-    return device_json(device, access, online)
+    return device_json(device, access, is_online(device, request.app[CLOCK](), window))
+
+
+def is_online(device: Device, now: datetime, window: timedelta) -> bool:
+    """Online: its hub said so, or it sent a sample, within `window`; a hub saying it went
+    offline wins over older samples."""
+    seen, said, said_at = device.last_seen_at, device.reported_online, device.state_at
+    if said is not None and said_at is not None and (seen is None or said_at >= seen):
+        return said and now - said_at <= window
+    return seen is not None and now - seen <= window
 
 
 def details_from(body: dict[str, Any]) -> DeviceDetails:

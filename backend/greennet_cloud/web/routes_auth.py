@@ -9,7 +9,7 @@ from aiohttp import web
 from ..services.accounts import ProfileChanges
 from .body import optional_string, read_object, string
 from .endpoints import Endpoint, principal_of
-from .keys import ACCOUNTS, TWO_FACTOR
+from .keys import ACCOUNT_MAIL, ACCOUNTS, TWO_FACTOR
 from .params import client_address
 from .serialize import session_json, tokens_json, user_json
 
@@ -26,6 +26,7 @@ async def register(request: web.Request) -> web.Response:
         client_address(request),
         invitation=optional_string(body, "invitation", max_length=100),
     )
+    await request.app[ACCOUNT_MAIL].send_verification(user)
     return web.json_response(user_json(user), status=201)
 
 
@@ -155,9 +156,10 @@ async def update_me(request: web.Request) -> web.Response:
         current_password=optional_string(body, "current_password", max_length=PASSWORD_MAX),
         second_factor=optional_string(body, "totp", max_length=CODE_MAX),
     )
-    user = await request.app[ACCOUNTS].update_profile(
-        principal_of(request), changes, client_address(request)
-    )
+    principal = principal_of(request)
+    user = await request.app[ACCOUNTS].update_profile(principal, changes, client_address(request))
+    if user.email != principal.user.email:  # a new address: it needs its own confirmation
+        await request.app[ACCOUNT_MAIL].send_verification(user)
     return web.json_response(user_json(user))
 
 

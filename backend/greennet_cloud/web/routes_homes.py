@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..errors import Unauthenticated
 from ..models import Access
 from ..services.homes import HOME
 from .body import optional_string, read_object, string
-from .endpoints import Endpoint, principal_of
-from .keys import DEVICES, HOMES
+from .endpoints import Endpoint, bearer_token, principal_of
+from .keys import DEVICES, HOMES, LINK_NODE
 from .params import details_from, device_out, home_changes
 from .routes_shares import share_endpoints
 from .serialize import credential_json, home_json, link_json, timestamp
@@ -86,7 +87,8 @@ async def create_pairing_code(request: web.Request) -> web.Response:
 async def list_link_tokens(request: web.Request) -> web.Response:
     """Active HA link tokens of this home."""
     found = await request.app[HOMES].list_link_tokens(principal_of(request), _home_id(request))
-    return web.json_response([link_json(link) for link in found])
+    live = await request.app[LINK_NODE].live_links(_home_id(request))  # the owner's, checked
+    return web.json_response([link_json(link, live=live.get(link.id)) for link in found])
 
 
 async def create_link_token(request: web.Request) -> web.Response:
@@ -103,6 +105,16 @@ async def revoke_link_token(request: web.Request) -> web.Response:
     await request.app[HOMES].revoke_link_token(
         principal_of(request), _home_id(request), request.match_info["token_id"]
     )
+    return web.Response(status=204)
+
+
+async def revoke_presented_link_token(request: web.Request) -> web.Response:
+    """A Home Assistant hub unlinking: the link token in the header revokes itself."""
+    try:
+        token = bearer_token(request)
+    except Unauthenticated:
+        raise Unauthenticated("a link token is required", "invalid_link_token") from None
+    await request.app[HOMES].revoke_presented_link_token(token)
     return web.Response(status=204)
 
 
@@ -142,5 +154,8 @@ ENDPOINTS = (
              responses={201: "NewLinkToken"}, errors=(403,)),
     Endpoint("DELETE", HI + "/link-tokens/{token_id}", revoke_link_token, "revokeLinkToken",
              "Revoke a HA link token (owner)", "homes", responses={204: None}, errors=(403,)),
+    Endpoint("DELETE", "/api/v1/link", revoke_presented_link_token, "revokePresentedLinkToken",
+             "Revoke the link token presented (a HA hub unlinking)", "homes", auth=False,
+             security="linkToken", responses={204: None}, errors=(401,)),
 )
 # fmt: on

@@ -99,7 +99,20 @@ DEVICE = {
     "access": ACCESS,
     "created_at": TIME,
     "last_seen_at": MAYBE_TIME,
-    "online": {"type": "boolean", "description": "Reported within GREENNET_OFFLINE_AFTER"},
+    "online": {
+        "type": "boolean",
+        "description": "Reported within GREENNET_OFFLINE_AFTER, unless its hub said it went "
+        "offline since",
+    },
+    "relay": {
+        "type": ["string", "null"],
+        "enum": ["ON", "OFF", None],
+        "description": "As the linked hub last reported or confirmed it (null: never)",
+    },
+    "tripped": {
+        "type": ["boolean", "null"],
+        "description": "Overload protection tripped, as the linked hub last reported",
+    },
 }
 INVITATION = {
     "id": STR,
@@ -108,7 +121,15 @@ INVITATION = {
     "expires_at": TIME,
 }
 CREDENTIAL = {"id": STR, "device_id": UUID, "created_at": TIME, "revoked_at": MAYBE_TIME}
-LINK = {"id": STR, "home_id": STR, "name": STR, "created_at": TIME, "last_used_at": MAYBE_TIME}
+LINK = {
+    "id": STR,
+    "home_id": STR,
+    "name": STR,
+    "created_at": TIME,
+    "last_used_at": MAYBE_TIME,
+    "connected": {"type": "boolean", "description": "Its hub's link is up now"},
+    "connected_at": {**MAYBE_TIME, "description": "Since when its link is up"},
+}
 SAMPLE = {
     "ts": {"type": "integer", "description": "Unix milliseconds"},
     "power": {"type": "number", "minimum": 0, "maximum": 25_000, "description": "W"},
@@ -227,7 +248,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {
             "id": STR,
             "email": STR,
-            "user_id": STR,
             "home_id": {"type": ["string", "null"]},
             "device_id": {"type": ["string", "null"]},
             "permission": PERMISSION,

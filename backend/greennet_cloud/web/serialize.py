@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..models import Access, Device, DeviceCredential, Home, LinkToken, Session, Share, User
+from ..models import (
+    Access,
+    Channel,
+    Device,
+    DeviceCredential,
+    Home,
+    LinkToken,
+    LiveLink,
+    Notification,
+    NotificationType,
+    Session,
+    Share,
+    User,
+    Webhook,
+)
 from ..services.accounts import TokenPair
 
 
@@ -67,6 +82,8 @@ def device_json(device: Device, access: Access, online: bool = False) -> dict[st
         "created_at": timestamp(device.created_at),
         "last_seen_at": timestamp(device.last_seen_at),
         "online": online,
+        "relay": None if device.relay is None else ("ON" if device.relay else "OFF"),
+        "tripped": device.tripped,
     }
 
 
@@ -88,7 +105,6 @@ def share_json(share: Share) -> dict[str, Any]:
     return {
         "id": share.id,
         "email": share.grantee_email,
-        "user_id": share.grantee_id,
         "home_id": share.home_id,
         "device_id": share.device_id,
         "permission": share.permission.value,
@@ -96,17 +112,62 @@ def share_json(share: Share) -> dict[str, Any]:
     }
 
 
-def link_json(link: LinkToken, token: str | None = None) -> dict[str, Any]:
-    """A link token; `token` only in the answer that creates it."""
+def link_json(
+    link: LinkToken, token: str | None = None, live: LiveLink | None = None
+) -> dict[str, Any]:
+    """A link token, whether its hub is connected now (`live`: its live link); `token`
+    only in the answer that creates it."""
     data: dict[str, Any] = {
         "id": link.id,
         "home_id": link.home_id,
         "name": link.name,
         "created_at": timestamp(link.created_at),
         "last_used_at": timestamp(link.last_used_at),
+        "connected": live is not None,
+        "connected_at": timestamp(live.connected_at) if live else None,
     }
     if token is not None:
         data["token"] = token
+    return data
+
+
+def notification_json(notification: Notification) -> dict[str, Any]:
+    """A notification as its recipient sees it."""
+    return {
+        "id": notification.id,
+        "type": notification.type.value,
+        "title": notification.title,
+        "body": notification.body,
+        "data": notification.data,
+        "created_at": timestamp(notification.created_at),
+        "read_at": timestamp(notification.read_at),
+    }
+
+
+def preferences_json(
+    preferences: Mapping[NotificationType, Mapping[Channel, bool]],
+    available: Mapping[Channel, bool],
+) -> dict[str, Any]:
+    """Channel choices per type, and which channels the service can deliver over."""
+    return {
+        "types": {
+            kind.value: {channel.value: on for channel, on in channels.items()}
+            for kind, channels in preferences.items()
+        },
+        "available": {channel.value: on for channel, on in available.items()},
+    }
+
+
+def webhook_json(webhook: Webhook, secret: str | None = None) -> dict[str, Any]:
+    """A webhook; `secret` only in the answer that made it."""
+    data: dict[str, Any] = {
+        "url": webhook.url,
+        "format": webhook.format.value,
+        "created_at": timestamp(webhook.created_at),
+        "updated_at": timestamp(webhook.updated_at),
+    }
+    if secret is not None:
+        data["secret"] = secret
     return data
 
 

@@ -73,12 +73,21 @@ async function openMailedLink() {
     showAuthFlow(auth.resetForm(link.token, () => showLogin()));
     return true;
   }
+  // the outcome is said after the login form or the dashboard is shown, which reset the
+  // status and error lines
+  let outcome;
   try {
-    announce(await auth.verifyEmail(link.token));
+    outcome = { message: await auth.verifyEmail(link.token) };
   } catch (err) {
-    showError(messageOf(err));
+    outcome = { error: messageOf(err) };
   }
-  return false; // carry on to the login form or the dashboard
+  if (session === null) {
+    if (api.hasSession()) await enterDashboard();
+    else showLogin();
+  }
+  if (outcome.error) showError(outcome.error);
+  else announce(outcome.message);
+  return true;
 }
 
 function showTotpStep() {
