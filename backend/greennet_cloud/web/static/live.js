@@ -13,6 +13,7 @@ const RENDER = {
   status: (value) => (value === true ? "online" : value === false ? "offline" : "unknown"),
   "last-seen": (value) => timeOf(value, "never seen"),
   relay: (value) => (value === "ON" ? "on" : value === "OFF" ? "off" : "unknown"),
+  tripped: (value) => (value === true ? "Tripped: the plug switched itself off." : value === false ? "Not tripped." : "Not known yet."),
 };
 const SOURCE = { "last-seen": "last_seen_at", status: "online" }; // field → key in the state record
 

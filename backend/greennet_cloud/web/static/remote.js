@@ -5,15 +5,18 @@
 
 import * as api from "./api.js";
 import { actionButton, announce, el, field, form, timeOf } from "./dom.js";
-import { updatePlug } from "./live.js";
+import { liveField, updatePlug } from "./live.js";
 
 /** The plug page's "Overload protection" section (owners and control shares). */
 export function protectionSection(device) {
   const path = `/api/v1/devices/${encodeURIComponent(device.id)}/protection`;
-  const state = el("p", { id: "protection-state" }, device.tripped ? "Tripped: the plug switched itself off." : "Not tripped.");
+  if (typeof device.tripped === "boolean") updatePlug(device.id, { tripped: device.tripped }); // the page's fresh answer
+  const state = liveField(device.id, "tripped", "p", { id: "protection-state" }); // follows the hub's reports
   const confirmed = (answer) => {
-    state.textContent = answer.tripped ? "Tripped: the plug switched itself off." : "Not tripped.";
-    if (answer.relay === "ON" || answer.relay === "OFF") updatePlug(device.id, { relay: answer.relay });
+    updatePlug(device.id, {
+      tripped: answer.tripped === true,
+      ...(answer.relay === "ON" || answer.relay === "OFF" ? { relay: answer.relay } : {}),
+    });
     const limits = [
       answer.max_current != null ? `${answer.max_current} A` : null,
       answer.max_power != null ? `${answer.max_power} W` : null,

@@ -46,8 +46,11 @@ function handle(message) {
         power: message.power, relay: message.relay, online: true, last_seen_at: iso(message.ts),
       });
       break;
-    case "state":
-      updatePlug(message.device_id, { relay: message.relay });
+    case "state": // a relay change, or what the linked Home Assistant reported (relay, trip)
+      updatePlug(message.device_id, {
+        ...(message.relay === "ON" || message.relay === "OFF" ? { relay: message.relay } : {}),
+        ...(typeof message.tripped === "boolean" ? { tripped: message.tripped } : {}),
+      });
       break;
     case "availability":
       updatePlug(message.device_id, { online: message.online, ...(message.ts ? { last_seen_at: iso(message.ts) } : {}) });
