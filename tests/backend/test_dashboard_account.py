@@ -71,6 +71,8 @@ def test_two_factor_is_enrolled_from_the_qr_code_and_then_asked_at_login(
     page.log_in("rae@example.com")
     page.shown("#totp-form")
     page.enter_code(log_in)
+    page.wait_for_homes()  # logging in again starts at the homes list
+    page.go("account")
     page.wait_for_view("account-title")
     assert page.find("#totp-state").text.startswith("On")
 

@@ -211,6 +211,8 @@ def test_a_plug_page_saves_its_details_and_is_read_only_for_a_viewer(
 
     page.log_out()
     page.log_in("quin@example.com")
+    page.wait_for_homes()  # a new login starts at the homes list
+    page.go(f"plugs/{dryer}")
     page.wait_for_view("plug-title")
     assert page.find("#plug-title").text == "Tumble dryer"
     assert page.all("#plug-details-form, #share-device, #credentials-title") == []

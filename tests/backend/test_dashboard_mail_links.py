@@ -1,7 +1,8 @@
 """The links GreenNet mails land on the dashboard, through a real SMTP server: headless
 Chromium asks for a reset from the login form, opens the mailed reset link, sets a new
 password and logs in with it; a verification link confirms the address; the tokens leave
-the address bar at once; a used link shows the API's message."""
+the address bar at once; a used link shows the API's message; a home shared with an
+address that has no account reaches it once it signs up and confirms the address."""
 
 from __future__ import annotations
 
@@ -120,3 +121,47 @@ def test_a_verification_link_confirms_the_address(
     page.driver.get(f"{dashboard_server.base_url}/app/#verify-email={link}")  # used
     page.wait_for_error("invalid, used or expired")
     assert link not in page.driver.current_url
+
+
+def test_a_home_shared_with_an_address_without_account_reaches_it_after_sign_up(
+    dashboard_server: LiveServer, page: DashboardPage, module_smtp: SmtpServer
+) -> None:
+    api = LiveApi(dashboard_server.base_url)
+    owner = api.account("cy@example.com")
+    home = api.home(owner, "Cabin", {"greennet-c4c4c4": {"name": "Heater"}})
+    page.open(f"homes/{home}")
+    page.log_in("cy@example.com")
+    page.wait_for_view("home-title")
+    page.find("#share-home").click()
+    assert "invited by mail" in page.shown("#share-email-hint").text
+    page.type_into("#share-email", "dee@example.com")  # no account at this address
+    page.find("#share-form button[type=submit]").click()
+    page.wait_hidden("dialog")
+    page.wait.until(lambda _: "dee@example.com" in page.find('[data-list="home-shares"]').text)
+    deadline = time.monotonic() + 20
+    while not module_smtp.to("dee@example.com"):
+        assert time.monotonic() < deadline, "no invitation mailed"
+        time.sleep(0.05)
+    (invitation,) = module_smtp.to("dee@example.com")
+    assert "Cabin" in invitation.get_content()
+    page.log_out()
+    assert page.driver.current_url.endswith("/app/#/")  # the next account starts at its homes
+
+    # the invitee signs up on the dashboard: nothing shared until the address is confirmed
+    page.find("#show-signup").click()
+    page.type_into("#signup-email", "dee@example.com")
+    page.type_into("#signup-password", PASSWORD)
+    page.type_into("#signup-repeat", PASSWORD)
+    page.find("#signup-form button[type=submit]").click()
+    page.wait_for_homes()
+    assert page.home_titles() == []
+    link = mailed_link(module_smtp, "dee@example.com", "verify-email", 2)
+    page.driver.get(f"{dashboard_server.base_url}/app/#verify-email={link}")  # a hash change
+    page.wait.until(lambda _: "address is verified" in page.find("#status").text)
+    page.wait.until(lambda _: page.find("#unread").text == "1")  # share_received, live
+    page.find("#reload").click()
+    page.wait.until(lambda _: page.home_titles() == ["Cabin"])
+    assert page.find(f'[data-home-id="{home}"] .badge').text == "Shared with you: can switch"
+    assert page.plug_names(home) == ["Heater"]
+    assert not page.scrolls_sideways()
+    assert page.console_problems(http_errors_expected=True) == []

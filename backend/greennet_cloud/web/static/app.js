@@ -290,6 +290,8 @@ $("new-home").addEventListener("click", () => newHomeDialog(loadHomes));
 
 $("logout").addEventListener("click", async () => {
   clearError();
+  // whoever logs in next starts from the homes list, not from this account's last page
+  history.replaceState(null, "", `${location.pathname}#/`);
   try {
     await api.logout();
     showLogin();

@@ -48,7 +48,7 @@ export function shareDialog(kind, id, name, onShared) {
   return openDialog(kind === "home" ? `Share “${name}”` : `Share plug “${name}”`, (close) =>
     form({ id: "share-form" }, [
       field("share-email", "E-mail address", { name: "email", type: "email", required: true, autocomplete: "off" },
-        kind === "home" ? "They see every plug in this home." : "They see this plug only."),
+        `${kind === "home" ? "They see every plug in this home." : "They see this plug only."} An address with no GreenNet account yet is invited by mail: the share starts once they sign up and confirm the address.`),
       field("share-permission", "Permission", { name: "permission", type: "select", options: PERMISSIONS }),
     ], "Share", async ({ email, permission }) => {
       await api.call("POST", basePath(kind, id), { email: email.trim(), permission });
