@@ -7,6 +7,17 @@ import { el, messageOf, plugName } from "./dom.js";
 import { bindLive, updatePlug } from "./live.js";
 
 const TEXT = { ON: "On", OFF: "Off" };
+// what a refused remote command means to someone holding a phone (the API's message otherwise)
+const REFUSALS = {
+  plug_offline: "the plug is offline: Home Assistant cannot reach it.",
+  hub_offline: "this home's Home Assistant is not connected to GreenNet Cloud right now.",
+  command_timeout: "the plug did not confirm in time. Try again.",
+};
+
+/** The text for a failed remote command. */
+export function refusalText(err) {
+  return (err instanceof api.ApiError && REFUSALS[err.code]) || messageOf(err);
+}
 const RELAY_ROUTE = "/api/v1/devices/{device_id}/relay";
 
 /** The confirmed relay state in a `POST …/relay` answer. */
@@ -55,7 +66,7 @@ export function relayToggle(device) {
       button.showLive(relay ?? confirmed);
     } catch (err) {
       pending = false;
-      message.textContent = `Not switched: ${messageOf(err)}`;
+      message.textContent = `Not switched: ${refusalText(err)}`;
       message.hidden = false;
       show();
     } finally {
