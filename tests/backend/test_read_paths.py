@@ -7,7 +7,9 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import pytest
 from greennet_cloud.db.engine import create_engine, reading, reading_each_statement
 from sqlalchemy import text
@@ -104,3 +106,45 @@ async def test_a_read_transaction_keeps_one_snapshot_and_single_reads_see_the_la
         assert await counts_around_a_commit(reading_each_statement(engine)) == (1, 2)
     finally:
         await engine.dispose()
+
+
+async def test_a_single_statement_read_makes_one_thread_hop_and_writes_still_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read block's empty commit costs no trip to aiosqlite's thread; a write transaction
+    still commits, and a failed one still rolls back."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hops.db'}")
+    hops: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE readings (n INTEGER)"))
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with reading_each_statement(engine).begin() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM readings"))).scalar_one() == 0
+        assert hops == ["_run"]  # the statement; no commit, no rollback
+
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO readings VALUES (1)"))
+        assert "commit" in hops
+
+        async def failing_write() -> None:
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO readings VALUES (2)"))
+                raise RuntimeError("the write fails after its insert")
+
+        with pytest.raises(RuntimeError):
+            await failing_write()
+        assert "rollback" in hops
+    finally:
+        await engine.dispose()
+    check = sqlite3.connect(tmp_path / "hops.db")
+    try:
+        assert check.execute("SELECT n FROM readings").fetchall() == [(1,)]
+    finally:
+        check.close()

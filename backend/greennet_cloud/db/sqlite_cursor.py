@@ -1,4 +1,4 @@
-"""One thread hop per SQLite statement instead of four.
+"""One thread hop per SQLite statement instead of four, none for an empty commit.
 
 aiosqlite runs each sqlite3 call on the connection's own thread, and SQLAlchemy's adapter
 makes four such calls per statement (open a cursor, execute, fetch all, close), each a
@@ -92,10 +92,30 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    """SQLAlchemy's adapted aiosqlite connection, with `OneHopCursor` for plain cursors."""
+    """SQLAlchemy's adapted aiosqlite connection, with `OneHopCursor` for plain cursors, and
+    no thread hop for a commit or rollback with no transaction open.
+
+    SQLAlchemy commits every `begin()` block, also a read whose statements ran without BEGIN
+    (`reading_each_statement`); sqlite3 itself does nothing then (it checks
+    `sqlite3_get_autocommit`), but aiosqlite still sends the call to the connection's thread
+    and back. `in_transaction` reads that same flag and is safe from any thread.
+    """
 
     __slots__ = ()
     _cursor_cls: type[AsyncAdapt_aiosqlite_cursor] = OneHopCursor
+
+    def commit(self) -> None:
+        if self._in_transaction():
+            super().commit()
+
+    def rollback(self) -> None:
+        if self._in_transaction():
+            super().rollback()
+
+    def _in_transaction(self) -> bool:
+        sqlite_connection: sqlite3.Connection | None = self._connection._connection
+        # a closed connection: let aiosqlite's own handling (and errors) apply
+        return sqlite_connection is None or sqlite_connection.in_transaction
 
 
 def use_one_hop_cursors(dbapi_connection: Any) -> None:
