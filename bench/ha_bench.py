@@ -10,6 +10,7 @@ broker → plug → confirmed state), and RSS growth per plug. With `--profile`,
 samples the GreenNet process for a further window and the top functions are printed.
 
     .venv/bin/python -m bench.ha_bench [--quick] [--counts 50 200] [--profile] [--write]
+        [--modes mqtt mqtt-equivalent greennet@<ref> greennet]
 """
 
 from __future__ import annotations
@@ -51,40 +52,210 @@ SENSORS = (
 )
 
 
-def mqtt_yaml(plug_ids: list[str]) -> str:
-    """HA MQTT entities equivalent to GreenNet's core entities, per plug."""
-    lines = ["mqtt:", "  sensor:"]
+def _availability(pid: str) -> list[str]:
+    return [
+        f"      availability_topic: greennet/{pid}/status",
+        "      payload_available: online",
+        "      payload_not_available: offline",
+        f"      device: {{identifiers: [{pid}], name: {pid}}}",
+    ]
+
+
+def _mqtt_entity(pid: str, key: str, fields: dict[str, str]) -> list[str]:
+    lines = [f"    - name: {key}", f"      unique_id: bench_{pid}_{key}"]
+    lines += [f"      {name}: {value}" for name, value in fields.items()]
+    return lines + _availability(pid)
+
+
+def _core_entities(pid: str) -> dict[str, list[list[str]]]:
+    """The four measurements and the relay: the entities measured since the first run."""
+    sensors = []
+    for key, unit, device_class in SENSORS:
+        state_class = "total_increasing" if key == "energy" else "measurement"
+        sensors.append(
+            _mqtt_entity(
+                pid,
+                key,
+                {
+                    "state_topic": f"greennet/{pid}/telemetry",
+                    "value_template": f"'{{{{ value_json.{key} }}}}'",
+                    "unit_of_measurement": unit,
+                    "device_class": device_class,
+                    "state_class": state_class,
+                },
+            )
+        )
+    relay = _mqtt_entity(
+        pid,
+        "relay",
+        {
+            "command_topic": f"greennet/{pid}/relay/set",
+            "state_topic": f"greennet/{pid}/relay",
+            "payload_on": "'ON'",
+            "payload_off": "'OFF'",
+            "qos": "1",
+        },
+    )
+    return {"sensor": sensors, "switch": [relay]}
+
+
+def _quoted(text: str) -> str:
+    """`text` as a single-quoted YAML scalar."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _setting(pid: str, topic: str, key: str, extra: dict[str, str]) -> list[str]:
+    """A number or select on a retained settings topic, commanded through `<topic>/set`."""
+    fields = {
+        "state_topic": f"greennet/{pid}/{topic}",
+        "command_topic": f"greennet/{pid}/{topic}/set",
+        "value_template": f"'{{{{ value_json.{key} }}}}'",
+        "entity_category": "config",
+    }
+    return _mqtt_entity(pid, key, fields | extra)
+
+
+def _equivalent_entities(pid: str) -> dict[str, list[list[str]]]:
+    """Every entity GreenNet creates for a plug, enabled (or not) as GreenNet's are."""
+    out = _core_entities(pid)
+    telemetry = f"greennet/{pid}/telemetry"
+    out["sensor"] += [
+        _mqtt_entity(
+            pid,
+            "rssi",
+            {
+                "state_topic": telemetry,
+                "value_template": "'{{ value_json.rssi }}'",
+                "unit_of_measurement": "dBm",
+                "device_class": "signal_strength",
+                "state_class": "measurement",
+                "entity_category": "diagnostic",
+                "enabled_by_default": "false",
+            },
+        ),
+        _mqtt_entity(
+            pid,
+            "last_restart",
+            {
+                "state_topic": telemetry,
+                "value_template": "'{{ (now() - timedelta(seconds=value_json.uptime))"
+                ".isoformat() }}'",
+                "device_class": "timestamp",
+                "entity_category": "diagnostic",
+                "enabled_by_default": "false",
+            },
+        ),
+    ]
+    number = '{{"{key}": {{{{ value }}}}}}'  # a str.format template: {{ → {
+    out["number"] = [
+        _setting(
+            pid,
+            "protection",
+            "max_power",
+            {
+                "command_template": "'" + number.format(key="max_power") + "'",
+                "min": "1",
+                "max": "25000",
+                "unit_of_measurement": "W",
+                "device_class": "power",
+                "mode": "box",
+            },
+        ),
+        _setting(
+            pid,
+            "protection",
+            "max_current",
+            {
+                "command_template": "'" + number.format(key="max_current") + "'",
+                "min": "0.1",
+                "max": "100",
+                "step": "0.1",
+                "unit_of_measurement": "A",
+                "device_class": "current",
+                "mode": "box",
+            },
+        ),
+        _setting(
+            pid,
+            "config",
+            "interval",
+            {
+                "command_template": _quoted('{"interval": {{ value | int }}}'),
+                "min": "1",
+                "max": "3600",
+                "unit_of_measurement": "s",
+                "device_class": "duration",
+                "mode": "box",
+            },
+        ),
+        _setting(
+            pid,
+            "config",
+            "deadband",
+            {
+                "command_template": "'" + number.format(key="deadband") + "'",
+                "min": "0",
+                "max": "10000",
+                "unit_of_measurement": "W",
+                "device_class": "power",
+                "mode": "box",
+                "enabled_by_default": "false",
+            },
+        ),
+    ]
+    out["select"] = [
+        _setting(
+            pid,
+            "config",
+            "restore",
+            {
+                "command_template": _quoted('{"restore": "{{ value }}"}'),
+                "options": "['off', 'on', 'last']",
+            },
+        )
+    ]
+    out["binary_sensor"] = [
+        _mqtt_entity(
+            pid,
+            "overload",
+            {
+                "state_topic": f"greennet/{pid}/protection",
+                "value_template": _quoted('{{ "ON" if value_json.tripped else "OFF" }}'),
+                "device_class": "problem",
+            },
+        )
+    ]
+    event = f"greennet/{pid}/event"
+    out["event"] = [
+        _mqtt_entity(
+            pid,
+            key,
+            {
+                "state_topic": event,
+                "event_types": types,
+                "value_template": _quoted('{"event_type": "{{ ' + field + ' }}"}'),
+            },
+        )
+        for key, types, field in (
+            ("overload", "[overload_trip]", "value_json.type"),
+            ("sensor_fault", "[sensor_fault]", "value_json.type"),
+            ("button", "[single, double, long]", "value_json.action"),
+        )
+    ]
+    return out
+
+
+def mqtt_yaml(plug_ids: list[str], equivalent: bool = False) -> str:
+    """HA MQTT entities per plug: the core five, or all GreenNet's (`equivalent`)."""
+    domains: dict[str, list[str]] = {}
     for pid in plug_ids:
-        for key, unit, device_class in SENSORS:
-            state_class = "total_increasing" if key == "energy" else "measurement"
-            lines += [
-                f"    - name: {key}",
-                f"      unique_id: bench_{pid}_{key}",
-                f"      state_topic: greennet/{pid}/telemetry",
-                f"      value_template: '{{{{ value_json.{key} }}}}'",
-                f"      unit_of_measurement: {unit}",
-                f"      device_class: {device_class}",
-                f"      state_class: {state_class}",
-                f"      availability_topic: greennet/{pid}/status",
-                "      payload_available: online",
-                "      payload_not_available: offline",
-                f"      device: {{identifiers: [{pid}], name: {pid}}}",
-            ]
-    lines.append("  switch:")
-    for pid in plug_ids:
-        lines += [
-            "    - name: relay",
-            f"      unique_id: bench_{pid}_relay",
-            f"      command_topic: greennet/{pid}/relay/set",
-            f"      state_topic: greennet/{pid}/relay",
-            "      payload_on: 'ON'",
-            "      payload_off: 'OFF'",
-            f"      availability_topic: greennet/{pid}/status",
-            "      payload_available: online",
-            "      payload_not_available: offline",
-            "      qos: 1",
-            f"      device: {{identifiers: [{pid}], name: {pid}}}",
-        ]
+        entities = _equivalent_entities(pid) if equivalent else _core_entities(pid)
+        for domain, items in entities.items():
+            for item in items:
+                domains.setdefault(domain, []).extend(item)
+    lines = ["mqtt:"]
+    for domain, items in domains.items():
+        lines += [f"  {domain}:", *items]
     return "\n".join(lines) + "\n"
 
 
@@ -275,14 +446,36 @@ async def profile(pid: int, seconds: float, top: int = 20) -> str:
     return "\n".join(rows)
 
 
+def greennet_at(ref: str, into: Path) -> Path:
+    """The integration as it was at git `ref`, extracted under `into`."""
+    archive = subprocess.run(
+        ["git", "archive", ref, "custom_components/greennet"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "custom_components" / "greennet"
+
+
+def integration_of(mode: str) -> str:
+    """`mqtt` or `greennet`: which integration a mode measures."""
+    return "mqtt" if mode.startswith("mqtt") else "greennet"
+
+
 async def run_one(
     mode: str, count: int, window: float, samples: int, profile_it: bool = False
 ) -> dict[str, Any]:
-    """One mode at one plug count; returns the figures."""
+    """One mode at one plug count; returns the figures.
+
+    Modes: `mqtt` (HA MQTT, the five core entities per plug), `mqtt-equivalent` (HA MQTT
+    with every entity GreenNet creates), `greennet`, `greennet@<git ref>` (the integration
+    as committed at that ref, to compare code before and after in one run).
+    """
     cfg_plugs = Simulator(SimulatorConfig(count=count)).plugs
     plug_ids = [p.id for p in cfg_plugs]
-    with tempfile.TemporaryDirectory(prefix=f"greennet-bench-{mode}-") as tmp:
-        rig = Rig(Path(tmp), extra_yaml=mqtt_yaml(plug_ids) if mode == "mqtt" else "")
+    integration = integration_of(mode)
+    with tempfile.TemporaryDirectory(prefix="greennet-bench-") as tmp:
+        extra = mqtt_yaml(plug_ids, mode == "mqtt-equivalent") if integration == "mqtt" else ""
+        source = greennet_at(mode.split("@", 1)[1], Path(tmp)) if "@" in mode else None
+        rig = Rig(Path(tmp), extra_yaml=extra, greennet_source=source)
         sim: Simulator | None = None
         try:
             await rig.start()
@@ -300,9 +493,9 @@ async def run_one(
             )
             await sim.start()
             await sim.wait_online(60)
-            await setup_integration(rig, mode)
+            await setup_integration(rig, integration)
             print("  integration set up", flush=True)
-            entities = await entity_map(rig, mode, plug_ids)
+            entities = await entity_map(rig, integration, plug_ids)
             print("  entities live; measuring", flush=True)
             await asyncio.sleep(5)
             rss_after = rss_mib(rig.ha_pid)
@@ -350,27 +543,44 @@ async def run_one(
             await rig.stop()
 
 
+def _ratio(value: float, reference: float | None) -> str:
+    return f"{value / reference:.2f}" if reference else "-"
+
+
 def report(results: list[dict[str, Any]], command: str) -> str:
-    """Markdown section for bench/RESULTS.md."""
+    """Markdown section for bench/RESULTS.md.
+
+    Ratios are against `mqtt` (the five core entities per plug) and, when the run has it,
+    `mqtt-equivalent` (every entity GreenNet creates) at the same plug count.
+    """
     rows = [
-        "| plugs | integration | msgs | idle HA CPU % | HA CPU s / 1000 msgs | marginal s / 1000 "
-        "msgs | marginal vs MQTT | publish→state p50 / p99 ms | relay round trip p50 / p99 ms "
-        "| RSS KiB / plug | RSS vs MQTT |",
+        "| plugs | mode | msgs | idle HA CPU % | HA CPU s / 1000 msgs | marginal s / 1000 "
+        "msgs | marginal vs MQTT / vs MQTT-equivalent | publish→state p50 / p99 ms | relay "
+        "round trip p50 / p99 ms | RSS KiB / plug | RSS vs MQTT / vs MQTT-equivalent |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    base = {r["count"]: r for r in results if r["mode"] == "mqtt"}
+
+    def per_plug(r: dict[str, Any]) -> float:
+        return float((r["rss_after"] - r["rss_before"]) * 1024 / r["count"])
+
+    refs = {(r["mode"], r["count"]): r for r in results}
     profiles = []
     for r in results:
-        ref = base.get(r["count"]) or r
-        ratio = r["marginal_per_1000"] / ref["marginal_per_1000"] if ref["marginal_per_1000"] else 0
-        per_plug = (r["rss_after"] - r["rss_before"]) * 1024 / r["count"]
-        ref_plug = (ref["rss_after"] - ref["rss_before"]) * 1024 / ref["count"]
+        base = refs.get(("mqtt", r["count"]))
+        equal = refs.get(("mqtt-equivalent", r["count"]))
+        cpu = " / ".join(
+            _ratio(r["marginal_per_1000"], ref["marginal_per_1000"] if ref else None)
+            for ref in (base, equal)
+        )
+        rss = " / ".join(
+            _ratio(per_plug(r), per_plug(ref) if ref else None) for ref in (base, equal)
+        )
         rows.append(
             f"| {r['count']} | {r['mode']} | {r['messages']} | {r['idle_rate'] * 100:.1f} | "
-            f"{r['cpu_per_1000']:.3f} | {r['marginal_per_1000']:.3f} | {ratio:.2f} | "
+            f"{r['cpu_per_1000']:.3f} | {r['marginal_per_1000']:.3f} | {cpu} | "
             f"{r['latency']['p50']:.1f} / {r['latency']['p99']:.1f} | "
             f"{r['relay']['p50']:.1f} / {r['relay']['p99']:.1f} | "
-            f"{per_plug:.0f} | {per_plug / ref_plug if ref_plug else 0:.2f} |"
+            f"{per_plug(r):.0f} | {rss} |"
         )
         if r.get("profile"):
             profiles.append(f"Profile, {r['mode']} with {r['count']} plugs:\n\n{r['profile']}\n")
@@ -390,12 +600,18 @@ async def main() -> None:
     parser.add_argument("--counts", type=int, nargs="*")
     parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("--profile", action="store_true", help="py-spy the GreenNet runs")
+    parser.add_argument(
+        "--modes",
+        nargs="*",
+        default=["mqtt", "greennet"],
+        help="mqtt, mqtt-equivalent, greennet, greennet@<git ref> (see run_one)",
+    )
     args = parser.parse_args()
     counts = args.counts or ([10, 50] if args.quick else [50, 200])
     window, samples = (15.0, 20) if args.quick else (60.0, 100)
     results = []
     for count in counts:
-        for mode in ("mqtt", "greennet"):
+        for mode in args.modes:
             print(f"… {mode} with {count} plugs", flush=True)
             profile_it = args.profile and mode == "greennet"
             results.append(await run_one(mode, count, window, samples, profile_it))

@@ -79,6 +79,8 @@ class Rig:
 
     workdir: Path
     extra_yaml: str = ""
+    # The GreenNet code to load instead of this tree's (e.g. an older commit's, to compare).
+    greennet_source: Path | None = None
     mqtt_port: int = field(default_factory=free_port)
     ha_port: int = field(default_factory=free_port)
     processes: list[Process] = field(default_factory=list)
@@ -101,6 +103,10 @@ class Rig:
         if self.extra_yaml:
             with (confdir / "configuration.yaml").open("a") as handle:
                 handle.write(self.extra_yaml)
+        if self.greennet_source is not None:
+            link = confdir / "custom_components" / "greennet"
+            link.unlink()
+            link.symlink_to(self.greennet_source)
         self.processes.append(start_home_assistant(confdir, self.workdir / "logs"))
         base = f"http://127.0.0.1:{self.ha_port}"
         await wait_http(self.processes[-1], base + "/manifest.json", 240)

@@ -2,9 +2,10 @@
 
 Brokers fail in ways Mosquitto will not do on command: one that never answers CONNECT,
 one that drops every session shortly after accepting it (an idle-killing load balancer),
-one that drops a client when it subscribes (EMQX's ACL `deny_action = disconnect`), or one
-that refuses subscriptions (SUBACK 0x80). The proxy forwards whole MQTT packets between
-the client and Mosquitto and applies the chosen misbehaviour.
+one that drops a client when it subscribes (EMQX's ACL `deny_action = disconnect`), one
+that refuses subscriptions (SUBACK 0x80), or one that never acknowledges a publish. The
+proxy forwards whole MQTT packets between the client and Mosquitto and applies the chosen
+misbehaviour.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .broker import Mosquitto
 CONNACK = 0x20
 SUBSCRIBE = 0x80
 SUBACK = 0x90
+PUBACK = 0x40
 SUBACK_FAILURE = 0x80
 
 
@@ -32,6 +34,7 @@ class Misbehaviour:
     drop_after: float | None = None  # close each session this long after its CONNACK
     drop_on_subscribe: bool = False  # close the session when the client subscribes
     refuse_subscriptions: bool = False  # rewrite every SUBACK return code to 0x80
+    swallow_pubacks: bool = False  # never pass on a PUBACK (a half-open or stalled broker)
 
 
 @dataclass
@@ -156,6 +159,8 @@ class MqttProxy:
                     connack.set()
                 if packet[0] & 0xF0 == SUBACK and self.misbehaviour.refuse_subscriptions:
                     packet = refuse(packet)
+                if packet[0] & 0xF0 == PUBACK and self.misbehaviour.swallow_pubacks:
+                    continue
                 client_w.write(packet)
                 await client_w.drain()
 

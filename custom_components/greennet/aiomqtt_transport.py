@@ -8,6 +8,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
@@ -125,7 +126,7 @@ def _dispatching_queue(
 
 async def async_check_broker(settings: BrokerSettings) -> None:
     """Connect once and disconnect: raise InvalidAuth or TransportError on failure."""
-    transport = AiomqttTransport(settings, lambda *_: None, lambda _: None)
+    transport = AiomqttTransport(settings, lambda *_: None, lambda _: None, lambda: None)
     try:
         await transport.async_connect()
     finally:
@@ -140,7 +141,7 @@ class AiomqttTransport(Transport):
         settings: BrokerSettings,
         on_message: MessageCallback,
         on_connection: ConnectionCallback,
-        on_auth_failed: Callable[[], None] | None = None,
+        on_auth_failed: Callable[[], None],
         backoff: tuple[float, float] = (BACKOFF_INITIAL, BACKOFF_MAX),
         timeout: float = CONNECT_TIMEOUT,
     ) -> None:
@@ -246,9 +247,8 @@ class AiomqttTransport(Transport):
 
     def _deliver(self, message: aiomqtt.Message) -> None:
         """Hand one message to the hub as paho decodes it (in the event loop)."""
-        payload = message.payload
-        if not isinstance(payload, bytes):
-            payload = str(payload).encode() if payload is not None else b""
+        # Typed as any payload aiomqtt accepts; paho hands every received one over as bytes.
+        payload = cast(bytes, message.payload)
         try:
             self._on_message(message.topic.value, payload, message.retain)
         except Exception:  # one bad handler must not end the session for every plug
@@ -282,8 +282,7 @@ class AiomqttTransport(Transport):
                 await self.async_connect()
             except InvalidAuth as err:
                 LOGGER.warning("The MQTT broker rejected the credentials: %s", err)
-                if self._on_auth_failed is not None:
-                    self._on_auth_failed()
+                self._on_auth_failed()
                 return
             except TransportError as err:
                 LOGGER.debug("reconnect failed, next try in %.1f s: %s", delay, err)

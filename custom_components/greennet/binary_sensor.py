@@ -61,9 +61,6 @@ class GreenNetBinarySensor(GreenNetEntity, BinarySensorEntity):
     entity_description: GreenNetBinarySensorDescription
     _channels = frozenset({p.Channel.PROTECTION})
 
-    def _value(self) -> bool | None:
-        return self.entity_description.value_fn(self.plug)
-
     def _show(self, value: bool | None) -> None:
         self._attr_is_on = value
 

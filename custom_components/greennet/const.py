@@ -49,10 +49,15 @@ RELAY_CONFIRM_TIMEOUT: Final = 5.0
 # Energy dips up to this many kWh are rounding in the plug, not a meter reset.
 ENERGY_DIP_TOLERANCE: Final = 0.01
 
+# Highest protection limits offered for a plug that does not report its own ceilings
+# (`current_ceiling` / `power_ceiling` in `protection`): a 16 A socket at 230 V.
+DEFAULT_CURRENT_CEILING: Final = 16.0
+DEFAULT_POWER_CEILING: Final = 3680.0
+
 # Home Assistant bus event for device triggers and automations (see docs/integration.md):
 # data = {"device_id", "plug_id", "type", "data"}.
 EVENT_GREENNET: Final = "greennet_event"
-# Types the hub adds to the plug's own event types (overload_trip, button, ...).
+# Types the hub adds to the plug's own event types (overload_trip, sensor_fault, button, ...).
 EVENT_TYPE_ONLINE: Final = "online"
 EVENT_TYPE_OFFLINE: Final = "offline"
 

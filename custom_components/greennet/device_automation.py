@@ -21,12 +21,11 @@ POWER_BELOW: Final = "power_below"
 def plug_entity_id(hass: HomeAssistant, device_id: str, platform: str, key: str) -> str | None:
     """Entity id of a GreenNet plug's entity (unique id `<plug id>_<key>`), if it exists."""
     device = dr.async_get(hass).async_get(device_id)
-    if device is None:
+    # A device merged by MAC with another integration's carries their identifiers too.
+    plug_id = next((i for d, i in device.identifiers if d == DOMAIN), None) if device else None
+    if plug_id is None:  # the device was removed since the automation was set up
         return None
-    for domain, plug_id in device.identifiers:
-        if domain == DOMAIN:
-            return er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{plug_id}_{key}")
-    return None
+    return er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{plug_id}_{key}")
 
 
 def require_threshold(config: ConfigType) -> None:

@@ -1,4 +1,4 @@
-"""Device triggers for GreenNet plugs: power thresholds, online/offline, trip, button."""
+"""Device triggers for GreenNet plugs: power thresholds, online/offline, trip, fault, button."""
 
 from __future__ import annotations
 

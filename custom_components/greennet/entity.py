@@ -10,17 +10,23 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .hub import GreenNetConfigEntry, GreenNetHub
-from .models import PlugState, plug_device_info
+from .models import PlugState
 from .protocol import Channel
 
 _UNSET: Final = object()
 
 
+def _no_value(plug: PlugState) -> Any:
+    return None
+
+
 class GreenNetEntity(Entity):
     """One value or control of one plug, fed by the hub (no polling).
 
-    An update recomputes the entity's value from the plug and writes the state only when
-    the value, or the availability, changed; the value goes into `_attr_*` (cached by HA).
+    The value is read with the description's `value_fn` and put into `_attr_*` (which HA
+    caches) only when it changed; only then is the state written. A plug's telemetry
+    report reaches its sensors and switch once a second each, so that comparison is
+    the hot path: one call to read, one to compare, nothing else while nothing changed.
     """
 
     _attr_has_entity_name = True
@@ -35,26 +41,24 @@ class GreenNetEntity(Entity):
         self.plug = plug
         self.entity_description = description
         self._attr_unique_id = f"{plug.id}_{description.key}"
-        self._attr_device_info = plug_device_info(plug.info)
+        self._attr_device_info = plug.device_info()
         self._attr_available = hub.plug_available(plug.id)
+        # (plug) -> value, and (shown, new) -> True when `new` is only jitter around `shown`.
+        self._read: Callable[[PlugState], Any] = getattr(description, "value_fn", _no_value)
+        self._jitter: Callable[[Any, Any], bool] | None = getattr(description, "same_fn", None)
         self._shown: Any = _UNSET
         self._refresh()
-
-    def _value(self) -> Any:
-        """This entity's value in the plug's current state."""
-        return None
 
     def _show(self, value: Any) -> None:
         """Put a new value into the `_attr_*` HA reads."""
 
-    def _same(self, shown: Any, value: Any) -> bool:
-        """Whether `value` shows nothing new next to `shown`."""
-        return bool(shown == value)
-
     def _refresh(self) -> bool:
         """Take the plug's current value; True when the entity shows something new."""
-        value = self._value()
-        if self._shown is not _UNSET and self._same(self._shown, value):
+        value = self._read(self.plug)
+        shown = self._shown
+        if shown is not _UNSET and (
+            value == shown or (self._jitter is not None and self._jitter(shown, value))
+        ):
             return False
         self._shown = value
         self._show(value)
@@ -72,8 +76,15 @@ class GreenNetEntity(Entity):
     @callback
     def _async_value_changed(self) -> None:
         """A message of one of our channels: write only what shows something new."""
+        # `_refresh` inlined: this runs for every report of every plug.
+        value = self._read(self.plug)
+        shown = self._shown
+        if value == shown or (self._jitter is not None and self._jitter(shown, value)):
+            return
+        self._shown = value
+        self._show(value)
         # While unavailable HA shows "unavailable" whatever the value: the write waits.
-        if self._refresh() and self._attr_available:
+        if self._attr_available:
             self.async_write_ha_state()
 
     @callback

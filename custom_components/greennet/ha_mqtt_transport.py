@@ -19,10 +19,9 @@ from .transport import ConnectionCallback, MessageCallback, Transport, Transport
 
 def ha_mqtt_connected(hass: HomeAssistant) -> bool:
     """Whether HA's MQTT integration is set up and connected to its broker."""
-    try:
-        return mqtt.is_connected(hass)
-    except KeyError:  # never set up in this run
-        return False
+    # Loaded first: before its first setup there is no client to ask, and once its entry is
+    # unloaded or removed, its client stays marked connected (HA 2025.4).
+    return bool(hass.config_entries.async_loaded_entries(mqtt.DOMAIN)) and mqtt.is_connected(hass)
 
 
 class HaMqttTransport(Transport):

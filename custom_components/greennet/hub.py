@@ -144,14 +144,7 @@ class GreenNetHub:
         on_availability: EntityCallback,
     ) -> CALLBACK_TYPE:
         """Call `on_value` after messages of `channels`, `on_availability` on its changes."""
-        remove_value = self.listeners.add_channels(plug_id, channels, on_value)
-        remove_availability = self.listeners.add_availability(plug_id, on_availability)
-
-        def remove() -> None:
-            remove_value()
-            remove_availability()
-
-        return remove
+        return self.listeners.add_entity(plug_id, channels, on_value, on_availability)
 
     @callback
     def async_add_plug_listener(self, plug_id: str, listener: PlugListener) -> CALLBACK_TYPE:

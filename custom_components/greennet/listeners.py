@@ -44,19 +44,31 @@ class PlugListeners:
         self._plug_updates: dict[str, list[UpdateListener]] = {}
         self._new_plugs: list[NewPlugListener] = []
 
-    def add_channels(
-        self, plug_id: str, channels: Iterable[Channel], listener: EntityCallback
+    def add_entity(
+        self,
+        plug_id: str,
+        channels: Iterable[Channel],
+        on_value: EntityCallback,
+        on_availability: EntityCallback,
     ) -> CALLBACK_TYPE:
-        """Call `listener` after each message of these channels of one plug."""
-        removers = []
-        for channel in channels:
-            registry = self._channels.setdefault((plug_id, channel), [])
-            registry.append(listener)
-            removers.append(_remover(registry, listener))
+        """Call `on_value` after each message of these channels of one plug, and
+        `on_availability` whenever its availability may have changed.
+
+        One remover per entity (a plug has a dozen entities, an installation hundreds of
+        plugs: what is kept per registration is kept that many times).
+        """
+        registries = tuple(self._channels.setdefault((plug_id, ch), []) for ch in channels)
+        for registry in registries:
+            registry.append(on_value)
+        availability = self._availability.setdefault(plug_id, [])
+        availability.append(on_availability)
 
         def remove() -> None:
-            for remover in removers:
-                remover()
+            for registry in registries:
+                if on_value in registry:
+                    registry.remove(on_value)
+            if on_availability in availability:
+                availability.remove(on_availability)
 
         return remove
 

@@ -24,11 +24,20 @@ class PlugState:
     last_event: PlugEvent | None = None
     # Lifetime energy as shown to HA: rounding dips in the plug are ignored.
     energy: float | None = None
+    # The device registry data of `info`, built once and shared by the plug's entities.
+    _device: tuple[PlugInfo, DeviceInfo] | None = field(default=None, repr=False, compare=False)
 
     @property
     def supported(self) -> bool:
         """Whether the plug speaks a protocol version this integration understands."""
         return self.info is not None and self.info.supported
+
+    def device_info(self) -> DeviceInfo:
+        """Device registry data of the announced plug: one object for all its entities."""
+        assert self.info is not None
+        if self._device is None or self._device[0] is not self.info:
+            self._device = (self.info, plug_device_info(self.info))
+        return self._device[1]
 
     def restore_energy(self, shown: float) -> None:
         """Seed the filter with the energy HA showed before it restarted.

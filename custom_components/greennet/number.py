@@ -16,6 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import protocol as p
+from .const import DEFAULT_CURRENT_CEILING, DEFAULT_POWER_CEILING
 from .entity import GreenNetEntity, async_setup_plug_entities
 from .hub import GreenNetConfigEntry, GreenNetHub
 from .models import PlugState
@@ -24,20 +25,43 @@ from .models import PlugState
 PARALLEL_UPDATES = 0
 
 
+# (value, highest value the plug accepts): what a number shows and its range's top.
+type NumberReading = tuple[float | None, float]
+
+
 @dataclass(frozen=True, kw_only=True)
 class GreenNetNumberDescription(NumberEntityDescription):
-    """A plug setting: how to read it and how to send a new value."""
+    """A plug setting: how to read it (with its maximum) and how to send a new value."""
 
-    value_fn: Callable[[PlugState], float | None]
+    value_fn: Callable[[PlugState], NumberReading]
     set_fn: Callable[[GreenNetHub, str, float], Awaitable[None]]
 
 
-def _protection(read: Callable[[p.Protection], float]) -> Callable[[PlugState], float | None]:
-    return lambda plug: None if plug.protection is None else read(plug.protection)
+def _limit(
+    read: Callable[[p.Protection], float],
+    ceiling: Callable[[p.Protection], float | None],
+    default: float,
+) -> Callable[[PlugState], NumberReading]:
+    """A protection limit, up to the ceiling the plug reports (`default` when it has none).
+
+    A plug clamps limits to what its meter measures (docs/protocol.md): offering more
+    would only get the value cut back. The limit in use always lies within the range.
+    """
+
+    def reading(plug: PlugState) -> NumberReading:
+        if plug.protection is None:
+            return (None, default)
+        value = read(plug.protection)
+        top = ceiling(plug.protection)
+        return (value, max(default if top is None else top, value))
+
+    return reading
 
 
-def _config(read: Callable[[p.PlugConfig], float]) -> Callable[[PlugState], float | None]:
-    return lambda plug: None if plug.config is None else read(plug.config)
+def _config(
+    read: Callable[[p.PlugConfig], float], top: float
+) -> Callable[[PlugState], NumberReading]:
+    return lambda plug: (None if plug.config is None else read(plug.config), top)
 
 
 NUMBERS: tuple[GreenNetNumberDescription, ...] = (
@@ -47,11 +71,13 @@ NUMBERS: tuple[GreenNetNumberDescription, ...] = (
         device_class=NumberDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         native_min_value=p.MAX_POWER_RANGE[0],
-        native_max_value=p.MAX_POWER_RANGE[1],
+        native_max_value=DEFAULT_POWER_CEILING,
         native_step=1,
         mode=NumberMode.BOX,
         entity_category=EntityCategory.CONFIG,
-        value_fn=_protection(lambda pr: pr.max_power),
+        value_fn=_limit(
+            lambda pr: pr.max_power, lambda pr: pr.power_ceiling, DEFAULT_POWER_CEILING
+        ),
         set_fn=lambda hub, plug_id, value: hub.async_set_protection(
             plug_id, p.ProtectionCommand(max_power=value)
         ),
@@ -62,11 +88,13 @@ NUMBERS: tuple[GreenNetNumberDescription, ...] = (
         device_class=NumberDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         native_min_value=p.MAX_CURRENT_RANGE[0],
-        native_max_value=p.MAX_CURRENT_RANGE[1],
+        native_max_value=DEFAULT_CURRENT_CEILING,
         native_step=0.1,
         mode=NumberMode.BOX,
         entity_category=EntityCategory.CONFIG,
-        value_fn=_protection(lambda pr: pr.max_current),
+        value_fn=_limit(
+            lambda pr: pr.max_current, lambda pr: pr.current_ceiling, DEFAULT_CURRENT_CEILING
+        ),
         set_fn=lambda hub, plug_id, value: hub.async_set_protection(
             plug_id, p.ProtectionCommand(max_current=value)
         ),
@@ -81,7 +109,7 @@ NUMBERS: tuple[GreenNetNumberDescription, ...] = (
         native_step=1,
         mode=NumberMode.BOX,
         entity_category=EntityCategory.CONFIG,
-        value_fn=_config(lambda c: c.interval),
+        value_fn=_config(lambda c: c.interval, p.INTERVAL_RANGE[1]),
         set_fn=lambda hub, plug_id, value: hub.async_set_config(
             plug_id, p.ConfigCommand(interval=round(value))
         ),
@@ -97,7 +125,7 @@ NUMBERS: tuple[GreenNetNumberDescription, ...] = (
         mode=NumberMode.BOX,
         entity_category=EntityCategory.CONFIG,
         entity_registry_enabled_default=False,
-        value_fn=_config(lambda c: c.deadband),
+        value_fn=_config(lambda c: c.deadband, p.DEADBAND_RANGE[1]),
         set_fn=lambda hub, plug_id, value: hub.async_set_config(
             plug_id, p.ConfigCommand(deadband=value)
         ),
@@ -124,11 +152,8 @@ class GreenNetNumber(GreenNetEntity, NumberEntity):
     entity_description: GreenNetNumberDescription
     _channels = frozenset({p.Channel.PROTECTION, p.Channel.CONFIG})
 
-    def _value(self) -> float | None:
-        return self.entity_description.value_fn(self.plug)
-
-    def _show(self, value: float | None) -> None:
-        self._attr_native_value = value
+    def _show(self, value: NumberReading) -> None:
+        self._attr_native_value, self._attr_native_max_value = value
 
     async def async_set_native_value(self, value: float) -> None:
         """Send the new value; the state follows when the plug confirms."""

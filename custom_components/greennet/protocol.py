@@ -11,9 +11,18 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
+
+_fast_loads: Callable[[bytes | str], Any] | None = None
+try:  # Home Assistant ships orjson; the cloud and the simulator may not have it
+    import orjson
+except ImportError:  # pragma: no cover - the stdlib decoder below does it all
+    pass
+else:
+    _fast_loads = orjson.loads
 
 PROTOCOL_VERSION: Final = 1
 DEFAULT_PREFIX: Final = "greennet"
@@ -131,11 +140,17 @@ class Telemetry:
 
 @dataclass(frozen=True, slots=True)
 class Protection:
-    """Overload limits and whether the plug has tripped (`<id>/protection`)."""
+    """Overload limits and whether the plug has tripped (`<id>/protection`).
+
+    The ceilings are the highest limits the plug accepts (what its meter can measure);
+    a plug that clamps limits reports them, others may leave them out (None).
+    """
 
     max_current: float
     max_power: float
     tripped: bool
+    current_ceiling: float | None = None
+    power_ceiling: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,12 +251,31 @@ def _text(payload: bytes | str) -> str:
 _DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-def _object(payload: bytes | str) -> dict[str, Any]:
+def _decode(payload: bytes | str) -> Any:
+    """The standard library's decoder: the reference, and the one that names a fault."""
     text = _text(payload)
     try:
-        value = _DECODER.decode(text)
+        return _DECODER.decode(text)
     except (json.JSONDecodeError, RecursionError):
         raise ProtocolError("payload is not JSON") from None
+
+
+def _object(payload: bytes | str, exact: bool = False) -> dict[str, Any]:
+    """The payload's JSON object; `exact` keeps every number as the reference reads it."""
+    if _fast_loads is None or exact:
+        value = _decode(payload)
+    elif len(payload) > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    else:
+        # orjson (several times faster) takes the well-formed bulk. What it refuses (NaN,
+        # bad UTF-8, a lone surrogate, 1e400) goes to the reference decoder, which names
+        # the fault or decodes it as before. One difference is left: orjson reads an
+        # integer beyond 64 bits as a float, which every numeric range refuses anyway
+        # (events, whose extra fields pass through unchecked, ask for `exact`).
+        try:
+            value = _fast_loads(payload)
+        except ValueError:
+            value = _decode(payload)
     if not isinstance(value, dict):
         raise ProtocolError("payload is not a JSON object")
     return value
@@ -249,6 +283,8 @@ def _object(payload: bytes | str) -> dict[str, Any]:
 
 def _number(obj: dict[str, Any], key: str, bounds: tuple[float, float]) -> float:
     value = obj.get(key)
+    if type(value) is float and bounds[0] <= value <= bounds[1]:
+        return value  # the usual case; NaN and infinities fail the comparison
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ProtocolError(f"{key} must be a number")
     try:
@@ -262,6 +298,8 @@ def _number(obj: dict[str, Any], key: str, bounds: tuple[float, float]) -> float
 
 def _integer(obj: dict[str, Any], key: str, bounds: tuple[int, int]) -> int:
     value = obj.get(key)
+    if type(value) is int and bounds[0] <= value <= bounds[1]:
+        return value  # the usual case
     # 12.0 is accepted as 12: some JSON encoders (ESPHome's among them) write floats.
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -366,6 +404,8 @@ def parse_protection(payload: bytes | str) -> Protection:
         max_current=_number(obj, "max_current", MAX_CURRENT_RANGE),
         max_power=_number(obj, "max_power", MAX_POWER_RANGE),
         tripped=_boolean(obj, "tripped"),
+        current_ceiling=_optional(obj, "current_ceiling", _number, MAX_CURRENT_RANGE),
+        power_ceiling=_optional(obj, "power_ceiling", _number, MAX_POWER_RANGE),
     )
 
 
@@ -388,7 +428,7 @@ def parse_config(payload: bytes | str) -> PlugConfig:
 
 def parse_event(payload: bytes | str) -> PlugEvent:
     """Parse an event; non-scalar extra fields are dropped."""
-    obj = _object(payload)
+    obj = _object(payload, exact=True)
     event_type = _string(obj, "type", 32)
     data = {
         k: v
@@ -484,8 +524,17 @@ def encode_relay(on: bool) -> str:
 
 
 def encode_protection(p: Protection) -> str:
-    """JSON for `<id>/protection`."""
-    return _dump({"max_current": p.max_current, "max_power": p.max_power, "tripped": p.tripped})
+    """JSON for `<id>/protection`; the ceilings only when known."""
+    obj: dict[str, Any] = {
+        "max_current": p.max_current,
+        "max_power": p.max_power,
+        "tripped": p.tripped,
+    }
+    if p.current_ceiling is not None:
+        obj["current_ceiling"] = p.current_ceiling
+    if p.power_ceiling is not None:
+        obj["power_ceiling"] = p.power_ceiling
+    return _dump(obj)
 
 
 def encode_config(c: PlugConfig) -> str:

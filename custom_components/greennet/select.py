@@ -60,9 +60,6 @@ class GreenNetSelect(GreenNetEntity, SelectEntity):
     entity_description: GreenNetSelectDescription
     _channels = frozenset({p.Channel.CONFIG})
 
-    def _value(self) -> str | None:
-        return self.entity_description.value_fn(self.plug)
-
     def _show(self, value: str | None) -> None:
         self._attr_current_option = value
 

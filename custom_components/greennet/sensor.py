@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 
 from homeassistant.components.sensor import (
     RestoreSensor,
@@ -59,6 +60,12 @@ def _telemetry(read: Callable[[p.Telemetry], SensorValue]) -> _Reader:
     return lambda plug: None if plug.telemetry is None else read(plug.telemetry)
 
 
+def _reading(field: str) -> _Reader:
+    """One field of the last report (read in C: this runs for every report)."""
+    read = attrgetter(field)
+    return lambda plug: None if plug.telemetry is None else read(plug.telemetry)
+
+
 def _last_restart(telemetry: p.Telemetry) -> datetime | None:
     """When the plug booted: its report time (its own clock when synced) minus its uptime."""
     if telemetry.uptime is None:
@@ -85,7 +92,7 @@ SENSORS: tuple[GreenNetSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=1,
-        value_fn=_telemetry(lambda t: t.power),
+        value_fn=_reading("power"),
     ),
     GreenNetSensorDescription(
         key="voltage",
@@ -93,7 +100,7 @@ SENSORS: tuple[GreenNetSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricPotential.VOLT,
         suggested_display_precision=1,
-        value_fn=_telemetry(lambda t: t.voltage),
+        value_fn=_reading("voltage"),
     ),
     GreenNetSensorDescription(
         key="current",
@@ -101,7 +108,7 @@ SENSORS: tuple[GreenNetSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=3,
-        value_fn=_telemetry(lambda t: t.current),
+        value_fn=_reading("current"),
     ),
     GreenNetSensorDescription(
         key="energy",
@@ -119,7 +126,7 @@ SENSORS: tuple[GreenNetSensorDescription, ...] = (
         native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
-        value_fn=_telemetry(lambda t: t.rssi),
+        value_fn=_reading("rssi"),
     ),
     GreenNetSensorDescription(
         key="last_restart",
@@ -157,16 +164,8 @@ class GreenNetSensor(GreenNetEntity, SensorEntity):
     entity_description: GreenNetSensorDescription
     _channels = frozenset({p.Channel.TELEMETRY})
 
-    def _value(self) -> SensorValue:
-        return self.entity_description.value_fn(self.plug)
-
     def _show(self, value: SensorValue) -> None:
         self._attr_native_value = value
-
-    def _same(self, shown: SensorValue, value: SensorValue) -> bool:
-        """Equal, or only jitter around the shown value."""
-        same_fn = self.entity_description.same_fn
-        return shown == value or (same_fn is not None and same_fn(shown, value))
 
 
 class GreenNetEnergySensor(GreenNetSensor, RestoreSensor):

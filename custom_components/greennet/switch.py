@@ -60,9 +60,6 @@ class GreenNetSwitch(GreenNetEntity, SwitchEntity):
     entity_description: GreenNetSwitchDescription
     _channels = frozenset({p.Channel.RELAY, p.Channel.TELEMETRY})
 
-    def _value(self) -> bool | None:
-        return self.entity_description.value_fn(self.plug)
-
     def _show(self, value: bool | None) -> None:
         self._attr_is_on = value
 

@@ -86,10 +86,10 @@ int main() {
       std::string out = encode_telemetry(t);
       std::printf("%s\n", out.empty() ? "EMPTY" : out.c_str());
     } else if (kind == "P") {
-      double mc, mp;
+      double mc, mp, cc, pc;
       bool tripped;
-      std::cin >> mc >> mp >> tripped;
-      std::printf("%s\n", encode_protection(mc, mp, tripped).c_str());
+      std::cin >> mc >> mp >> tripped >> cc >> pc;
+      std::printf("%s\n", encode_protection(mc, mp, tripped, cc, pc).c_str());
     } else if (kind == "G") {
       int interval;
       double deadband;

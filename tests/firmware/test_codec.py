@@ -267,10 +267,16 @@ def test_state_documents_parse_back(
     deadband: float,
     restore: p.RestoreMode,
 ) -> None:
-    prot = p.parse_protection(driver.ask(f"P {mc!r} {mp!r} {int(tripped)}\n".encode()))
+    prot = p.parse_protection(
+        driver.ask(f"P {mc!r} {mp!r} {int(tripped)} {mc!r} {mp!r}\n".encode())
+    )
     assert math.isclose(prot.max_current, mc, abs_tol=0.0005)
     assert math.isclose(prot.max_power, mp, abs_tol=0.05)
     assert prot.tripped is tripped
+    assert prot.current_ceiling is not None
+    assert math.isclose(prot.current_ceiling, mc, abs_tol=0.0005)
+    assert prot.power_ceiling is not None
+    assert math.isclose(prot.power_ceiling, mp, abs_tol=0.05)
     cfg = p.parse_config(driver.ask(f"G {interval} {deadband!r} {restore}\n".encode()))
     assert (cfg.interval, cfg.restore) == (interval, restore)
     assert math.isclose(cfg.deadband, deadband, abs_tol=0.05)

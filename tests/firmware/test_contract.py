@@ -110,7 +110,7 @@ SAMPLE_TELEMETRY = p.Telemetry(230, 1, 230, 1, True, rssi=-50, uptime=1, ts=p.TS
     [
         ("encode_info", p.encode_info(SAMPLE_INFO)),
         ("encode_telemetry", p.encode_telemetry(SAMPLE_TELEMETRY)),
-        ("encode_protection", p.encode_protection(p.Protection(1, 1, False))),
+        ("encode_protection", p.encode_protection(p.Protection(1, 1, False, 3.04, 79))),
         ("encode_config", p.encode_config(p.PlugConfig(1, 0, p.RestoreMode.OFF))),
     ],
 )

@@ -145,7 +145,7 @@ async def test_overpower_trips_with_reason_power(start_plug: StartPlug) -> None:
     mark = plug.mark()
     plug.command("protection/set", '{"reset": true}')
     reset = await plug.wait_message("protection", after=mark)
-    assert p.parse_protection(reset.payload) == p.Protection(3.0, 30.0, False)
+    assert p.parse_protection(reset.payload) == p.Protection(3.0, 30.0, False, 3.04, 79.0)
 
 
 async def test_limits_and_settings_persist_across_restart(start_plug: StartPlug) -> None:
@@ -155,7 +155,8 @@ async def test_limits_and_settings_persist_across_restart(start_plug: StartPlug)
     plug.set_number("Power limit", 60)  # through the entity, not MQTT
     plug.command("config/set", '{"interval": 30, "deadband": 12.5, "restore": "on"}')
     await plug.wait_message(
-        "protection", lambda m: p.parse_protection(m.payload) == p.Protection(2.5, 60.0, False)
+        "protection",
+        lambda m: p.parse_protection(m.payload) == p.Protection(2.5, 60.0, False, 3.04, 79.0),
     )
     await plug.wait_message(
         "config", lambda m: p.parse_config(m.payload) == p.PlugConfig(30, 12.5, p.RestoreMode.ON)
@@ -165,7 +166,9 @@ async def test_limits_and_settings_persist_across_restart(start_plug: StartPlug)
     again = await start_plug()
     await again.wait_message("telemetry")
     by_channel = {m.channel: m.payload for m in again.messages}
-    assert p.parse_protection(by_channel["protection"]) == p.Protection(2.5, 60.0, False)
+    assert p.parse_protection(by_channel["protection"]) == p.Protection(
+        2.5, 60.0, False, 3.04, 79.0
+    )
     assert p.parse_config(by_channel["config"]) == p.PlugConfig(30, 12.5, p.RestoreMode.ON)
     # Restore "on" closes the relay at power-on, once the meter gave its first reading.
     await again.wait_message("relay", lambda m: m.payload == "ON")
@@ -280,7 +283,7 @@ async def test_malformed_commands_are_ignored_and_logged(start_plug: StartPlug) 
     # A valid command after the bad ones is applied: the plug is alive and unchanged.
     plug.command("protection/set", '{"max_power": 50, "future_field": [1, {"x": null}]}')
     state = await plug.wait_message("protection", after=mark)
-    assert p.parse_protection(state.payload) == p.Protection(3.0, 50.0, False)
+    assert p.parse_protection(state.payload) == p.Protection(3.0, 50.0, False, 3.04, 79.0)
     ignored = [line for line in plug.log if "ignored command" in line]
     assert len(ignored) == len(bad)
     assert plug.undelivered == [p.topic(p.DEFAULT_PREFIX, plug.plug_id, p.Channel.EVENT)]

@@ -65,7 +65,8 @@ async def test_limits_are_clamped_to_what_the_meter_measures(start_plug: StartPl
     mark = plug.mark()
     plug.command("protection/set", '{"max_current": 50, "max_power": 20000}')
     await plug.wait_message(
-        "protection", lambda m: p.parse_protection(m.payload) == p.Protection(3.04, 79.0, False)
+        "protection",
+        lambda m: p.parse_protection(m.payload) == p.Protection(3.04, 79.0, False, 3.04, 79.0),
     )
     await plug.wait_log("max_current 50.00 A is beyond what the meter measures: 3.04 A")
     plug.set_number("Current limit", 20)  # over the entity's range: refused by ESPHome
@@ -280,5 +281,7 @@ async def test_settings_survive_a_power_cut_right_after_they_change(
     again = await start_plug()
     await again.wait_message("relay", lambda m: m.payload == "ON")  # restore "last"
     by_channel = {m.channel: m.payload for m in again.messages}
-    assert p.parse_protection(by_channel["protection"]) == p.Protection(2.5, 50.0, False)
+    assert p.parse_protection(by_channel["protection"]) == p.Protection(
+        2.5, 50.0, False, 3.04, 79.0
+    )
     assert p.parse_config(by_channel["config"]) == p.PlugConfig(30, 2.5, p.RestoreMode.LAST)

@@ -168,3 +168,53 @@ def test_prefix_validation() -> None:
     for bad in ("", "a/#", "a/+/b", "/lead", "trail/"):
         with pytest.raises(p.ProtocolError):
             p.validate_prefix(bad)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        json.dumps(GOOD_TELEMETRY).encode(),
+        b'{"voltage": 229.8, "voltage": 230.1, "current": 0, "power": 0, "energy": 1,'
+        b' "relay": "OFF"}',
+        b'{"voltage": 1e400, "current": 0, "power": 0, "energy": 1, "relay": "OFF"}',
+        b'{"voltage": 230, "current": 0, "power": 0, "energy": 1, "relay": "OFF",'
+        b' "uptime": 123456789012345678901234567890}',
+        b'{"voltage": 230, "current": 0, "power": 0, "energy": 1, "relay": "OFF",'
+        b' "note": "\\ud800"}',
+        b'\xef\xbb\xbf{"voltage": 230}',
+        b'{"voltage": 230, "current": 0, "power": 0, "energy": 1, "relay": "\xe9"}',
+    ],
+)
+def test_the_fast_decoder_reads_what_the_reference_decoder_reads(payload: bytes) -> None:
+    """orjson takes the bulk: every payload parses, or fails, exactly as with json."""
+
+    def outcome() -> object:
+        try:
+            return p.parse_telemetry(payload)
+        except p.ProtocolError:
+            return p.ProtocolError
+
+    fast = outcome()
+    original, p._fast_loads = p._fast_loads, None
+    try:
+        reference = outcome()
+    finally:
+        p._fast_loads = original
+    assert original is not None
+    assert fast == reference
+
+
+def test_event_extras_keep_integers_beyond_64_bits() -> None:
+    e = p.parse_event(b'{"type": "button", "count": 123456789012345678901234567890}')
+    assert e.data == {"count": 123456789012345678901234567890}
+
+
+def test_protection_ceilings_are_optional_and_range_checked() -> None:
+    plain = p.parse_protection(b'{"max_current": 10, "max_power": 2300, "tripped": false}')
+    assert (plain.current_ceiling, plain.power_ceiling) == (None, None)
+    assert "ceiling" not in p.encode_protection(plain)
+    full = p.Protection(3.0, 70.0, False, current_ceiling=3.04, power_ceiling=79.0)
+    assert p.parse_protection(p.encode_protection(full)) == full
+    for bad in ('"current_ceiling": 0', '"power_ceiling": 30000', '"current_ceiling": "3"'):
+        with pytest.raises(p.ProtocolError):
+            p.parse_protection(f'{{"max_current": 1, "max_power": 1, "tripped": true, {bad}}}')

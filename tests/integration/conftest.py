@@ -125,9 +125,10 @@ def sim_config(broker: Mosquitto, **kwargs: Any) -> SimulatorConfig:
 
 
 async def wait_until(
-    hass: HomeAssistant, predicate: Callable[[], bool], timeout: float = 5.0
+    hass: HomeAssistant, predicate: Callable[[], bool], timeout: float = 15.0
 ) -> None:
-    """Poll HA until `predicate` holds (bounded: fails the test after `timeout`).
+    """Poll HA until `predicate` holds (bounded: fails the test after `timeout`, which only
+    a failing test waits out: generous, for a loaded machine running two xdist workers).
 
     Then let HA finish what the change set off: a state written from a transport's
     socket callback (no task) has its listeners (automations) still queued.
@@ -220,7 +221,8 @@ async def entry(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     yield config_entry
-    if config_entry.state.recoverable:
+    removed = hass.config_entries.async_get_entry(config_entry.entry_id) is None
+    if not removed and config_entry.state.recoverable:
         await hass.config_entries.async_unload(config_entry.entry_id)
         await hass.async_block_till_done()
     if ha_mqtt is not None:

@@ -11,16 +11,30 @@ from pathlib import Path
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_PORT
+from homeassistant.const import ATTR_ENTITY_ID, CONF_PORT, STATE_ON
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet import const
+from custom_components.greennet import protocol as p
 from custom_components.greennet.const import DOMAIN
 
 from ..broker import Mosquitto
+from ..mqtt_observer import Observer
 from ..mqtt_proxy import MqttProxy
-from .conftest import entry_data, wait_until
+from .conftest import entity_id, entry_data, state_of, wait_until
+
+PLUG = p.PlugInfo(
+    id="greennet-5a11ed",
+    name="Heater",
+    model="GreenNet Plug",
+    sw_version="1.0.0",
+    hw_version="",
+    mac="02:00:00:5A:11:ED",
+    ip="",
+    protocol=1,
+)
 
 
 @pytest.fixture
@@ -176,3 +190,46 @@ async def test_the_mqtt_client_logs_under_the_loggers_the_manifest_names(
         assert any(
             name == logger or name.startswith(f"{logger}.") for logger in manifest["loggers"]
         )
+
+
+async def test_a_reconnect_whose_subscriptions_are_refused_is_closed_and_retried(
+    hass: HomeAssistant, proxy: MqttProxy
+) -> None:
+    entry = await load_through(hass, proxy)
+    hub = entry.runtime_data
+    before = len(proxy.sessions)
+    # After a restart the broker's ACL refuses our subscriptions: a session that would
+    # never hear a plug must not count as connected.
+    proxy.misbehaviour.refuse_subscriptions = True
+    await proxy.drop_all()
+    await wait_until(hass, lambda: not hub.connected)
+    await proxy.wait_sessions(before + 2)  # refused, closed, and tried again
+    async with asyncio.timeout(2):
+        await proxy.sessions[before].closed_by_client.wait()
+    assert not hub.connected
+    proxy.misbehaviour.refuse_subscriptions = False
+    await wait_until(hass, lambda: hub.connected)
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_a_command_the_broker_never_acknowledges_fails_with_a_clear_error(
+    hass: HomeAssistant, proxy: MqttProxy
+) -> None:
+    entry = await load_through(hass, proxy)
+    async with Observer(proxy.broker) as plug:
+        await plug.publish(f"greennet/{PLUG.id}/status", "online", retain=True)
+        await plug.publish(f"greennet/{PLUG.id}/info", p.encode_info(PLUG), retain=True)
+        await plug.publish(f"greennet/{PLUG.id}/relay", p.ON, retain=True)
+        await wait_until(hass, lambda: state_of(hass, "switch", PLUG.id, "relay") == STATE_ON)
+    # The session looks alive, but the broker stalls: the command's PUBACK never comes.
+    proxy.misbehaviour.swallow_pubacks = True
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "switch",
+            "turn_off",
+            {ATTR_ENTITY_ID: entity_id(hass, "switch", PLUG.id, "relay")},
+            blocking=True,
+        )
+    assert (err.value.translation_domain, err.value.translation_key) == (DOMAIN, "not_connected")
+    assert state_of(hass, "switch", PLUG.id, "relay") == STATE_ON
+    assert entry.state is ConfigEntryState.LOADED

@@ -10,15 +10,13 @@ import pytest
 from greennet_sim import Simulator
 from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.components.device_automation.exceptions import InvalidDeviceAutomationConfig
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
     async_get_device_automations,
-    async_mock_service,
 )
 
 from custom_components.greennet import device_condition, device_trigger
@@ -27,40 +25,10 @@ from custom_components.greennet.const import DOMAIN
 
 from ..broker import Mosquitto
 from ..mqtt_observer import Observer
+from .automations import automate, fired, set_power, trigger
 from .conftest import device_of, entity_id, state_of, wait_until
 
 pytestmark = pytest.mark.usefixtures("entry")
-
-
-def trigger(device_id: str, kind: str, **extra: Any) -> dict[str, Any]:
-    return {"platform": "device", "domain": DOMAIN, "device_id": device_id, "type": kind, **extra}
-
-
-async def automate(hass: HomeAssistant, *automations: dict[str, Any]) -> list[ServiceCall]:
-    """Set up automations whose action calls test.automation with the trigger id."""
-    calls = async_mock_service(hass, "test", "automation")
-    config = [
-        {
-            "alias": f"a{i}",
-            "triggers": [a["trigger"]],
-            "conditions": a.get("conditions", []),
-            "actions": [{"action": "test.automation", "data": {"which": a["id"]}}],
-        }
-        for i, a in enumerate(automations)
-    ]
-    assert await async_setup_component(hass, "automation", {"automation": config})
-    await hass.async_block_till_done()
-    return calls
-
-
-def fired(calls: list[ServiceCall]) -> list[str]:
-    return [c.data["which"] for c in calls]
-
-
-async def set_power(hass: HomeAssistant, sim: Simulator, plug_id: str, watts: float) -> None:
-    sim.plug(plug_id).set_load(watts)
-    await sim.report(plug_id)
-    await wait_until(hass, lambda: state_of(hass, "sensor", plug_id, "power") == str(float(watts)))
 
 
 async def test_every_trigger_type_is_offered(hass: HomeAssistant, sim: Simulator) -> None:
@@ -242,18 +210,6 @@ async def test_trigger_for_a_removed_device_fails_with_ha_s_normal_error(
     assert state is not None
     assert state.state == "unavailable"
     assert fired(calls) == []
-
-
-async def test_power_trigger_without_threshold_is_rejected(
-    hass: HomeAssistant, sim: Simulator, caplog: pytest.LogCaptureFixture
-) -> None:
-    device = device_of(hass, sim.plugs[0].id)
-    assert device is not None
-    await automate(hass, {"id": "bad", "trigger": trigger(device.id, "power_above")})
-    assert "power_above needs 'above'" in caplog.text
-    state = hass.states.get("automation.a0")
-    assert state is not None
-    assert state.state == "unavailable"
 
 
 def test_every_trigger_and_condition_type_is_translated() -> None:

@@ -176,6 +176,8 @@ FIELDS = [
     "max_current",
     "max_power",
     "tripped",
+    "current_ceiling",
+    "power_ceiling",
     "interval",
     "deadband",
     "restore",

@@ -105,3 +105,28 @@ async def test_unloading_fails_a_pending_relay_command_cleanly(
             async with asyncio.timeout(2):
                 await command
     assert err.value.translation_key == "not_connected"
+
+
+async def test_a_relay_report_confirms_only_the_commands_that_asked_for_that_state(
+    hass: HomeAssistant, entry: MockConfigEntry, mosquitto: Mosquitto
+) -> None:
+    hub = entry.runtime_data
+    async with Observer(mosquitto) as observer:
+        # Online and described, relay not reported yet (HA just started): both commands wait.
+        await observer.publish(f"greennet/{MUTE.id}/status", "online", retain=True)
+        await observer.publish(f"greennet/{MUTE.id}/info", p.encode_info(MUTE), retain=True)
+        await wait_until(hass, lambda: hub.plug_online(MUTE.id))
+        turn_on = hass.async_create_task(hub.async_set_relay(MUTE.id, True, timeout=5))
+        turn_off = hass.async_create_task(hub.async_set_relay(MUTE.id, False, timeout=5))
+        sent = await observer.wait_for(lambda m: m.topic.endswith("/relay/set"))
+        await observer.wait_for(lambda m: m.topic.endswith("/relay/set"), after=sent.index + 1)
+
+        await observer.publish(f"greennet/{MUTE.id}/relay", p.ON, retain=True)
+        async with asyncio.timeout(2):
+            await turn_on
+        assert not turn_off.done()  # ON is no answer to OFF
+
+        await observer.publish(f"greennet/{MUTE.id}/relay", p.OFF, retain=True)
+        async with asyncio.timeout(2):
+            await turn_off
+    assert state_of(hass, "switch", MUTE.id, "relay") == STATE_OFF

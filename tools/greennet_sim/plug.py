@@ -14,6 +14,10 @@ MODEL = "GreenNet Plug (simulated)"
 SW_VERSION = "sim-1.0.0"
 HW_VERSION = "sim"
 MAINS_VOLTAGE = 230.0
+# What the simulated meter measures (a 16 A plug): limits above are clamped, as the firmware
+# clamps them, and reported as the plug's ceilings.
+CURRENT_CEILING = 16.0
+POWER_CEILING = 3680.0
 
 
 @dataclass
@@ -164,11 +168,11 @@ class SimulatedPlug:
         return True
 
     def apply_protection_command(self, cmd: p.ProtectionCommand) -> None:
-        """New limits and/or reset of a trip."""
+        """New limits (clamped to what the meter measures) and/or reset of a trip."""
         if cmd.max_current is not None:
-            self.state.max_current = cmd.max_current
+            self.state.max_current = min(cmd.max_current, CURRENT_CEILING)
         if cmd.max_power is not None:
-            self.state.max_power = cmd.max_power
+            self.state.max_power = min(cmd.max_power, POWER_CEILING)
         if cmd.reset:
             self.tripped = False
 
@@ -215,6 +219,8 @@ class SimulatedPlug:
             max_current=self.state.max_current,
             max_power=self.state.max_power,
             tripped=self.tripped,
+            current_ceiling=CURRENT_CEILING,
+            power_ceiling=POWER_CEILING,
         )
 
     def config(self) -> p.PlugConfig:

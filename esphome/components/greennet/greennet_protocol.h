@@ -268,8 +268,17 @@ inline std::string encode_telemetry(const Telemetry &t) {
 
 inline std::string encode_relay(bool on) { return on ? "ON" : "OFF"; }
 
-inline std::string encode_protection(double max_current, double max_power, bool tripped) {
-  return JsonWriter().number("max_current", max_current, 3).number("max_power", max_power, 1).boolean("tripped", tripped).finish();
+// The ceilings are the highest limits the plug accepts (what its meter measures), so
+// consumers offer only that range.
+inline std::string encode_protection(double max_current, double max_power, bool tripped, double current_ceiling,
+                                     double power_ceiling) {
+  return JsonWriter()
+      .number("max_current", max_current, 3)
+      .number("max_power", max_power, 1)
+      .boolean("tripped", tripped)
+      .number("current_ceiling", current_ceiling, 3)
+      .number("power_ceiling", power_ceiling, 1)
+      .finish();
 }
 
 inline std::string encode_config(int interval, double deadband, RestoreMode restore) {
