@@ -81,7 +81,9 @@ def test_a_link_token_comes_with_copyable_instructions_and_can_be_revoked(
     (listed,) = api.ok("GET", f"/api/v1/homes/{home}/link-tokens", token=token)
     assert listed["name"] == "Home Assistant in the hall"
     assert secret.group(1) not in str(listed)  # the API never shows it again
-    assert "Home Assistant in the hall" in page.find('[data-list="link-tokens"]').text
+    page.wait.until(  # the list is redrawn after the instructions appear
+        lambda _: "Home Assistant in the hall" in page.find('[data-list="link-tokens"]').text
+    )
 
     page.find("#copy-link-instructions").click()
     page.wait.until(lambda _: "Copied" in page.find("#status").text)
