@@ -1,4 +1,4 @@
-"""One thread hop per SQLite statement instead of four.
+"""One thread hop per SQLite statement instead of four, none to commit nothing.
 
 aiosqlite runs each sqlite3 call on the connection's own thread, and SQLAlchemy's adapter
 makes four such calls per statement (open a cursor, execute, fetch all, close), each a
@@ -92,10 +92,28 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    """SQLAlchemy's adapted aiosqlite connection, with `OneHopCursor` for plain cursors."""
+    """SQLAlchemy's adapted aiosqlite connection, with `OneHopCursor` for plain cursors.
+
+    `commit` and `rollback` with no transaction open (statements that committed on their
+    own, `db.engine.autocommit`) skip their thread hop: sqlite3 would do nothing there."""
 
     __slots__ = ()
     _cursor_cls: type[AsyncAdapt_aiosqlite_cursor] = OneHopCursor
+
+    def commit(self) -> None:
+        if _in_transaction(self):
+            super().commit()
+
+    def rollback(self) -> None:
+        if _in_transaction(self):
+            super().rollback()
+
+
+def _in_transaction(adapted: AsyncAdapt_aiosqlite_connection) -> bool:
+    """Whether the sqlite3 connection has a transaction open (no statement runs on it while
+    SQLAlchemy commits, so reading the flag from the loop's thread is safe)."""
+    raw: sqlite3.Connection | None = adapted._connection._connection
+    return raw is not None and raw.in_transaction
 
 
 def use_one_hop_cursors(dbapi_connection: Any) -> None:
