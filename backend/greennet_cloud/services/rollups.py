@@ -21,11 +21,12 @@ from ..storage.telemetry import MINUTE_MS
 from .base import Service
 
 CLAIM = 2_000  # pending minutes per transaction
-# Devices per transaction: each device's run of minutes costs about a dozen statements in
-# the transaction, which holds SQLite's write lock (and, on PostgreSQL, the claimed marks
-# that ingest marks again) until it commits. 200 devices' minutes in one transaction held
-# ingest up for 1-2 s on a loaded machine (bench/RESULTS.md, live updates); a few devices
-# at a time keep every hold short. One device's backfill still goes 2,000 minutes at once.
+# Devices per transaction on SQLite (`turns` given): each device's run of minutes costs
+# about a dozen statements in the transaction, which holds SQLite's write lock until it
+# commits. 200 devices' minutes in one transaction held ingest up for 1-3 s at 1,000
+# samples/s on a loaded machine (bench/RESULTS.md, live updates); a few devices at a time,
+# taking turns with ingest, keep every hold short. One device's backfill still goes 2,000
+# minutes at once.
 DEVICES = 4
 MAX_ROUNDS = 5_000  # transactions per run; what is left waits for the next run
 
@@ -46,9 +47,12 @@ class Rollups(Service):
         (minutes marked meanwhile wait for the next run); return how many."""
         async with reading(self.engine).begin() as conn:
             pending = await rollup_store.pending_devices(conn)
+        # PostgreSQL: one transaction for them all, as a few at a time made ingest wait for
+        # each in turn (it marks every device's minute again, behind each claim's row locks)
+        step = DEVICES if self.turns is not None else max(1, len(pending))
         done = rounds = 0
-        for start in range(0, len(pending), DEVICES):
-            devices = pending[start : start + DEVICES]
+        for start in range(0, len(pending), step):
+            devices = pending[start : start + step]
             while rounds < MAX_ROUNDS:
                 rounds += 1
                 claimed = await self._round(devices)
