@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Role(StrEnum):
@@ -331,9 +331,12 @@ class Alert:
     history: tuple[AlertEvent, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One reading of a plug, as on the wire: `ts` Unix ms, W, V, A, lifetime kWh."""
+class Sample(NamedTuple):
+    """One reading of a plug, as on the wire: `ts` Unix ms, W, V, A, lifetime kWh.
+
+    A named tuple, not a frozen dataclass like the records above: millions are made (every
+    sample ingested, every raw row read back or exported) and a frozen dataclass takes
+    about four times as long to build (bench/RESULTS.md, telemetry)."""
 
     ts: int
     power: float

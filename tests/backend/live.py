@@ -35,7 +35,9 @@ class LiveServer:
         self._own_dir = cwd is None
         self.cwd = cwd or Path(tempfile.mkdtemp(prefix="greennet-cloud-"))
         self.log = self.cwd / "server.log"
-        self.env = {**os.environ, "GREENNET_PORT": str(self.port), **(env or {})}
+        # the cloud's own venv, never the caller's import path (another Python's packages)
+        inherited = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        self.env = {**inherited, "GREENNET_PORT": str(self.port), **(env or {})}
         self._args = args
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -38,18 +38,25 @@ async def test_a_lost_database_turns_health_to_503_within_a_probe_period(
 ) -> None:
     monkeypatch.setattr(health, "PROBE_SECONDS", 0.05)
     assert (await api.call("GET", "/healthz")).status == 200
+    url = make_url(database_url)
+    database = url.database
+    # from the maintenance database: a database cannot close its own doors
     admin = await asyncpg.connect(
-        make_url(database_url).set(drivername="postgresql").render_as_string(False)
+        url.set(drivername="postgresql", database="postgres").render_as_string(False)
     )
     try:
+        # the database stays down (no new connections) until the test says so: a background
+        # task of the app (outbox, jobs) reconnecting first cannot turn it healthy early
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
         await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            database,
         )
+        await asyncio.sleep(0.1)
+        down = await api.call("GET", "/healthz")
+        assert (down.status, down.error) == (503, "database_unavailable")
     finally:
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
         await admin.close()
-    await asyncio.sleep(0.1)
-    down = await api.call("GET", "/healthz")
-    assert (down.status, down.error) == (503, "database_unavailable")
     await asyncio.sleep(0.1)
     assert (await api.call("GET", "/healthz")).status == 200  # the pool reconnected

@@ -13,14 +13,15 @@ BLUEPRINTS = sorted(p.name for p in BLUEPRINT_SRC.glob("*.yaml"))
 
 
 @pytest.fixture
-def blueprint_dir(hass: HomeAssistant) -> Path:
-    """Install the repository's blueprints into the test HA config dir."""
+def blueprint_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
+    """Install the repository's blueprints into a config dir of this test's own (HA's test
+    config dir is shared by every xdist worker)."""
+    hass.config.config_dir = str(tmp_path)
     target = Path(hass.config.path("blueprints", "automation", "greennet"))
-    target.mkdir(parents=True, exist_ok=True)
+    target.mkdir(parents=True)
     for name in BLUEPRINTS:
         shutil.copy(BLUEPRINT_SRC / name, target / name)
-    yield target
-    shutil.rmtree(target)
+    return target
 
 
 # The integration's fixtures: HA harness + real Mosquitto + simulator, GreenNet entry loaded.

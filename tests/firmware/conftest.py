@@ -32,6 +32,15 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
     proc.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist (`--dist loadgroup`), every firmware test runs on one worker: the host
+    build compiles in place, once, and two workers must not build it at the same time."""
+    firmware = Path(__file__).parent
+    for item in items:
+        if firmware in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("firmware"))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Report how long the firmware host build took (CI time matters)."""
     for seconds in _BUILD_SECONDS:

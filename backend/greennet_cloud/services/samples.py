@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..errors import InvalidInput, PayloadTooLarge
 from ..models import Sample
 from ..protocol import (
@@ -43,9 +45,10 @@ class SampleError:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ParsedSample:
-    """A valid sample, its index in the request and (batch path) the device it names."""
+    """A valid sample, its index in the request and (batch path) the device it names.
+    Not frozen: one is made per sample, and a frozen dataclass takes twice as long."""
 
     index: int
     device_key: str | None
@@ -61,11 +64,18 @@ class _Refused(Exception):
 
 def decode_body(raw: bytes) -> list[Any]:
     """The `samples` array of a raw body. NaN/Infinity literals stay in, as non-finite
-    numbers the per-sample checks refuse; an unreadable envelope is a 400 for the request."""
+    numbers the per-sample checks refuse; an unreadable envelope is a 400 for the request.
+
+    orjson reads it (a fifth of the standard library's time); what orjson refuses (NaN and
+    Infinity literals, a byte order mark, lone surrogates, integers past 64 bits, nesting
+    past 1024) goes to the standard library, so the answer is the same either way."""
     try:
-        body = json.loads(raw, parse_constant=lambda name: float(name.lower().lstrip("-")))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise InvalidInput("the body is not valid JSON", "invalid_json") from None
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            body = json.loads(raw, parse_constant=lambda name: float(name.lower().lstrip("-")))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise InvalidInput("the body is not valid JSON", "invalid_json") from None
     if not isinstance(body, dict) or not isinstance(body.get("samples"), list):
         raise InvalidInput('the body must be {"samples": [...]}', "invalid_input")
     samples: list[Any] = body["samples"]

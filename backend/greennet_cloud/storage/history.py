@@ -1,15 +1,19 @@
 """Reading telemetry back: raw samples and rollups of one device, and hourly energy of many.
 
 Every read is by (device seq, time range) on a primary key, so it is an index range scan
-on both databases (and partition pruning on PostgreSQL).
+on both databases (and partition pruning on PostgreSQL): 720 hourly points of a month
+cost the database a fraction of a millisecond. What costs is the Python per row, so the
+two reads that answer charts and exports select only the columns they return, in the order
+of the record they fill, fetch all rows in one call and build named tuples from them
+(no ORM-style row objects, no frozen dataclasses: bench/RESULTS.md, telemetry).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.schema import telemetry, telemetry_1d, telemetry_1h, telemetry_1m
@@ -22,8 +26,7 @@ ROLLUPS: dict[str, tuple[Table, int]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class RollupPoint:
+class RollupPoint(NamedTuple):
     """One bucket of a rollup: start (Unix ms), sample count, power min/avg/max, kWh used."""
 
     bucket: int
@@ -34,33 +37,43 @@ class RollupPoint:
     energy: float
 
 
+_RAW = select(
+    telemetry.c.ts,
+    telemetry.c.power,
+    telemetry.c.voltage,
+    telemetry.c.current,
+    telemetry.c.energy,
+    telemetry.c.relay,
+)
+
+
+def _rollup_select(table: Table) -> Select[int, int, float, float, float, float]:
+    return select(
+        table.c.bucket,
+        table.c.samples,
+        table.c.power_min,
+        table.c.power_sum,
+        table.c.power_max,
+        table.c.energy,
+    )
+
+
+_ROLLUP = {name: _rollup_select(table) for name, (table, _step) in ROLLUPS.items()}
+
+
 async def raw_samples(
     conn: AsyncConnection, seq: int, start: int, end: int, limit: int
 ) -> list[Sample]:
     """Samples of device `seq` with start <= ts < end, oldest first, at most `limit`."""
-    rows = await conn.execute(
-        select(
-            telemetry.c.ts,
-            telemetry.c.power,
-            telemetry.c.voltage,
-            telemetry.c.current,
-            telemetry.c.energy,
-            telemetry.c.relay,
-        )
-        .where(telemetry.c.device_seq == seq, telemetry.c.ts >= start, telemetry.c.ts < end)
+    result = await conn.execute(
+        _RAW.where(telemetry.c.device_seq == seq, telemetry.c.ts >= start, telemetry.c.ts < end)
         .order_by(telemetry.c.ts)
         .limit(limit)
     )
+    # relay: SQLite hands back 0/1, PostgreSQL a bool
     return [
-        Sample(
-            ts=row.ts,
-            power=row.power,
-            voltage=row.voltage,
-            current=row.current,
-            energy=row.energy,
-            relay=bool(row.relay),
-        )
-        for row in rows
+        Sample(ts, power, voltage, current, energy, bool(relay))
+        for ts, power, voltage, current, energy, relay in result.all()
     ]
 
 
@@ -69,8 +82,8 @@ async def rollup_points(
 ) -> list[RollupPoint]:
     """Buckets of device `seq` overlapping [start, end), oldest first, at most `limit`."""
     table, step = ROLLUPS[resolution]
-    rows = await conn.execute(
-        select(table)
+    result = await conn.execute(
+        _ROLLUP[resolution]
         .where(
             table.c.device_seq == seq,
             table.c.bucket >= start - start % step,
@@ -80,15 +93,8 @@ async def rollup_points(
         .limit(limit)
     )
     return [
-        RollupPoint(
-            bucket=row.bucket,
-            samples=row.samples,
-            power_min=row.power_min,
-            power_avg=row.power_sum / row.samples,
-            power_max=row.power_max,
-            energy=row.energy,
-        )
-        for row in rows
+        RollupPoint(bucket, samples, power_min, power_sum / samples, power_max, energy)
+        for bucket, samples, power_min, power_sum, power_max, energy in result.all()
     ]
 
 

@@ -1,99 +1,190 @@
 """Raw telemetry: batched, idempotent writes on (device, ts); PostgreSQL's daily partitions.
 
-Samples are keyed by the device's `seq`; callers have already authorized the device. A
-batch is one transaction: on SQLite `executemany` of `INSERT … ON CONFLICT DO NOTHING` (plus
-the pending minutes and last-seen updates) on a synchronous connection in one worker
-thread; on PostgreSQL one statement, a multi-row `INSERT … SELECT FROM unnest(arrays) … ON
-CONFLICT DO NOTHING` whose RETURNING rows feed the pending minutes and last-seen updates.
+Samples are keyed by the device's `seq`; callers have already authorized the device and
+turned each sample into a `TelemetryRow`. A batch is one transaction that writes the new
+samples, marks the minutes they touch for the rollup job (`rollup_pending`) and moves
+`last_seen_at` of the devices the caller names. Both databases are driven at the driver
+level, since per-row work in SQLAlchemy cost more than the database's own (bench/RESULTS.md):
+
+- SQLite: `executemany` of `INSERT … ON CONFLICT DO NOTHING` (plus the minutes and the
+  last-seen updates) on a synchronous connection, all in one worker-thread call;
+- PostgreSQL: binary `COPY` straight into `telemetry` (as fast as the bare driver gets),
+  the minutes and last-seen in one more statement. A batch holding a sample that is already
+  stored makes `COPY` fail on the primary key; it is then written again from a `COPY` into a
+  temporary staging table with `INSERT … SELECT … ON CONFLICT DO NOTHING`, whose RETURNING
+  rows pick the minutes and last-seen updates. Duplicates are the exception (a hub retrying
+  a batch), so they pay for the second pass, not every batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import asyncpg
 from sqlalchemy import Connection, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..db.schema import TELEMETRY_PARTITION_PREFIX, rollup_pending
-from ..models import Sample
+from ..db.schema import TELEMETRY_PARTITION_PREFIX, devices, rollup_pending
 
 DAY_MS = 86_400_000
 MINUTE_MS = 60_000
 _PARTITION_LOCK = 0x6772_6E65_7401  # serializes partition DDL across processes
 
-# PostgreSQL: the whole batch in one statement (one round trip): the new samples, the
-# minutes they touch for the rollup job, and last_seen_at of devices that moved a step on
-_PG_BATCH = text(
-    "WITH ins AS ("
-    " INSERT INTO telemetry (device_seq, ts, power, voltage, current, energy, relay)"
-    " SELECT * FROM unnest(CAST(:seq AS INTEGER[]), CAST(:ts AS BIGINT[]),"
-    " CAST(:power AS DOUBLE PRECISION[]), CAST(:voltage AS DOUBLE PRECISION[]),"
-    " CAST(:current AS DOUBLE PRECISION[]), CAST(:energy AS DOUBLE PRECISION[]),"
-    " CAST(:relay AS BOOLEAN[]))"
-    " ON CONFLICT DO NOTHING RETURNING device_seq, ts),"
+# (device_seq, ts, power, voltage, current, energy, relay): a sample as the driver takes it
+type TelemetryRow = tuple[int, int, float, float, float, float, bool]
+COLUMNS = ("device_seq", "ts", "power", "voltage", "current", "energy", "relay")
+
+
+# --- SQLite ----------------------------------------------------------------------------
+
+_SQLITE_INSERT = (
+    "INSERT INTO telemetry (device_seq, ts, power, voltage, current, energy, relay)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_SQLITE_PENDING = (
+    "INSERT INTO rollup_pending (device_seq, bucket) VALUES (?, ?) ON CONFLICT DO NOTHING"
+)
+# last_seen_at only ever moves forward, and by at least the step (:at - step)
+_SQLITE_SEEN = (
+    "UPDATE devices SET last_seen_at = ? WHERE seq = ?"
+    " AND (last_seen_at IS NULL OR last_seen_at < ?)"
+)
+# the text UtcDateTime stores on SQLite (so string comparison orders it)
+_sqlite_time = devices.c.last_seen_at.type.dialect_impl(sqlite.dialect()).bind_processor(
+    sqlite.dialect()
+)
+
+
+def write_batch_sqlite(
+    conn: Connection,
+    rows: Sequence[TelemetryRow],
+    minutes: Collection[tuple[int, int]],
+    seen: Mapping[int, datetime],
+    seen_step: timedelta,
+) -> int:
+    """SQLite: a whole batch on a synchronous connection, so the ingest service runs it in
+    one worker-thread call. `seen`: device seq → newest sample time, written where
+    last_seen_at is older by more than `seen_step`. Returns how many samples were new; a
+    batch with none leaves the minutes and last-seen alone."""
+    stored = int(conn.exec_driver_sql(_SQLITE_INSERT, rows).rowcount)
+    if stored:
+        conn.exec_driver_sql(_SQLITE_PENDING, sorted(minutes))
+        if seen:
+            assert _sqlite_time is not None
+            conn.exec_driver_sql(
+                _SQLITE_SEEN,
+                [(_sqlite_time(at), seq, _sqlite_time(at - seen_step)) for seq, at in seen.items()],
+            )
+    return stored
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+# the minutes of a batch that COPY stored whole, and last_seen_at of the devices it moved
+_PG_MARK = (
+    "WITH pending AS (INSERT INTO rollup_pending (device_seq, bucket)"
+    " SELECT * FROM unnest($1::integer[], $2::bigint[]) ON CONFLICT DO NOTHING)"
+    " UPDATE devices SET last_seen_at = seen.at"
+    " FROM unnest($3::integer[], $4::timestamptz[]) AS seen (seq, at)"
+    " WHERE devices.seq = seen.seq AND (devices.last_seen_at IS NULL"
+    " OR devices.last_seen_at < seen.at - make_interval(secs => $5))"
+)
+_PG_STAGING = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS telemetry_staging (LIKE telemetry) ON COMMIT DELETE ROWS"
+)
+# a batch that holds stored samples: only its new ones are written, and they alone pick
+# the minutes to mark and the devices whose last_seen_at moves
+_PG_FROM_STAGING = (
+    "WITH ins AS (INSERT INTO telemetry (device_seq, ts, power, voltage, current, energy, relay)"
+    " SELECT device_seq, ts, power, voltage, current, energy, relay"
+    " FROM pg_temp.telemetry_staging ON CONFLICT DO NOTHING RETURNING device_seq, ts),"
     " pending AS (INSERT INTO rollup_pending (device_seq, bucket)"
     " SELECT DISTINCT device_seq, ts / 60000 * 60000 FROM ins ON CONFLICT DO NOTHING),"
     " newest AS (SELECT device_seq, to_timestamp(max(ts) / 1000.0) AS at FROM ins"
     " GROUP BY device_seq),"
     " seen AS (UPDATE devices SET last_seen_at = newest.at FROM newest"
     " WHERE devices.seq = newest.device_seq AND (devices.last_seen_at IS NULL"
-    " OR devices.last_seen_at < newest.at - make_interval(secs => :step)))"
+    " OR devices.last_seen_at < newest.at - make_interval(secs => $1)))"
     " SELECT count(*) FROM ins"
 )
 
 
+# the connection itself is gone (server restarted, backend terminated, network): like a
+# SQLAlchemy statement would, drop it from the pool and answer 503 (web.middleware)
+_CONNECTION_LOST = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+
 async def write_batch_postgresql(
-    conn: AsyncConnection, rows: Sequence[tuple[int, Sample]], seen_step_seconds: float
-) -> int:
-    """PostgreSQL: samples, pending minutes and last seen in one statement; new samples."""
-    result = await conn.execute(
-        _PG_BATCH,
-        {
-            "seq": [seq for seq, _ in rows],
-            "ts": [sample.ts for _, sample in rows],
-            "power": [sample.power for _, sample in rows],
-            "voltage": [sample.voltage for _, sample in rows],
-            "current": [sample.current for _, sample in rows],
-            "energy": [sample.energy for _, sample in rows],
-            "relay": [sample.relay for _, sample in rows],
-            "step": seen_step_seconds,
-        },
-    )
-    return int(result.scalar_one())
+    conn: AsyncConnection,
+    rows: Sequence[TelemetryRow],
+    minutes: Collection[tuple[int, int]],
+    seen: Mapping[int, datetime],
+    seen_step: timedelta,
+) -> tuple[int, bool]:
+    """PostgreSQL: the batch in one transaction on `conn`'s asyncpg connection, which must
+    have no transaction open. Returns (new samples, whether `seen` was applied as given);
+    when the batch held stored samples, last-seen follows the new ones instead."""
+    pooled = await conn.get_raw_connection()
+    driver: asyncpg.Connection[Any] = pooled.driver_connection
+    try:
+        return await _write_batch(driver, rows, minutes, seen, seen_step.total_seconds())
+    except Exception as failed:
+        # (the transaction's rollback on a dead connection may fail in its own way, with
+        # the loss as its context)
+        if not (
+            driver.is_closed()
+            or isinstance(failed, _CONNECTION_LOST)
+            or isinstance(failed.__context__, _CONNECTION_LOST)
+        ):
+            raise
+        # what SQLAlchemy does when its own statement finds the server gone: this connection
+        # is dropped, and every one opened before it is replaced at its next checkout
+        conn.sync_engine.pool._invalidate(pooled, failed)
+        await conn.invalidate(failed)
+        raise InterfaceError(
+            "telemetry batch", None, failed, connection_invalidated=True
+        ) from failed
 
 
-_SQLITE_INSERT = (
-    "INSERT INTO telemetry (device_seq, ts, power, voltage, current, energy, relay)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-)
-
-
-_SQLITE_PENDING = (
-    "INSERT INTO rollup_pending (device_seq, bucket) VALUES (?, ?) ON CONFLICT DO NOTHING"
-)
-
-
-def write_batch_sqlite(
-    conn: Connection,
-    rows: Sequence[tuple[int, Sample]],
-    minutes: Iterable[tuple[int, int]],
-    seen: dict[int, datetime],
-) -> int:
-    """SQLite: a whole batch (samples, pending minutes, last seen) on a synchronous
-    connection, so the ingest service runs it in one worker-thread call instead of one
-    thread hop per statement. Returns how many samples were new."""
-    from . import devices as device_store
-
-    result = conn.exec_driver_sql(
-        _SQLITE_INSERT,
-        [(seq, s.ts, s.power, s.voltage, s.current, s.energy, int(s.relay)) for seq, s in rows],
-    )
-    conn.exec_driver_sql(_SQLITE_PENDING, sorted(set(minutes)))
-    if seen:
-        conn.execute(device_store.SEEN_UPDATE, device_store.seen_params(seen))
-    return int(result.rowcount)
+async def _write_batch(
+    driver: asyncpg.Connection[Any],
+    rows: Sequence[TelemetryRow],
+    minutes: Collection[tuple[int, int]],
+    seen: Mapping[int, datetime],
+    step: float,
+) -> tuple[int, bool]:
+    try:
+        async with driver.transaction():
+            # marks first: the COPY below is the statement that may fail
+            await driver.execute(
+                _PG_MARK,
+                [seq for seq, _ in minutes],
+                [bucket for _, bucket in minutes],
+                list(seen),
+                list(seen.values()),
+                step,
+            )
+            await driver.copy_records_to_table("telemetry", records=rows, columns=COLUMNS)
+        return len(rows), True
+    except asyncpg.UniqueViolationError:
+        pass  # some of these samples are stored already (or the batch repeats one)
+    async with driver.transaction():
+        await driver.execute(_PG_STAGING)
+        await driver.copy_records_to_table(
+            "telemetry_staging", schema_name="pg_temp", records=rows, columns=COLUMNS
+        )
+        stored = await driver.fetchval(_PG_FROM_STAGING, step)
+    return int(stored), False
 
 
 async def mark_pending(conn: AsyncConnection, minutes: Iterable[tuple[int, int]]) -> None:
