@@ -12,7 +12,7 @@ from typing import Any
 import aiosqlite
 import pytest
 from greennet_cloud.db import sqlite_cursor
-from greennet_cloud.db.engine import create_engine, reading, reading_each_statement
+from greennet_cloud.db.engine import autocommit, create_engine, reading, reading_each_statement
 from greennet_cloud.db.sqlite_cursor import BUSY_TIMEOUT_MS
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -139,6 +139,27 @@ async def test_a_single_statement_read_makes_no_thread_hop_and_writes_still_comm
         assert hops[-1] == "rollback"
         async with reading_each_statement(engine).begin() as conn:
             assert (await conn.execute(text("SELECT n FROM readings"))).all() == [(1,)]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_self_committing_write_runs_on_its_connection_thread_not_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`autocommit` writes skip BEGIN as single reads do, but not the thread: a write may
+    wait for the write lock (or a checkpoint), which the loop's thread must never do."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'writes.db'}")
+    hops = count_thread_hops(monkeypatch)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE readings (n INTEGER)"))
+        hops.clear()
+        async with autocommit(engine).begin() as conn:
+            await conn.execute(text("INSERT INTO readings VALUES (1)"))
+        assert hops == ["_on_connection_thread"]  # the statement; no BEGIN, no empty COMMIT
+        async with reading_each_statement(engine).begin() as conn:
+            assert (await conn.execute(text("SELECT n FROM readings"))).all() == [(1,)]
+        assert hops == ["_on_connection_thread"]  # the read after it stays on the loop
     finally:
         await engine.dispose()
 
