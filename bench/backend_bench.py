@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import secrets
 import sys
 import tempfile
 import time
@@ -24,7 +26,7 @@ import aiohttp
 from greennet_demo.services import Process, cloud_bin, free_port, spawn, wait_http
 
 from bench import wrk
-from bench.harness import cpu_seconds, git_rev, machine_info, record_results
+from bench.harness import CLK_TCK, cpu_seconds, git_rev, machine_info, record_results
 from bench.profile import py_spy_top
 from tests.backend.postgres import PostgresServer
 
@@ -35,19 +37,54 @@ FLOOD_CONNECTIONS = 32
 
 @dataclass
 class Row:
-    """One measured load: wrk's figures and the server's CPU per request."""
+    """One measured load: wrk's figures, the server's (and the database server's) CPU per
+    request, and the machine's load average when it ended."""
 
     database: str
     load: str
     result: wrk.WrkResult
     cpu_ms_per_request: float
+    db_cpu_ms_per_request: float | None = None
+    load_average: float = 0.0
 
 
-def measured(pid: int, url: str, seconds: float, **kw: object) -> tuple[wrk.WrkResult, float]:
-    """wrk against `url` and the server's CPU ms per answered request meanwhile."""
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of `pid`, its live descendants and its reaped children (PostgreSQL: the
+    postmaster and every backend, ended ones included)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(n) for n in fields[11:15]) / CLK_TCK  # utime stime cutime cstime
+        todo += children.get(current, [])
+    return total
+
+
+def postmaster_pid(pg: PostgresServer) -> int:
+    """The PostgreSQL server's own pid (first line of postmaster.pid)."""
+    return int((pg._data / "postmaster.pid").read_text().split()[0])
+
+
+def measured(
+    pid: int, url: str, seconds: float, db_pid: int | None = None, **kw: object
+) -> tuple[wrk.WrkResult, float, float | None, float]:
+    """wrk against `url`; the server's (and database's) CPU ms per answered request."""
     cpu0 = cpu_seconds(pid)
+    db0 = tree_cpu_seconds(db_pid) if db_pid else 0.0
     result = wrk.run(url, CONNECTIONS, seconds, **kw)  # type: ignore[arg-type]
-    return result, (cpu_seconds(pid) - cpu0) * 1000 / max(result.requests, 1)
+    answered = max(result.requests, 1)
+    db_ms = (tree_cpu_seconds(db_pid) - db0) * 1000 / answered if db_pid else None
+    return result, (cpu_seconds(pid) - cpu0) * 1000 / answered, db_ms, os.getloadavg()[0]
 
 
 def hello_world(seconds: float, workdir: Path) -> Row:
@@ -57,8 +94,8 @@ def hello_world(seconds: float, workdir: Path) -> Row:
     proc = spawn("hello", args, workdir)
     try:
         asyncio.run(wait_http(proc, f"http://127.0.0.1:{port}/", 30))
-        result, cpu = measured(proc.proc.pid, f"http://127.0.0.1:{port}/", seconds)
-        return Row("-", "aiohttp hello world (baseline)", result, cpu)
+        url = f"http://127.0.0.1:{port}/"
+        return Row("-", "aiohttp hello world (baseline)", *measured(proc.proc.pid, url, seconds))
     finally:
         proc.stop()
 
@@ -94,16 +131,19 @@ def run_database(
                 pg.start()
                 args += ["--database-url", pg.create_database("bench")]
             port = free_port()
+            # PostgreSQL refuses to start without an explicit secret (issue #14, finding 5)
+            env = {"GREENNET_SECRET": secrets.token_urlsafe(32), **env}
             proc = spawn("cloud", [*args, "--port", str(port)], Path(tmp), env)
             base = f"http://127.0.0.1:{port}"
             asyncio.run(wait_http(proc, base + "/healthz", 60))
             token = asyncio.run(seed(base))
             pid = proc.proc.pid
+            db_pid = postmaster_pid(pg) if pg is not None else None
             auth = {"Authorization": f"Bearer {token}"}
-            rows = [Row(db, "GET /healthz", *measured(pid, base + "/healthz", seconds))]
+            rows = [Row(db, "GET /healthz", *measured(pid, base + "/healthz", seconds, db_pid))]
             homes = base + "/api/v1/homes"
             rows.append(Row(db, "GET /api/v1/homes (authenticated)", *measured(
-                pid, homes, seconds, headers=auth)))  # fmt: skip
+                pid, homes, seconds, db_pid, headers=auth)))  # fmt: skip
             top = ""
             if profile:  # before the login flood, whose queued logins outlive its wrk run
                 top = py_spy_top(pid, lambda: wrk.run(homes, CONNECTIONS, seconds, headers=auth))
@@ -116,9 +156,11 @@ def run_database(
             during = wrk.run(homes, CONNECTIONS, seconds, headers=auth)
             flooded = flood.result()
             cpu = (cpu_seconds(pid) - cpu0) * 1000 / max(during.requests + flooded.requests, 1)
-            rows.append(Row(db, "GET /api/v1/homes during a login flood", during, cpu))
+            load_average = os.getloadavg()[0]
+            rows.append(Row(db, "GET /api/v1/homes during a login flood", during, cpu,
+                            load_average=load_average))  # fmt: skip
             flood_load = f"POST /auth/login flood ({FLOOD_CONNECTIONS} conn.)"
-            rows.append(Row(db, flood_load, flooded, cpu))
+            rows.append(Row(db, flood_load, flooded, cpu, load_average=load_average))
             return rows, top
         finally:
             if proc is not None:
@@ -132,15 +174,17 @@ def report(rows: list[Row], profiles: dict[str, str], command: str, seconds: flo
     hello = rows[0].result.rps
     lines = [
         "| database | load | req/s | x hello world | p50 ms | p99 ms | timeouts | errors "
-        "| server CPU ms/req |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| server CPU ms/req | database CPU ms/req | load avg |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         r = row.result
         lines.append(
             f"| {row.database} | {row.load} | {r.rps:.0f} | {r.rps / hello:.2f} | {r.p50:.1f} "
             f"| {r.p99:.1f} | {r.timeouts} | {r.socket_errors + r.non_2xx} "
-            f"| {row.cpu_ms_per_request:.2f} |"
+            f"| {row.cpu_ms_per_request:.2f} "
+            f"| {'-' if row.db_cpu_ms_per_request is None else f'{row.db_cpu_ms_per_request:.2f}'} "
+            f"| {row.load_average:.1f} |"
         )
     text = (
         f"### GreenNet Cloud: wrk -t1 -c{CONNECTIONS} -d{seconds:g}s "

@@ -24,8 +24,11 @@ from greennet_cloud.security.passwords import PasswordHasher
 from greennet_cloud.services.admin import create_admin
 from greennet_cloud.services.base import Service
 from greennet_cloud.web.keys import ENGINE
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from .api import PASSWORD, Account, Api
+from .dashboard_page import CHROMIUM, DashboardPage, start_chromium
+from .live import FAST_ARGON2, LiveServer
 from .mail import SmtpServer
 from .postgres import PostgresServer
 
@@ -162,6 +165,54 @@ async def make_api(config: Config, clock: FakeClock) -> AsyncIterator[ApiFactory
     yield make
     for client in clients:
         await client.close()
+
+
+# --- the web dashboard in headless Chromium: one backend and one browser per test module ---
+
+DASHBOARD_ENV = {
+    **FAST_ARGON2,
+    "GREENNET_SECRET": TEST_SECRET,
+    "GREENNET_LOG_LEVEL": "WARNING",
+    "GREENNET_REGISTER_PER_ADDRESS": "1000000",  # every test registers its own accounts
+    "GREENNET_ROLLUP_INTERVAL": "0.5",  # history charts read rollups: make them at once
+}
+
+
+@pytest.fixture(scope="module")
+def dashboard_server() -> Iterator[LiveServer]:
+    """The real backend (`greennet-cloud serve`, SQLite) on a loopback port, per module.
+
+    Skips only where Chromium itself is missing (CI installs it).
+    """
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (scripts/setup installs chromium)")
+    server = LiveServer(env=dict(DASHBOARD_ENV))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def browser(dashboard_server: LiveServer) -> Iterator[WebDriver]:
+    """Headless Chromium at phone width, shared by a module's tests."""
+    driver = start_chromium()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def page(
+    browser: WebDriver, dashboard_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[DashboardPage]:
+    """The dashboard with no session; its last state is saved as a screenshot artifact."""
+    page = DashboardPage(browser, dashboard_server.base_url)
+    page.reset()
+    yield page
+    page.screenshot(request.node.name)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..clock import Clock
-from ..db.engine import reading
+from ..db.engine import reading, reading_each_statement
 from ..errors import DomainError, NotFound, Unauthenticated
 from ..models import DeviceState, LinkToken
 from ..protocol import PLUG_ID_RE
@@ -112,8 +112,10 @@ class HubLink(Service):
 
     async def state(self, link: LinkToken, report: PlugStateReport) -> None:
         """One plug's reported state; `NotFound` for a plug the home does not hold."""
-        async with reading(self.engine).begin() as conn:
+        async with reading_each_statement(self.engine).begin() as conn:
             device = await device_store.find_in_home(conn, link.home_id, report.plug_id)
         if device is None:
             raise NotFound("no such plug in the linked home (announce it first)", "unknown_plug")
-        await self.states.report([StateReport(device, report.state, self.states.moment(report.ts))])
+        await self.states.report_one(
+            StateReport(device, report.state, self.states.moment(report.ts))
+        )

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..clock import Clock
-from ..db.engine import reading
-from ..errors import BadGateway, Forbidden, InvalidInput, Offline, TimedOut
+from ..db.engine import autocommit, reading, reading_each_statement
+from ..errors import BadGateway, Forbidden, InvalidInput, NotFound, Offline, TimedOut
 from ..models import Access, CommandRecord, Device, DeviceState
 from ..services.base import Principal, Service, new_id, require_access
 from ..services.device_states import DeviceStates, StateReport
@@ -56,28 +57,35 @@ class RemoteControl(Service):
         caller may control; wait for the plug's confirmation."""
         command_id = new_id()
         now = self.now()
-        async with self.engine.begin() as conn:
+        async with reading_each_statement(self.engine).begin() as conn:
             device, access = await visible_device(conn, principal, device_id)
             require_access(access, Access.CONTROL, "control this device")
-            await command_store.insert_command(
-                conn,
-                command_id=command_id,
-                home_id=device.home_id,
-                device_id=device.id,
-                plug_id=device.plug_id,
-                user_id=principal.user_id,
-                action=action,
-                params=params,
-                now=now,
-            )
             holders = await live_store.live_links_of_home(
                 conn, device.home_id, now - self.node.expiry
             )
+        # on record before it is sent (one statement, committed on its own)
+        try:
+            async with autocommit(self.engine).begin() as conn:
+                await command_store.insert_command(
+                    conn,
+                    command_id=command_id,
+                    home_id=device.home_id,
+                    device_id=device.id,
+                    plug_id=device.plug_id,
+                    user_id=principal.user_id,
+                    action=action,
+                    params=params,
+                    now=now,
+                )
+        except IntegrityError:  # the device was removed since it was read
+            raise NotFound("no such device", "not_found") from None
         command = RemoteCommand(command_id, device.plug_id, action, params)
         outcome = await self.node.send(pick_holder(holders, device.link_token_id), command)
         finished = self.now()
         confirmed: list[StateReport] = []
-        async with self.engine.begin() as conn:
+        # the outcome on record, then the confirmed state unless the hub's own `state` for
+        # the same change stored it already (services.device_states): each commits alone
+        async with autocommit(self.engine).begin() as conn:
             await command_store.finish_command(
                 conn,
                 command_id,
@@ -87,7 +95,8 @@ class RemoteControl(Service):
             )
             if outcome.result == OK and outcome.state is not None:
                 state = DeviceState(relay=outcome.state.relay, tripped=outcome.state.tripped)
-                confirmed = await self.states.store(conn, [StateReport(device, state, finished)])
+                report = StateReport(device, state, finished)
+                confirmed = await self.states.store(conn, [report], changes_only=True)
         await self.states.publish(confirmed)
         return CommandDone(command_id, device, _confirmed(outcome))
 

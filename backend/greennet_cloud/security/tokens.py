@@ -12,12 +12,13 @@ from datetime import datetime, timedelta
 import jwt
 
 from ..errors import Unauthenticated
-from .keyring import LEGACY_KEY_ID, KeySet
+from .keyring import LEGACY_KEY_ID, Key, KeySet
 
 ALGORITHM = "HS256"
 ACCESS_TYPE = "access"
 REQUIRED_CLAIMS = ("exp", "iat", "nbf", "iss", "aud", "sub", "typ", "sid")
 LEEWAY_SECONDS = 5
+VERIFIED_MEMO_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,15 +29,39 @@ class AccessClaims:
     session_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token whose signature and claims checked out: what it says, the key that verified
+    it, and its times (checked again on every use)."""
+
+    claims: AccessClaims
+    key: Key
+    exp: float
+    nbf: float
+    iat: float
+
+
 class AccessTokens:
     """Issue and verify short-lived HS256 access tokens, signed with the keyring's current
-    `access_token` key (its id in the `kid` header), verified with any key of the ring."""
+    `access_token` key (its id in the `kid` header), verified with any key of the ring.
+
+    A client sends the same access token with every request until it refreshes, and PyJWT's
+    parse and HMAC check of it cost about a tenth of an authenticated read's CPU
+    (bench/RESULTS.md). So a token that verified is remembered, keyed by its exact text,
+    up to `VERIFIED_MEMO_SIZE` tokens (the oldest go first). A remembered token is still
+    refused once it expires (its times are checked on every use against the clock) and once
+    the key that verified it is no longer in the ring. Whether its session is still live is
+    not this class's concern: `Accounts.authenticate` checks that on every request (session
+    cache, invalidated on revocation). Only tokens that verified are remembered, so forged
+    ones cannot fill the memo.
+    """
 
     def __init__(self, keys: KeySet, issuer: str, audience: str, ttl_seconds: int) -> None:
         self._keys = keys
         self.issuer = issuer
         self.audience = audience
         self.ttl_seconds = ttl_seconds
+        self._verified: dict[str, _Verified] = {}
 
     def issue(self, user_id: str, session_id: str, now: datetime) -> str:
         """A signed access token valid for `ttl_seconds` from `now`."""
@@ -61,6 +86,11 @@ class AccessTokens:
         The reason (PyJWT's message, expiry, a wrong type) is never told to the client: it
         only helps someone probing forged tokens. A client refreshes on any 401.
         """
+        if (known := self._verified.get(token)) is not None:
+            if self._keys.get(known.key.id) is known.key:
+                _check_times(known.exp, known.nbf, known.iat, now)
+                return known.claims
+            del self._verified[token]  # not the ring's key (any more): verify afresh
         try:
             # tokens from before the keyring carry no kid: they were signed by the root key
             key_id = jwt.get_unverified_header(token).get("kid", LEGACY_KEY_ID)
@@ -83,21 +113,30 @@ class AccessTokens:
             )
         except jwt.PyJWTError:
             raise invalid_access_token() from None
-        moment = now.timestamp()
         try:
             exp, nbf, iat = (float(claims[name]) for name in ("exp", "nbf", "iat"))
         except (TypeError, ValueError):
             raise invalid_access_token() from None
-        if moment >= exp + LEEWAY_SECONDS:
-            raise invalid_access_token()
-        if moment + LEEWAY_SECONDS < nbf or moment + LEEWAY_SECONDS < iat:
-            raise invalid_access_token()
+        _check_times(exp, nbf, iat, now)
         if claims["typ"] != ACCESS_TYPE:
             raise invalid_access_token()
         sub, sid = claims["sub"], claims["sid"]
         if not isinstance(sub, str) or not isinstance(sid, str):
             raise invalid_access_token()
-        return AccessClaims(user_id=sub, session_id=sid)
+        verified = AccessClaims(user_id=sub, session_id=sid)
+        if len(self._verified) >= VERIFIED_MEMO_SIZE:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = _Verified(verified, key, exp, nbf, iat)
+        return verified
+
+
+def _check_times(exp: float, nbf: float, iat: float, now: datetime) -> None:
+    """Refuse a token past its expiry, or not valid yet (with a few seconds' leeway)."""
+    moment = now.timestamp()
+    if moment >= exp + LEEWAY_SECONDS:
+        raise invalid_access_token()
+    if moment + LEEWAY_SECONDS < nbf or moment + LEEWAY_SECONDS < iat:
+        raise invalid_access_token()
 
 
 def invalid_access_token() -> Unauthenticated:

@@ -121,6 +121,11 @@ class Ingest(Service):
         # SQLite: a batch is written whole in one worker thread (one hop, not one per
         # statement); the file and its settings are the async engine's
         self._sqlite = sqlite_writer(config.resolved_database_url)
+        # SQLite: the bulk writers of this process (batches, the rollup job) take turns
+        # here, first come first served, instead of polling for the write lock in SQLite's
+        # busy handler, which sleeps up to 100 ms a try and let the rollup job's back-to-back
+        # transactions starve ingest for seconds (bench/RESULTS.md, live updates)
+        self.write_turns: asyncio.Lock | None = asyncio.Lock() if self._sqlite else None
 
     def close(self) -> None:
         """Release the SQLite writer's connections."""
@@ -197,7 +202,9 @@ class Ingest(Service):
         minutes = {(row[0], row[1] - row[1] % minute) for row in rows}
         seen_at = self._last_seen_due(newest)
         if self._sqlite is not None:
-            stored = await asyncio.to_thread(self._write_sqlite, rows, minutes, seen_at)
+            assert self.write_turns is not None
+            async with self.write_turns:
+                stored = await asyncio.to_thread(self._write_sqlite, rows, minutes, seen_at)
             seen_applied = True
         else:
             await self._ensure_partitions({row[1] // telemetry_store.DAY_MS for row in rows})

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import false, or_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.schema import devices
@@ -12,26 +13,41 @@ from ..models import DeviceState
 
 
 async def update_state(
-    conn: AsyncConnection, home_id: str, device_id: str, state: DeviceState, at: datetime
+    conn: AsyncConnection,
+    home_id: str,
+    device_id: str,
+    state: DeviceState,
+    at: datetime,
+    *,
+    changes_only: bool = False,
 ) -> bool:
     """Set the reported fields of a device of `home_id` (None leaves one as it is), unless a
-    newer report is already stored. Returns whether anything was written."""
-    values: dict[str, object] = {"state_at": at}
-    if state.online is not None:
-        values["reported_online"] = state.online
-    if state.relay is not None:
-        values["relay"] = state.relay
-    if state.tripped is not None:
-        values["tripped"] = state.tripped
-    result = await conn.execute(
-        update(devices)
-        .where(
-            devices.c.id == device_id,
-            devices.c.home_id == home_id,
-            or_(devices.c.state_at.is_(None), devices.c.state_at <= at),
+    newer report is already stored (or, `changes_only`, the stored fields already have these
+    values). Returns whether anything was written."""
+    fields = {
+        devices.c.reported_online: state.online,
+        devices.c.relay: state.relay,
+        devices.c.tripped: state.tripped,
+    }
+    values: dict[Any, object] = {devices.c.state_at: at}
+    values.update((column, value) for column, value in fields.items() if value is not None)
+    conditions = [
+        devices.c.id == device_id,
+        devices.c.home_id == home_id,
+        or_(devices.c.state_at.is_(None), devices.c.state_at <= at),
+    ]
+    if changes_only:
+        conditions.append(
+            or_(
+                false(),
+                *(
+                    column.is_distinct_from(value)
+                    for column, value in fields.items()
+                    if value is not None
+                ),
+            )
         )
-        .values(**values)
-    )
+    result = await conn.execute(update(devices).where(*conditions).values(values))
     return result.rowcount > 0
 
 

@@ -47,17 +47,27 @@ _DAYS = text(
 )
 
 
-async def claim_pending(conn: AsyncConnection, limit: int) -> list[tuple[int, int]]:
-    """Take up to `limit` pending (device seq, minute) marks off the list, oldest first.
+async def pending_devices(conn: AsyncConnection) -> list[int]:
+    """The devices (seq) with pending minutes, in order."""
+    rows = await conn.execute(
+        select(rollup_pending.c.device_seq).distinct().order_by(rollup_pending.c.device_seq)
+    )
+    return [int(seq) for seq in rows.scalars()]
+
+
+async def claim_pending(
+    conn: AsyncConnection, limit: int, devices: list[int] | None = None
+) -> list[tuple[int, int]]:
+    """Take up to `limit` pending (device seq, minute) marks off the list, oldest first; of
+    `devices` only, when given.
 
     Deleted before the recompute, in the same transaction: an ingest that commits after
     this statement marks its minute again, so no sample is ever missed.
     """
-    oldest = (
-        select(rollup_pending.c.device_seq, rollup_pending.c.bucket)
-        .order_by(rollup_pending.c.device_seq, rollup_pending.c.bucket)
-        .limit(limit)
-    )
+    oldest = select(rollup_pending.c.device_seq, rollup_pending.c.bucket)
+    if devices is not None:
+        oldest = oldest.where(rollup_pending.c.device_seq.in_(devices))
+    oldest = oldest.order_by(rollup_pending.c.device_seq, rollup_pending.c.bucket).limit(limit)
     rows = await conn.execute(
         delete(rollup_pending)
         .where(tuple_(rollup_pending.c.device_seq, rollup_pending.c.bucket).in_(oldest))

@@ -170,7 +170,9 @@ def create_app(
     app[ENERGY] = EnergyReports(engine, clock)
     app[JOBS] = JobRunner(engine, clock)
     app[JOBS].register(
-        "rollups", config.retention.rollup_interval_seconds, Rollups(engine, clock).run
+        "rollups",
+        config.retention.rollup_interval_seconds,
+        Rollups(engine, clock, app[INGEST].write_turns).run,
     )
     app[JOBS].register(
         "retention",

@@ -36,6 +36,7 @@ from ..db.engine import reading
 from ..errors import DomainError, Forbidden, InvalidInput, Unauthenticated
 from ..security.session_cache import CHANNEL as SESSIONS_CHANNEL
 from ..services.base import Principal
+from ..services.device_states import CHANNEL as DEVICE_STATE_CHANNEL
 from ..services.devices import visible_device
 from ..services.homes import visible_home
 from ..services.ingest import TELEMETRY_CHANNEL
@@ -87,6 +88,7 @@ class LiveHub:
         self._subscriptions = [
             await bus.subscribe(CHANNEL, self.on_message, self.on_gap),
             await bus.subscribe(TELEMETRY_CHANNEL, self.on_telemetry, self.on_gap),
+            await bus.subscribe(DEVICE_STATE_CHANNEL, self.on_device_state, self.on_gap),
             await bus.subscribe(SESSIONS_CHANNEL, self.on_session_message),
         ]
         self._checker = asyncio.create_task(self._check_sessions_periodically())
@@ -152,6 +154,27 @@ class LiveHub:
                 self.on_message({
                     "type": "availability", **where, "online": True, "ts": entry.get("ts"),
                 })  # fmt: skip
+
+    def on_device_state(self, message: Message) -> None:
+        """A state the linked Home Assistant reported, or a remote command's confirmed one:
+        relay and trip as `state`, online or offline as `availability` (`ts` null: no
+        reading came with it), each only when the report has it."""
+        device_id = message.get("device_id")
+        if not isinstance(device_id, str):
+            return
+        where = {"device_id": device_id, "home_id": message.get("home_id")}
+        relay, tripped = message.get("relay"), message.get("tripped")
+        if relay is not None or tripped is not None:
+            if relay is not None:
+                self._relay_changed(device_id, relay)  # a reading with it says nothing new
+            self.on_message({
+                "type": "state", **where, "relay": relay, "tripped": tripped,
+                "ts": message.get("ts"),
+            })  # fmt: skip
+        if message.get("online") is not None:
+            self.on_message({
+                "type": "availability", **where, "online": message["online"], "ts": None,
+            })  # fmt: skip
 
     def _relay_changed(self, device_id: str, relay: object) -> bool:
         previous = self._relay.pop(device_id, None)

@@ -39,8 +39,8 @@ function storeTokens(pair) {
   }
 }
 
-async function send(method, path, body, token) {
-  const headers = { Accept: "application/json" };
+async function send(method, path, body, token, as = "json") {
+  const headers = { Accept: as === "json" ? "application/json" : "*/*" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   let response;
@@ -56,6 +56,7 @@ async function send(method, path, body, token) {
     throw new ApiError(0, "network_error", "Cannot reach GreenNet Cloud. Check the connection and try again.");
   }
   if (response.status === 204) return null;
+  if (response.ok && as === "blob") return response.blob();
   let data = null;
   if ((response.headers.get("Content-Type") || "").includes("application/json")) {
     data = await response.json().catch(() => null);
@@ -67,6 +68,11 @@ async function send(method, path, body, token) {
     throw new ApiError(response.status, code, message);
   }
   return data;
+}
+
+/** A request that needs no session (sign-up, password reset, mailed links). */
+export function anonymous(method, path, body) {
+  return send(method, path, body);
 }
 
 /** Whether this tab holds a session (a refresh token) from an earlier login. */
@@ -99,21 +105,27 @@ export function refresh() {
 }
 
 /** An authenticated request; an expired or missing access token is refreshed once. */
-export async function call(method, path, body) {
+export async function call(method, path, body, as = "json") {
   if (accessToken === null) await refresh();
   const used = accessToken;
   try {
-    return await send(method, path, body, used);
+    return await send(method, path, body, used, as);
   } catch (err) {
     if (err.status !== 401 || storedRefreshToken() === null) throw err;
     if (accessToken === used) await refresh(); // else another call refreshed already
-    return send(method, path, body, accessToken);
+    return send(method, path, body, accessToken, as);
   }
 }
 
-/** A request that needs no session (links from mails, asking for a reset). */
-export function publicCall(method, path, body) {
-  return send(method, path, body);
+/** Save an authenticated GET's answer (e.g. a CSV export) as a file named `filename`. */
+export async function download(path, filename) {
+  const blob = await call("GET", path, undefined, "blob");
+  const url = URL.createObjectURL(blob);
+  const link = Object.assign(document.createElement("a"), { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /** End the session on the server, and forget it here whatever the server answers. */
@@ -121,4 +133,23 @@ export async function logout() {
   const token = storedRefreshToken();
   storeTokens(null);
   if (token !== null) await send("POST", "/api/v1/auth/logout", { refresh_token: token });
+}
+
+let operations = null; // "METHOD /path/{param}" of every API route this server has
+
+/**
+ * Whether the server offers an operation, e.g. supports("POST", "/api/v1/devices/{device_id}/relay").
+ * Views that need a route another part of the cloud may not have yet ask first, so the page
+ * never offers an action the server would answer with 404. The list is the dashboard's
+ * own small file (/app/operations.json, made from the server's router), not the OpenAPI
+ * document, which carries every schema.
+ */
+export async function supports(method, path) {
+  operations ??= send("GET", "/app/operations.json")
+    .then((answer) => new Set(answer.operations))
+    .catch(() => {
+      operations = null; // try again next time
+      return new Set();
+    });
+  return (await operations).has(`${method} ${path}`);
 }
