@@ -8,12 +8,11 @@ hub side is real throughout (Mosquitto, simulated plugs, the integration in HA's
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from greennet_sim import Simulator
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -21,78 +20,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet.cloud import const as cloud_const
 from custom_components.greennet.cloud.link import CloudLink, LinkState
-from custom_components.greennet.cloud.protocol import SUBPROTOCOL
 from custom_components.greennet.const import CONF_IGNORED_PLUGS, DOMAIN
 
 from ...broker import Mosquitto
 from ..conftest import wait_until
 from .common import linked_entry
-
-HOME_ID = "home-1"
-
-
-class FakeCloud:
-    """Serves `/api/v1/link` by running `script(cloud, ws, connection number)`."""
-
-    def __init__(self, script: Script, status: int | None = None) -> None:
-        self.script = script
-        self.status = status  # refuse the upgrade with this HTTP status
-        self.connections = 0
-        self.received: list[dict[str, Any]] = []
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/api/v1/link", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        self.connections += 1
-        if self.status is not None:
-            return web.json_response({"error": "busy", "message": "later"}, status=self.status)
-        ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,))
-        await ws.prepare(request)
-        await self.script(self, ws, self.connections)
-        return ws
-
-    async def receive(self, ws: web.WebSocketResponse, kind: str) -> dict[str, Any]:
-        """The next message of type `kind` from the hub (others are kept in `received`)."""
-        async for frame in ws:
-            if frame.type is WSMsgType.TEXT:
-                message = json.loads(frame.data)
-                self.received.append(message)
-                if message["type"] == kind:
-                    return message
-        raise ConnectionError("the hub closed the link")
-
-    async def welcome(self, ws: web.WebSocketResponse) -> None:
-        hello = await self.receive(ws, "hello")
-        await ws.send_json(
-            {"type": "welcome", "id": "c-w", "reply_to": hello["id"], "protocol": 1,
-             "home_id": HOME_ID, "max_batch": 100}
-        )  # fmt: skip
-
-    async def drain(self, ws: web.WebSocketResponse) -> None:
-        """Read (and keep) whatever the hub sends until it closes."""
-        async for frame in ws:
-            if frame.type is WSMsgType.TEXT:
-                self.received.append(json.loads(frame.data))
-
-    def of_type(self, kind: str) -> list[dict[str, Any]]:
-        return [m for m in self.received if m["type"] == kind]
-
-
-type Script = Callable[[FakeCloud, web.WebSocketResponse, int], Awaitable[None]]
+from .fake_cloud import HOME_ID, FakeCloud, Script, ack, error
 
 
 @pytest.fixture(autouse=True)
@@ -158,8 +91,10 @@ async def test_a_cloud_that_never_welcomes_is_left_and_tried_again(
     cloud = await serve(fake_cloud, silent)
     link = await link_to(cloud)
     errors = errors_of(link)
-    await wait_until(hass, lambda: cloud.connections >= 2)
-    assert errors[0] == "no welcome from the cloud"
+    expected = "no welcome from the cloud"
+    # tried again (the listener may miss the first attempt; on a loaded machine the 1 s
+    # bound may also cut an upgrade short, hence no claim about every attempt)
+    await wait_until(hass, lambda: cloud.connections >= 2 and expected in errors)
     assert link.state is not LinkState.CONNECTED
     assert link.connected_since is None
     assert len(cloud.of_type("hello")) >= 1
@@ -176,8 +111,10 @@ async def test_a_cloud_answering_hello_with_something_else_is_left_and_tried_aga
     cloud = await serve(fake_cloud, confused)
     link = await link_to(cloud)
     errors = errors_of(link)
-    await wait_until(hass, lambda: cloud.connections >= 2)
-    assert errors[0] == "closed by the cloud (1011)"
+    expected = "closed by the cloud (1011)"
+    # tried again, every attempt ending the same way (the listener may miss the first)
+    await wait_until(hass, lambda: cloud.connections >= 2 and expected in errors)
+    assert set(errors) == {expected}
     assert link.home_id is None  # never welcomed
     assert link.state is not LinkState.CONNECTED
 
@@ -188,8 +125,10 @@ async def test_a_refused_upgrade_is_retried(
     cloud = await serve(fake_cloud, FakeCloud.drain, status=503)
     link = await link_to(cloud)
     errors = errors_of(link)
-    await wait_until(hass, lambda: cloud.connections >= 2)
-    assert errors[0] == "upgrade refused: HTTP 503"
+    expected = "upgrade refused: HTTP 503"
+    # tried again, every attempt ending the same way (the listener may miss the first)
+    await wait_until(hass, lambda: cloud.connections >= 2 and expected in errors)
+    assert set(errors) == {expected}
     assert link.state in (LinkState.DISCONNECTED, LinkState.CONNECTING)
     assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
 
@@ -235,18 +174,6 @@ async def test_each_close_code_of_the_cloud_gets_its_answer(
         DOMAIN, f"cloud_link_unsupported_{link.entry.entry_id}"
     )
     assert (issue is not None) is (code == 4000)
-
-
-async def ack(ws: web.WebSocketResponse, message: dict[str, Any], **fields: Any) -> None:
-    await ws.send_json({"type": "ack", "id": f"c-{message['id']}", "reply_to": message["id"],
-                        **fields})  # fmt: skip
-
-
-async def error(
-    ws: web.WebSocketResponse, code: str, text: str, reply_to: str | None = None
-) -> None:
-    answer = {"type": "error", "id": "c-e", "error": code, "message": text}
-    await ws.send_json(answer if reply_to is None else {**answer, "reply_to": reply_to})
 
 
 def samples(batch: dict[str, Any]) -> list[tuple[str, int]]:
