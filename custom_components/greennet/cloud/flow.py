@@ -180,6 +180,8 @@ class CloudLinkSteps(CloudLoginSteps, OptionsFlow):
         try:
             self._cloud_homes = await self._cloud_account.async_homes()
         except CloudApiError as err:
+            await self._cloud_account.async_logout()  # the flow ends: so does its session
+            self._cloud_account = None
             return self.async_abort(reason=_error_key(err))
         return await self.async_step_cloud_home()
 
