@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +21,7 @@ from custom_components.greennet.cloud.backlog import TelemetryBacklog, overflow_
 from custom_components.greennet.cloud.protocol import Sample
 from custom_components.greennet.const import DOMAIN
 
-from ...broker import Mosquitto
+from ...broker import Mosquitto, free_port
 from ..conftest import sim_config, wait_until
 from .common import linked_entry
 
@@ -200,7 +199,7 @@ async def test_home_assistant_stopping_writes_the_backlog_and_takes_no_more_samp
     socket_enabled: None,
 ) -> None:
     # a linked hub whose cloud is unreachable: every sample waits in the backlog
-    entry = linked_entry(mosquitto, f"http://127.0.0.1:{closed_port()}", "home-1", "gnl_x")
+    entry = linked_entry(mosquitto, f"http://127.0.0.1:{free_port()}", "home-1", "gnl_x")
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     link = entry.runtime_data.cloud_link
@@ -220,10 +219,3 @@ async def test_home_assistant_stopping_writes_the_backlog_and_takes_no_more_samp
         await hass.async_block_till_done()
         assert len(link.backlog) == waiting
     await hass.config_entries.async_unload(entry.entry_id)
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
