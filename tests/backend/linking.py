@@ -95,6 +95,16 @@ async def linked_home(api: Api, email: str, owner: Account | None = None) -> Lin
     return LinkedHome(owner, home_id, link.body["token"], link.body["id"])
 
 
+async def linked_hub(api: Api, email: str, plug_id: str) -> tuple[LinkedHome, TestHub, str]:
+    """A new owner's home with its hub connected and `plug_id` announced: the home, the
+    hub, and the plug's device id."""
+    home = await linked_home(api, email)
+    hub = home.hub(api, plug_id)
+    await hub.connect()
+    device_id: str = (await hub.announce())["devices"][plug_id]
+    return home, hub, device_id
+
+
 async def relay(api: Api, account: Account, device_id: str, state: str) -> Any:
     """POST /devices/{id}/relay as `account`."""
     return await api.call(
