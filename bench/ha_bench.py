@@ -8,9 +8,11 @@ cost (minus the same process's idle CPU with the same entities and no messages, 
 in the same run just before), publish→state latency, relay round trip (service call →
 broker → plug → confirmed state), and RSS growth per plug. With `--profile`, py-spy
 samples the GreenNet process for a further window and the top functions are printed.
+HA runs without its recorder unless `--recorder` is given: the recorder writes each
+changed state to its database, the same work for both integrations' states.
 
     .venv/bin/python -m bench.ha_bench [--quick] [--counts 50 200] [--profile] [--write]
-        [--modes mqtt mqtt-equivalent greennet@<ref> greennet]
+        [--recorder] [--modes mqtt mqtt-equivalent greennet@<ref> greennet]
 """
 
 from __future__ import annotations
@@ -461,7 +463,12 @@ def integration_of(mode: str) -> str:
 
 
 async def run_one(
-    mode: str, count: int, window: float, samples: int, profile_it: bool = False
+    mode: str,
+    count: int,
+    window: float,
+    samples: int,
+    profile_it: bool = False,
+    recorder: bool = False,
 ) -> dict[str, Any]:
     """One mode at one plug count; returns the figures.
 
@@ -475,7 +482,7 @@ async def run_one(
     with tempfile.TemporaryDirectory(prefix="greennet-bench-") as tmp:
         extra = mqtt_yaml(plug_ids, mode == "mqtt-equivalent") if integration == "mqtt" else ""
         source = greennet_at(mode.split("@", 1)[1], Path(tmp)) if "@" in mode else None
-        rig = Rig(Path(tmp), extra_yaml=extra, greennet_source=source)
+        rig = Rig(Path(tmp), extra_yaml=extra, greennet_source=source, history=recorder)
         sim: Simulator | None = None
         try:
             await rig.start()
@@ -601,6 +608,12 @@ async def main() -> None:
     parser.add_argument("--write", action="store_true", help="append to bench/RESULTS.md")
     parser.add_argument("--profile", action="store_true", help="py-spy the GreenNet runs")
     parser.add_argument(
+        "--recorder",
+        action="store_true",
+        help="with HA's recorder and Energy dashboard (the demo's configuration); without it "
+        "by default, as in every run before 2026-12-01 evening",
+    )
+    parser.add_argument(
         "--modes",
         nargs="*",
         default=["mqtt", "greennet"],
@@ -614,7 +627,7 @@ async def main() -> None:
         for mode in args.modes:
             print(f"… {mode} with {count} plugs", flush=True)
             profile_it = args.profile and mode == "greennet"
-            results.append(await run_one(mode, count, window, samples, profile_it))
+            results.append(await run_one(mode, count, window, samples, profile_it, args.recorder))
     text = report(results, "python -m bench.ha_bench " + " ".join(sys.argv[1:]))
     record_results(text, args.write)
 

@@ -81,6 +81,9 @@ class Rig:
     extra_yaml: str = ""
     # The GreenNet code to load instead of this tree's (e.g. an older commit's, to compare).
     greennet_source: Path | None = None
+    # The recorder and Energy dashboard of the demo's configuration (off: the bare HA the
+    # integrations are compared in; the recorder's work per state is the same for both).
+    history: bool = False
     mqtt_port: int = field(default_factory=free_port)
     ha_port: int = field(default_factory=free_port)
     processes: list[Process] = field(default_factory=list)
@@ -99,7 +102,7 @@ class Rig:
         )
         self.processes.append(broker)
         confdir = self.workdir / "ha"
-        prepare_ha_config(confdir, self.ha_port)
+        prepare_ha_config(confdir, self.ha_port, self.history)
         if self.extra_yaml:
             with (confdir / "configuration.yaml").open("a") as handle:
                 handle.write(self.extra_yaml)

@@ -196,14 +196,19 @@ http:
   server_port: {port}
 frontend:
 config:
-# the Energy dashboard (the demo adds every plug's energy sensor) and the history it reads
-energy:
-recorder:
-  purge_keep_days: 3
 logger:
   default: warning
   logs:
     custom_components.greennet: info
+"""
+
+# The Energy dashboard (the demo adds every plug's energy sensor) and the history it reads.
+# The recorder writes every state change to its database, so benchmarks leave it out unless
+# asked (bench/ha_bench.py --recorder): it is the same work for any integration's states.
+HISTORY_CONFIGURATION = """\
+energy:
+recorder:
+  purge_keep_days: 3
 """
 
 
@@ -215,10 +220,16 @@ ONBOARDING_SEED = {
 }
 
 
-def prepare_ha_config(confdir: Path, port: int) -> None:
-    """Config dir with our integration linked in (re-runs keep .storage: users, entries)."""
+def prepare_ha_config(confdir: Path, port: int, history: bool = True) -> None:
+    """Config dir with our integration linked in (re-runs keep .storage: users, entries).
+
+    `history`: the recorder and the Energy dashboard, as the demo has them.
+    """
     confdir.mkdir(parents=True, exist_ok=True)
-    (confdir / "configuration.yaml").write_text(HA_CONFIGURATION.format(port=port))
+    configuration = HA_CONFIGURATION.format(port=port)
+    if history:
+        configuration += HISTORY_CONFIGURATION
+    (confdir / "configuration.yaml").write_text(configuration)
     # Onboarding's core-config step also starts met, radio_browser and google_translate,
     # whose packages this offline `--skip-pip` venv lacks: each would log an error. The
     # demo's configuration.yaml already holds the core config, so mark that step done.
