@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..bus import Bus
@@ -121,11 +122,16 @@ class Ingest(Service):
         # SQLite: a batch is written whole in one worker thread (one hop, not one per
         # statement); the file and its settings are the async engine's
         self._sqlite = sqlite_writer(config.resolved_database_url)
-        # SQLite: the bulk writers of this process (batches, the rollup job) take turns
-        # here, first come first served, instead of polling for the write lock in SQLite's
-        # busy handler, which sleeps up to 100 ms a try and let the rollup job's back-to-back
-        # transactions starve ingest for seconds (bench/RESULTS.md, live updates)
+        # SQLite: the bulk writers of this process (batches, the rollup job's short write
+        # transactions) take turns here, first come first served, instead of polling for the
+        # write lock in SQLite's busy handler, which sleeps up to 100 ms a try
+        # (bench/RESULTS.md, live updates)
         self.write_turns: asyncio.Lock | None = asyncio.Lock() if self._sqlite else None
+
+    @property
+    def sqlite_writer(self) -> Engine | None:
+        """SQLite: the synchronous engine batches are written with (None on PostgreSQL)."""
+        return self._sqlite
 
     def close(self) -> None:
         """Release the SQLite writer's connections."""
