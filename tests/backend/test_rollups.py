@@ -232,3 +232,52 @@ async def test_minutes_a_failed_run_claimed_are_rolled_up_by_the_next(migrated: 
     finally:
         ingest.close()
         await engine.dispose()
+
+
+async def test_ingest_of_a_claimed_minute_completes_while_a_run_is_in_progress(
+    migrated: str,
+) -> None:
+    """The run is held after its claim; a batch for the very minute it claimed (and the
+    next) is stored at once, and waits for the next run. Before rollup_claimed, the run's
+    transaction held the claimed marks' row locks (PostgreSQL) or the write turn (SQLite)
+    until it was done: the batch waited for the whole run."""
+    engine = create_engine(migrated)
+    clock = lambda: datetime.fromtimestamp((BASE + 5 * HOUR) / 1000, UTC)  # noqa: E731
+    ingest = Ingest(engine, clock, Config(secret=TEST_SECRET, database_url=migrated), None)  # type: ignore[arg-type]
+    started, release = asyncio.Event(), asyncio.Event()
+
+    class Held(Rollups):
+        async def _chunk(self, devices: list[int]) -> int:
+            started.set()
+            await release.wait()
+            return await super()._chunk(devices)
+
+    def sample(ts: int) -> Sample:
+        return Sample(ts, 10.0, 230.0, 1.0, 1.0, True)
+
+    try:
+        device = await new_device(engine)
+        await ingest.store([(device, sample(BASE + ts)) for ts in (0, 1000)])
+        # as the service wires it: on SQLite the batches' write turns and writer
+        run = asyncio.create_task(
+            Held(engine, clock, ingest.write_turns, ingest.sqlite_writer).run()
+        )
+        await asyncio.wait_for(started.wait(), 10)
+        stored = await asyncio.wait_for(
+            ingest.store([(device, sample(BASE + ts)) for ts in (2000, MINUTE)]), 2
+        )
+        assert stored == (2, 0)
+        assert not run.done()  # the batch did not wait for the run
+        release.set()
+        assert await run == 1  # the minute claimed before the batch
+        # it read its minute after the batch was stored: three samples already
+        assert (await stored_rollups(engine, device.seq, telemetry_1m))[BASE][0] == 3
+        assert await Rollups(engine, clock).run() == 2  # the batch's minutes, marked again
+        assert {
+            bucket: row[0]
+            for bucket, row in (await stored_rollups(engine, device.seq, telemetry_1m)).items()
+        } == {BASE: 3, BASE + MINUTE: 1}
+    finally:
+        release.set()
+        ingest.close()
+        await engine.dispose()
