@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .bus import create_bus
 from .clock import utcnow
 from .config import Config, config_from_env
 from .db.engine import create_engine
@@ -21,6 +22,7 @@ from .db.migrate import migrate
 from .errors import DomainError
 from .security.keyring import KEYRING_FILE, PURPOSES, KeyringError, write_keyring_file
 from .security.passwords import PasswordHasher
+from .security.session_cache import SessionCache
 from .services.admin import create_admin
 from .services.base import Service
 from .services.totp_keys import accounts_sealed_with, reseal_totp_secrets
@@ -140,16 +142,21 @@ async def _migrate(config: Config) -> None:
 
 async def _create_admin(config: Config, email: str, password: str, *, promote: bool) -> int:
     engine = create_engine(config.resolved_database_url)
+    # a promotion ends the account's sessions: tell the serving processes' session caches
+    # (PostgreSQL NOTIFY; on SQLite no other process hears it and their entries age out)
+    bus = create_bus(config.resolved_database_url)
+    sessions = SessionCache(bus, utcnow, config.session_cache_seconds)
     try:
         await migrate(engine, config.keyring)
         hasher = PasswordHasher(config.password_hashing)
         user, created = await create_admin(
-            Service(engine, utcnow), hasher, email, password, promote=promote
+            Service(engine, utcnow), hasher, email, password, promote=promote, sessions=sessions
         )
     except DomainError as err:
         print(f"greennet-cloud: {err.message}", file=sys.stderr)
         return 1
     finally:
+        await bus.close()
         await engine.dispose()
     if created:
         print(f"created administrator {user.email} ({user.id})")
