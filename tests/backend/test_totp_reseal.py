@@ -5,6 +5,7 @@ every two-factor account out)."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 
 import pyotp
@@ -42,6 +43,12 @@ async def enroll(api: Api, email: str, clock: FakeClock, *, confirm: bool) -> st
     return secret
 
 
+async def cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The command line, run while this test's servers keep serving (they share the
+    database: a server whose loop the command blocked could hold its write lock)."""
+    return await asyncio.to_thread(run_cli, *args, cwd=cwd, env=env)
+
+
 async def sealed_key_ids(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as conn:
         rows = await conn.execute(
@@ -66,20 +73,20 @@ async def test_reseal_moves_secrets_to_the_current_key_and_then_the_old_key_reti
 
     ring = keyring_file(tmp_path, ROOT.rotated("totp_secret", "totp_2"), "ring")
     env = {"GREENNET_DATABASE_URL": database_url, "GREENNET_KEYRING_FILE": str(ring)}
-    refused = run_cli("rotate-key", "totp_secret", "--retire", "root", cwd=tmp_path, env=env)
+    refused = await cli("rotate-key", "totp_secret", "--retire", "root", cwd=tmp_path, env=env)
     assert refused.returncode == 1
     assert "2 account(s) have TOTP secrets sealed with 'root'" in refused.stderr
     assert "reseal-totp" in refused.stderr
     assert Keyring.from_json(ring.read_text()).totp_secret.get("root") is not None  # unchanged
 
-    resealed = run_cli("reseal-totp", cwd=tmp_path, env=env)
+    resealed = await cli("reseal-totp", cwd=tmp_path, env=env)
     assert resealed.returncode == 0, resealed.stderr
     assert "re-sealed 2 TOTP secret(s) with key totp_2" in resealed.stdout
     assert await sealed_key_ids(engine) == ["totp_2", "totp_2"]
-    again = run_cli("reseal-totp", cwd=tmp_path, env=env)
+    again = await cli("reseal-totp", cwd=tmp_path, env=env)
     assert "re-sealed 0 TOTP secret(s)" in again.stdout  # nothing left to move
 
-    retired = run_cli("rotate-key", "totp_secret", "--retire", "root", cwd=tmp_path, env=env)
+    retired = await cli("rotate-key", "totp_secret", "--retire", "root", cwd=tmp_path, env=env)
     assert retired.returncode == 0, retired.stderr
     ring_now = Keyring.from_json(ring.read_text())
     assert [key.id for key in ring_now.totp_secret.keys] == ["totp_2"]
