@@ -16,6 +16,7 @@ from ..bus import create_bus
 from ..clock import Clock, Sleep, real_sleep, utcnow
 from ..config import Config
 from ..db.engine import create_engine
+from ..db.fast_reads import close_fast_reads
 from ..db.migrate import migrate
 from ..jobs import JobRunner
 from ..link.hub import HubLink
@@ -222,6 +223,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         app[INGEST].close()
         await app[BUS].close()
         app[PASSWORD_HASHER].close()
+        await close_fast_reads(engine)
         await engine.dispose()
 
 
