@@ -99,7 +99,7 @@ from .keys import (
 )
 from .live import ENDPOINTS as LIVE_ENDPOINTS
 from .live import add_live
-from .middleware import error_middleware, no_store_middleware, request_id_middleware
+from .middleware import request_middleware
 from .openapi import build_openapi
 from .proxies import trusted_proxy_middleware
 
@@ -135,9 +135,9 @@ def create_app(
     """
     config = config.resolve()
     assert config.keyring is not None
-    middlewares: list[Middleware] = [request_id_middleware, no_store_middleware, error_middleware]
+    middlewares: list[Middleware] = [request_middleware]
     if (behind_proxies := trusted_proxy_middleware(config.trusted_proxies)) is not None:
-        middlewares.append(behind_proxies)  # inside error_middleware: a bad header is a 400
+        middlewares.append(behind_proxies)  # inside request_middleware: a bad header is a 400
     middlewares.append(api_admission(ADMISSION_PER_CONNECTION * config.database_pool_size))
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=middlewares)
     engine = create_engine(config.resolved_database_url, config.database_pool_size)
