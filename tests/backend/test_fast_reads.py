@@ -16,12 +16,13 @@ import pytest
 from greennet_cloud.db import fast_reads as fast_reads_module
 from greennet_cloud.db import migrate as migrations
 from greennet_cloud.db.engine import create_engine
-from greennet_cloud.db.fast_reads import FastReads, fast_reads
+from greennet_cloud.db.fast_reads import FastReads, ReadQuery, fast_reads
 from greennet_cloud.db.schema import shares
 from greennet_cloud.models import Access, Permission, Role
 from greennet_cloud.storage import homes as home_store
 from greennet_cloud.storage import sessions as session_store
 from greennet_cloud.storage import users as user_store
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -233,3 +234,23 @@ async def test_a_fast_read_finding_its_connection_dead_never_answers_500(
     assert (lost.status, lost.headers.get("Retry-After")) in {(200, None), (503, "1")}, lost.body
     again = await api.call("GET", "/api/v1/homes", token=user.access)
     assert again.status == 200, again.body
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_a_read_cancelled_mid_statement_does_not_spoil_the_next(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request cancelled while its statement runs (server shutdown, a timeout) leaves its
+    connection in an unknown state: it is closed, and the next read gets a fresh one."""
+    await seed(engine)
+    monkeypatch.setattr(fast_reads_module, "READ_CONNECTIONS", 1)
+    reads = FastReads(engine)
+    slow = asyncio.create_task(reads.all(ReadQuery(select(func.pg_sleep(5).label("slept"))), {}))
+    await asyncio.sleep(0.5)  # the statement is running
+    slow.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await slow
+    async with asyncio.timeout(3):
+        found = await home_store.list_homes(reads, "alice")
+    assert [home.id for home, _ in found] == ["h1", "h2"]
+    await reads.close()
