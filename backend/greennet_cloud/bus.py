@@ -13,7 +13,8 @@ Semantics, the same on both:
   `MAX_MESSAGE_BYTES` encoded) to every subscriber of `channel` in every process on this
   database, this one included, asynchronously (never inside `publish`), in publish order
   per publisher. Publish after your transaction commits, so a receiver reloading from the
-  database sees the change.
+  database sees the change. `publish_many(channel, messages)` is the same for several
+  messages at once (one round trip on PostgreSQL, however many).
 - Delivery is at most once and best effort: a PostgreSQL connection that drops loses what
   was sent meanwhile. The bus reconnects and then calls every subscriber's `on_reset`, so
   state derived from messages (a cache) can be dropped. Correctness must never rest on the
@@ -55,6 +56,12 @@ type OnReset = Callable[[], None]
 MAX_MESSAGE_BYTES = 7900  # PostgreSQL refuses NOTIFY payloads from 8000 bytes
 _CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,62}$")  # a plain PostgreSQL identifier
 _RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
+# several NOTIFYs in one statement, in array order (a statement's notifications are
+# delivered in the order they were sent)
+_NOTIFY_MANY = (
+    "SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS m (payload, n)"
+    " ORDER BY n"
+)
 
 
 class BusError(RuntimeError):
@@ -99,6 +106,11 @@ class Bus:
 
     async def publish(self, channel: str, message: Message) -> None:
         """Send `message` to every subscriber of `channel`, in every process."""
+        raise NotImplementedError
+
+    async def publish_many(self, channel: str, messages: list[Message]) -> None:
+        """`publish` each of `messages`, in order (at once where the bus can); one that
+        `encode` refuses sends none of them."""
         raise NotImplementedError
 
     async def subscribe(
@@ -168,10 +180,14 @@ class MemoryBus(Bus):
         self._hub.buses.add(self)
 
     async def publish(self, channel: str, message: Message) -> None:
-        payload = encode(channel, message)
+        await self.publish_many(channel, [message])
+
+    async def publish_many(self, channel: str, messages: list[Message]) -> None:
+        payloads = [encode(channel, message) for message in messages]
         loop = asyncio.get_running_loop()
-        for bus in list(self._hub.buses):
-            loop.call_soon(bus._deliver, channel, payload)
+        for payload in payloads:
+            for bus in list(self._hub.buses):
+                loop.call_soon(bus._deliver, channel, payload)
 
     async def close(self) -> None:
         self._hub.buses.discard(self)
@@ -207,7 +223,15 @@ class PostgresBus(Bus):
                 await conn.close(timeout=5)
 
     async def publish(self, channel: str, message: Message) -> None:
-        payload = encode(channel, message)
+        await self._notify(channel, "SELECT pg_notify($1, $2)", encode(channel, message))
+
+    async def publish_many(self, channel: str, messages: list[Message]) -> None:
+        # one statement, one round trip: a 200-plug ingest batch is several messages
+        payloads = [encode(channel, message) for message in messages]
+        if payloads:
+            await self._notify(channel, _NOTIFY_MANY, payloads)
+
+    async def _notify(self, channel: str, statement: str, payload: object) -> None:
         failure: Exception | None = None
         for _attempt in range(2):  # once more on a fresh connection if this one just died
             try:
@@ -217,7 +241,7 @@ class PostgresBus(Bus):
                 continue
             try:
                 async with self._statement:
-                    await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
+                    await conn.execute(statement, channel, payload)
                 return
             except Exception as err:  # any asyncpg failure: this connection is done
                 failure = err

@@ -71,6 +71,22 @@ async def test_messages_arrive_in_publish_order_and_only_on_their_channel(
     assert other.empty()
 
 
+async def test_many_messages_published_at_once_arrive_in_order_in_every_process(
+    buses: BusFactory,
+) -> None:
+    here, there = await buses(), await buses()
+    heard_here, heard_there = await listening(here), await listening(there)
+    big = "x" * (MAX_MESSAGE_BYTES - 100)  # each near the limit: sent as separate messages
+    await here.publish_many(CHANNEL, [{"n": n, "fill": big} for n in range(12)])
+    await here.publish_many(CHANNEL, [])
+    for queue in (heard_here, heard_there):
+        assert [(await next_message(queue))["n"] for _ in range(12)] == list(range(12))
+    with pytest.raises(ValueError, match="over"):
+        await here.publish_many(CHANNEL, [{"n": 0}, {"fill": big + "x" * 100}])
+    await asyncio.sleep(0.2)
+    assert heard_there.empty()  # a refused message sends none of its batch
+
+
 async def test_a_cancelled_subscription_hears_nothing_more(buses: BusFactory) -> None:
     here = await buses()
     cancelled: list[Message] = []

@@ -8,7 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from greennet_cloud.services.ingest import TELEMETRY_CHANNEL, DeviceReport
+from greennet_cloud.bus import MAX_MESSAGE_BYTES
+from greennet_cloud.services.ingest import TELEMETRY_CHANNEL, DeviceReport, packed
 from greennet_cloud.web.keys import BUS, INGEST
 
 from .api import Api
@@ -353,3 +354,17 @@ async def test_each_stored_batch_is_announced_on_the_bus(
         assert heard.empty()
     finally:
         subscription.cancel()
+
+
+def test_a_large_batch_is_announced_in_few_messages_each_within_the_bus_limit() -> None:
+    entries = [
+        {"id": f"{n:036d}", "home_id": "h" * 36, "plug_id": f"greennet-{n:06d}", "ts": 1.8e12 + n,
+         "power": 1234.5, "voltage": 231.2, "current": 5.34, "energy": 12345.678, "relay": "ON",
+         "online": True, "came_online": False}
+        for n in range(200)
+    ]  # fmt: skip
+    parts = packed(entries)
+    assert [entry for part in parts for entry in part] == entries  # all, once, in order
+    assert all(len(json.dumps({"devices": p}, separators=(",", ":"))) <= MAX_MESSAGE_BYTES
+               for p in parts)  # fmt: skip
+    assert len(parts) <= 8  # not ten messages of 20 devices: as many as fit

@@ -15,12 +15,13 @@ from greennet_cloud.db.engine import create_engine
 from greennet_cloud.db.migrate import migrate
 from greennet_cloud.db.schema import telemetry_1d, telemetry_1h, telemetry_1m
 from greennet_cloud.models import Device, Role, Sample
+from greennet_cloud.services import rollups as rollups_module
 from greennet_cloud.services.ingest import Ingest
-from greennet_cloud.services.rollups import CLAIM, DEVICES, Rollups
+from greennet_cloud.services.rollups import Rollups
 from greennet_cloud.storage import devices as device_store
 from greennet_cloud.storage import homes as home_store
 from greennet_cloud.storage import users as user_store
-from greennet_cloud.storage.rollups import claim_pending, pending_devices
+from greennet_cloud.storage.rollups import claimed_devices, pending_devices
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -140,30 +141,39 @@ def test_the_reference_counts_a_counter_drop_as_a_new_cycle() -> None:
     assert got[0][4] == pytest.approx(1.0 + 0.5 + 0.5)
 
 
-async def test_a_rollup_transaction_takes_the_named_devices_and_a_run_takes_them_all(
-    migrated: str,
+async def test_a_run_takes_every_pending_minute_in_chunks_of_devices(
+    migrated: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = create_engine(migrated)
     clock = lambda: datetime.fromtimestamp((BASE + 5 * HOUR) / 1000, UTC)  # noqa: E731
     ingest = Ingest(engine, clock, Config(secret=TEST_SECRET, database_url=migrated), None)  # type: ignore[arg-type]
+    monkeypatch.setattr(rollups_module, "CLAIM", 5)  # two devices' minutes a chunk, not three
+    chunks: list[list[int]] = []
+
+    class Watched(Rollups):
+        async def _chunk(self, devices: list[int]) -> int:
+            chunks.append(devices)
+            return await super()._chunk(devices)
+
     try:
-        devices = [await new_device(engine) for _ in range(DEVICES + 2)]
+        devices = [await new_device(engine) for _ in range(5)]
         for device in devices:  # two minutes each
             await ingest.store(
                 [(device, Sample(BASE + ts, 10.0, 230.0, 1.0, 1.0, True)) for ts in (0, MINUTE)]
             )
         seqs = sorted(device.seq for device in devices)
-        async with engine.begin() as conn:
-            assert await pending_devices(conn) == seqs
-            claimed = await claim_pending(conn, CLAIM, seqs[1:3])
-            await conn.rollback()  # only looking
-        assert claimed == [(seq, BASE + ts) for seq in seqs[1:3] for ts in (0, MINUTE)]
-        assert await Rollups(engine, clock).run() == 2 * len(devices)
+        async with engine.connect() as conn:
+            assert await conn.run_sync(pending_devices) == seqs
+        assert await Watched(engine, clock).run() == 2 * len(devices)
+        assert chunks == [seqs[0:2], seqs[2:4], seqs[4:]]
         for device in devices:
             assert set(await stored_rollups(engine, device.seq, telemetry_1m)) == {
                 BASE,
                 BASE + MINUTE,
             }
+        async with engine.connect() as conn:
+            assert await conn.run_sync(pending_devices) == []
+            assert await conn.run_sync(claimed_devices) == []
     finally:
         ingest.close()
         await engine.dispose()
@@ -182,18 +192,92 @@ async def test_minutes_marked_during_a_run_wait_for_the_next_run(migrated: str) 
             await ingest.store([(device, sample)])
 
         class Busy(Rollups):
-            """Ingest marks another minute while each transaction of the run works."""
+            """Ingest marks another minute while each chunk of the run works."""
 
-            async def _round(self, devices: list[int]) -> list[tuple[int, int]]:
-                claimed = await super()._round(devices)
+            async def _chunk(self, devices: list[int]) -> int:
                 await one_more(next(minutes))
-                return claimed
+                return await super()._chunk(devices)
 
         await one_more(0)
         assert await Busy(engine, clock).run() == 1  # the one pending when it started
         async with engine.connect() as conn:
-            assert await pending_devices(conn) == [device.seq]  # the next run's
+            assert await conn.run_sync(pending_devices) == [device.seq]  # the next run's
         assert await Rollups(engine, clock).run() == 1
+        assert set(await stored_rollups(engine, device.seq, telemetry_1m)) == {
+            BASE,
+            BASE + MINUTE,
+        }
     finally:
+        ingest.close()
+        await engine.dispose()
+
+
+async def test_minutes_a_failed_run_claimed_are_rolled_up_by_the_next(migrated: str) -> None:
+    engine = create_engine(migrated)
+    clock = lambda: datetime.fromtimestamp((BASE + 5 * HOUR) / 1000, UTC)  # noqa: E731
+    ingest = Ingest(engine, clock, Config(secret=TEST_SECRET, database_url=migrated), None)  # type: ignore[arg-type]
+
+    class Dies(Rollups):
+        async def _chunk(self, devices: list[int]) -> int:
+            raise RuntimeError("process killed")
+
+    try:
+        device = await new_device(engine)
+        await ingest.store([(device, Sample(BASE, 10.0, 230.0, 1.0, 1.0, True))])
+        with pytest.raises(RuntimeError):
+            await Dies(engine, clock).run()
+        assert await stored_rollups(engine, device.seq, telemetry_1m) == {}
+        assert await Rollups(engine, clock).run() == 1
+        assert set(await stored_rollups(engine, device.seq, telemetry_1m)) == {BASE}
+    finally:
+        ingest.close()
+        await engine.dispose()
+
+
+async def test_ingest_of_a_claimed_minute_completes_while_a_run_is_in_progress(
+    migrated: str,
+) -> None:
+    """The run is held after its claim; a batch for the very minute it claimed (and the
+    next) is stored at once, and waits for the next run. Before rollup_claimed, the run's
+    transaction held the claimed marks' row locks (PostgreSQL) or the write turn (SQLite)
+    until it was done: the batch waited for the whole run."""
+    engine = create_engine(migrated)
+    clock = lambda: datetime.fromtimestamp((BASE + 5 * HOUR) / 1000, UTC)  # noqa: E731
+    ingest = Ingest(engine, clock, Config(secret=TEST_SECRET, database_url=migrated), None)  # type: ignore[arg-type]
+    started, release = asyncio.Event(), asyncio.Event()
+
+    class Held(Rollups):
+        async def _chunk(self, devices: list[int]) -> int:
+            started.set()
+            await release.wait()
+            return await super()._chunk(devices)
+
+    def sample(ts: int) -> Sample:
+        return Sample(ts, 10.0, 230.0, 1.0, 1.0, True)
+
+    try:
+        device = await new_device(engine)
+        await ingest.store([(device, sample(BASE + ts)) for ts in (0, 1000)])
+        # as the service wires it: on SQLite the batches' write turns and writer
+        run = asyncio.create_task(
+            Held(engine, clock, ingest.write_turns, ingest.sqlite_writer).run()
+        )
+        await asyncio.wait_for(started.wait(), 10)
+        stored = await asyncio.wait_for(
+            ingest.store([(device, sample(BASE + ts)) for ts in (2000, MINUTE)]), 2
+        )
+        assert stored == (2, 0)
+        assert not run.done()  # the batch did not wait for the run
+        release.set()
+        assert await run == 1  # the minute claimed before the batch
+        # it read its minute after the batch was stored: three samples already
+        assert (await stored_rollups(engine, device.seq, telemetry_1m))[BASE][0] == 3
+        assert await Rollups(engine, clock).run() == 2  # the batch's minutes, marked again
+        assert {
+            bucket: row[0]
+            for bucket, row in (await stored_rollups(engine, device.seq, telemetry_1m)).items()
+        } == {BASE: 3, BASE + MINUTE: 1}
+    finally:
+        release.set()
         ingest.close()
         await engine.dispose()

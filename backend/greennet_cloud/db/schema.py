@@ -262,6 +262,17 @@ rollup_pending = Table(
     sqlite_with_rowid=False,
 )
 
+# the marks a rollup run moved off `rollup_pending` (in a transaction of its own, so ingest
+# never waits for the run), deleted as each is done; a run that died leaves them to the next
+rollup_claimed = Table(
+    "rollup_claimed",
+    metadata,
+    Column("device_seq", Integer, ForeignKey("devices.seq", ondelete="CASCADE"), nullable=False),
+    Column("bucket", BigInteger, nullable=False),
+    PrimaryKeyConstraint("device_seq", "bucket", name="pk_rollup_claimed"),
+    sqlite_with_rowid=False,
+)
+
 # signatures of accepted device ingest requests, so one replayed inside the window is refused
 ingest_signatures = Table(
     "ingest_signatures",

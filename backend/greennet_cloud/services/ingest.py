@@ -17,6 +17,7 @@ minutes touched marked for the rollup job. After the commit every `listeners` ca
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -24,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..bus import Bus
+from ..bus import MAX_MESSAGE_BYTES, Bus
 from ..clock import Clock
 from ..config import Config
 from ..db.engine import reading, sqlite_writer
@@ -64,7 +66,6 @@ type IngestListener = Callable[[list[DeviceReport]], Awaitable[None]]
 
 # the bus channel every stored batch is announced on (the websocket and alerts listen)
 TELEMETRY_CHANNEL = "greennet_telemetry"
-DEVICES_PER_MESSAGE = 20  # ~250 bytes each: well under the bus's 7,900-byte limit
 
 
 def report_message(report: DeviceReport) -> dict[str, Any]:
@@ -87,14 +88,28 @@ def report_message(report: DeviceReport) -> dict[str, Any]:
 
 def bus_publisher(bus: Bus) -> IngestListener:
     """A post-ingest listener that announces each stored batch on `TELEMETRY_CHANNEL`:
-    `{"devices": [report_message, …]}`, at most DEVICES_PER_MESSAGE devices a message."""
+    `{"devices": [report_message, …]}`, as many devices a message as fit the bus's limit,
+    all the batch's messages in one `publish_many` (one NOTIFY round trip on PostgreSQL)."""
 
     async def publish(reports: list[DeviceReport]) -> None:
-        for first in range(0, len(reports), DEVICES_PER_MESSAGE):
-            chunk = reports[first : first + DEVICES_PER_MESSAGE]
-            await bus.publish(TELEMETRY_CHANNEL, {"devices": [report_message(r) for r in chunk]})
+        entries = [report_message(report) for report in reports]
+        await bus.publish_many(TELEMETRY_CHANNEL, [{"devices": part} for part in packed(entries)])
 
     return publish
+
+
+def packed(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """`entries` in runs whose `{"devices": [...]}` message fits `MAX_MESSAGE_BYTES`."""
+    parts: list[list[dict[str, Any]]] = []
+    size = 0
+    for entry in entries:
+        length = len(json.dumps(entry, separators=(",", ":")).encode()) + 1  # and a comma
+        if not parts or size + length > MAX_MESSAGE_BYTES:
+            parts.append([])
+            size = len('{"devices":[]}')
+        parts[-1].append(entry)
+        size += length
+    return parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +136,16 @@ class Ingest(Service):
         # SQLite: a batch is written whole in one worker thread (one hop, not one per
         # statement); the file and its settings are the async engine's
         self._sqlite = sqlite_writer(config.resolved_database_url)
-        # SQLite: the bulk writers of this process (batches, the rollup job) take turns
-        # here, first come first served, instead of polling for the write lock in SQLite's
-        # busy handler, which sleeps up to 100 ms a try and let the rollup job's back-to-back
-        # transactions starve ingest for seconds (bench/RESULTS.md, live updates)
+        # SQLite: the bulk writers of this process (batches, the rollup job's short write
+        # transactions) take turns here, first come first served, instead of polling for the
+        # write lock in SQLite's busy handler, which sleeps up to 100 ms a try
+        # (bench/RESULTS.md, live updates)
         self.write_turns: asyncio.Lock | None = asyncio.Lock() if self._sqlite else None
+
+    @property
+    def sqlite_writer(self) -> Engine | None:
+        """SQLite: the synchronous engine batches are written with (None on PostgreSQL)."""
+        return self._sqlite
 
     def close(self) -> None:
         """Release the SQLite writer's connections."""

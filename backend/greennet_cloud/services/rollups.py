@@ -4,71 +4,98 @@ Ingest only marks (device, minute) pairs; this job, run by the job runner every
 `GREENNET_ROLLUP_INTERVAL` seconds on one process at a time, redoes those buckets from the
 level below. Late and out-of-order samples just mark older minutes, so rollups stay equal
 to what the raw data says (tests/backend/test_rollups.py checks it property by property).
+
+A run never makes ingest wait for it (bench/RESULTS.md, live updates): it first moves the
+pending marks to `rollup_claimed` in a transaction of its own (a few milliseconds; minutes
+marked after it wait for the next run), computes their minutes in a read, and writes the
+results in one short transaction per chunk of devices (`storage/rollups.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from itertools import groupby
+from collections.abc import Callable
+from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..clock import Clock
-from ..db.engine import reading
+from ..db.engine import READ_ONLY, reading
 from ..storage import rollups as rollup_store
-from ..storage.telemetry import MINUTE_MS
 from .base import Service
 
-CLAIM = 2_000  # pending minutes per transaction
-# Devices per transaction on SQLite (`turns` given): each device's run of minutes costs
-# about a dozen statements in the transaction, which holds SQLite's write lock until it
-# commits. 200 devices' minutes in one transaction held ingest up for 1-3 s at 1,000
-# samples/s on a loaded machine (bench/RESULTS.md, live updates); a few devices at a time,
-# taking turns with ingest, keep every hold short. One device's backfill still goes 2,000
-# minutes at once.
-DEVICES = 4
-MAX_ROUNDS = 5_000  # transactions per run; what is left waits for the next run
+# claimed minutes per chunk (one read and one write transaction); a device's minutes are
+# never split, so one device's backfill is one chunk however long
+CLAIM = 2_000
 
 
 class Rollups(Service):
-    """Keeps rollups equal to the raw data. `turns`: a lock each transaction takes first,
-    shared with ingest on SQLite (`Ingest.write_turns`), so batches wait one turn, not
-    behind a whole run."""
+    """Keeps rollups equal to the raw data.
+
+    On SQLite, `writer` (the ingest service's synchronous engine on the same file) runs each
+    step in one worker-thread call, and `turns` is the lock ingest's batch writes take too
+    (`Ingest.write_turns`): the run's two short write transactions queue with the batches
+    instead of polling for SQLite's write lock. Without them, steps run on `engine`.
+    """
 
     def __init__(
-        self, engine: AsyncEngine, clock: Clock, turns: asyncio.Lock | None = None
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        turns: asyncio.Lock | None = None,
+        writer: Engine | None = None,
     ) -> None:
         super().__init__(engine, clock)
         self.turns = turns
+        self.writer = writer
 
     async def run(self) -> int:
-        """Process the minutes pending when the run starts, a few devices per transaction
-        (minutes marked meanwhile wait for the next run); return how many."""
-        async with reading(self.engine).begin() as conn:
-            pending = await rollup_store.pending_devices(conn)
-        # PostgreSQL: one transaction for them all, as a few at a time made ingest wait for
-        # each in turn (it marks every device's minute again, behind each claim's row locks)
-        step = DEVICES if self.turns is not None else max(1, len(pending))
-        done = rounds = 0
-        for start in range(0, len(pending), step):
-            devices = pending[start : start + step]
-            while rounds < MAX_ROUNDS:
-                rounds += 1
-                claimed = await self._round(devices)
-                done += len(claimed)
-                if len(claimed) < CLAIM:
-                    break  # these devices are done
+        """Claim the minutes pending when the run starts (and any a failed run left
+        claimed), roll them up a chunk of devices at a time; return how many."""
+        await self._write(rollup_store.claim_pending)
+        claimed = await self._read(rollup_store.claimed_devices)
+        done = 0
+        for devices in _chunks(claimed, CLAIM):
+            done += await self._chunk(devices)
         return done
 
-    async def _round(self, devices: list[int]) -> list[tuple[int, int]]:
-        """One transaction: claim and recompute up to CLAIM pending minutes of `devices`."""
-        async with self.turns or contextlib.nullcontext(), self.engine.begin() as conn:
-            claimed = await rollup_store.claim_pending(conn, CLAIM, devices)
-            for seq, marks in groupby(claimed, key=lambda mark: mark[0]):
-                for lo, hi in rollup_store.minute_runs([minute for _, minute in marks]):
-                    following = await rollup_store.next_sample_after(conn, seq, hi)
-                    if following is not None:  # its increment may have changed
-                        hi = max(hi, following - following % MINUTE_MS + MINUTE_MS)
-                    await rollup_store.recompute(conn, seq, lo, hi)
-        return claimed
+    async def _chunk(self, devices: list[int]) -> int:
+        """Roll up the claimed minutes of `devices`: compute, then store in one transaction."""
+        minutes = await self._read(rollup_store.minute_rollups, devices)
+        return await self._write(rollup_store.store_rollups, devices, minutes)
+
+    async def _read[T](self, step: Callable[..., T], *args: Any) -> T:
+        if self.writer is not None:
+            return await asyncio.to_thread(self._in_writer, step, args, write=False)
+        async with reading(self.engine).begin() as conn:
+            return await conn.run_sync(step, *args)
+
+    async def _write[T](self, step: Callable[..., T], *args: Any) -> T:
+        async with self.turns or contextlib.nullcontext():
+            if self.writer is not None:
+                return await asyncio.to_thread(self._in_writer, step, args, write=True)
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(step, *args)
+
+    def _in_writer[T](self, step: Callable[..., T], args: tuple[Any, ...], *, write: bool) -> T:
+        assert self.writer is not None
+        with self.writer.connect() as conn:
+            if not write:
+                conn = conn.execution_options(**{READ_ONLY: True})
+            with conn.begin():
+                return step(conn, *args)
+
+
+def _chunks(claimed: list[tuple[int, int]], limit: int) -> list[list[int]]:
+    """Device seqs in runs of at most `limit` claimed minutes (at least one device each)."""
+    chunks: list[list[int]] = []
+    size = 0
+    for seq, count in claimed:
+        if not chunks or size + count > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(seq)
+        size += count
+    return chunks

@@ -173,7 +173,7 @@ def create_app(
     app[JOBS].register(
         "rollups",
         config.retention.rollup_interval_seconds,
-        Rollups(engine, clock, app[INGEST].write_turns).run,
+        Rollups(engine, clock, app[INGEST].write_turns, app[INGEST].sqlite_writer).run,
     )
     app[JOBS].register(
         "retention",
