@@ -20,6 +20,7 @@ from .config import Config, config_from_env
 from .db.engine import create_engine
 from .db.migrate import migrate
 from .errors import DomainError
+from .log_output import LoopTurnStreamHandler, SecondsOnceFormatter, lean_records
 from .security.keyring import KEYRING_FILE, PURPOSES, KeyringError, write_keyring_file
 from .security.passwords import PasswordHasher
 from .security.session_cache import SessionCache
@@ -85,9 +86,10 @@ def load_config(args: argparse.Namespace) -> Config:
 
 def setup_logging(level: str) -> None:
     """Plain log lines, each with the request id of the request that caused it."""
-    handler = logging.StreamHandler()
+    lean_records()
+    handler = LoopTurnStreamHandler()
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(SecondsOnceFormatter(LOG_FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     logging.getLogger("aiohttp.server").addFilter(MalformedRequestFilter())
 

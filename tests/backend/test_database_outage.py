@@ -28,11 +28,11 @@ async def test_a_dropped_database_connection_is_a_503_and_the_next_request_works
     finally:
         await admin.close()
     assert killed >= 1
-    lost = await api.call("GET", "/api/v1/homes", token=user.access)
+    lost = await api.call("GET", "/api/v1/devices", token=user.access)
     assert (lost.status, lost.error, lost.headers["Retry-After"]) == (
         503,
         "database_unavailable",
         "1",
     )
-    again = await api.call("GET", "/api/v1/homes", token=user.access)
+    again = await api.call("GET", "/api/v1/devices", token=user.access)
     assert again.status == 200, again.body

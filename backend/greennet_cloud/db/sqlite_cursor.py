@@ -9,13 +9,14 @@ transactions and error translation stay as they are; the locked versions are tes
 (tests/backend runs every storage test on SQLite). No maintained library does this: the
 adapter's cursor is internal to SQLAlchemy, hence this small subclass.
 
-Single-statement reads (`reading_each_statement`, the authenticated hot path) make no hop at
-all: their statement runs on the event loop's thread, with the connection's busy timeout at
-zero. A small indexed read takes tens of microseconds there, less than the hop it saves, and
-under WAL a reader almost never waits for a lock. When it would (a checkpoint resetting the
-WAL, another process holding the file exclusively), SQLite answers SQLITE_BUSY at once and
-the statement runs again on the connection's thread, waiting there as long as any other
-statement would (`BUSY_TIMEOUT_MS`): the loop never sleeps on a lock.
+Single-statement reads (`reading_each_statement`; the authenticated hot path goes further,
+db/fast_reads.py) make no hop at all: their statement runs on the event loop's thread, with
+the connection's busy timeout at zero. A small indexed read takes tens of microseconds
+there, less than the hop it saves, and under WAL a reader almost never waits for a lock.
+When it would (a checkpoint resetting the WAL, another process holding the file
+exclusively), SQLite answers SQLITE_BUSY at once and the statement runs again on the
+connection's thread, waiting there as long as any other statement would
+(`BUSY_TIMEOUT_MS`): the loop never sleeps on a lock.
 """
 
 from __future__ import annotations

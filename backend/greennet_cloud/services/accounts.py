@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..clock import Clock, Sleep, real_sleep
 from ..config import Config
-from ..db.engine import reading, reading_each_statement
+from ..db.engine import reading
+from ..db.fast_reads import fast_reads
 from ..errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
 from ..models import Role, Session, User
 from ..security.passwords import PasswordHasher, check_password_policy
@@ -284,9 +285,9 @@ class Accounts(PasswordChecks):
         if cached := self.sessions.get(claims.session_id, claims.user_id):
             return cached
         generation = self.sessions.generation
-        async with reading_each_statement(self.engine).begin() as conn:
-            user = await user_store.get_user(conn, claims.user_id)
-            session = await session_store.get_session(conn, claims.user_id, claims.session_id)
+        reads = fast_reads(self.engine)
+        user = await user_store.get_user(reads, claims.user_id)
+        session = await session_store.get_session(reads, claims.user_id, claims.session_id)
         if user is None or user.disabled:
             raise invalid_access_token()
         if session is None or session.revoked_at is not None or session.expires_at <= now:

@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..clock import Clock
-from ..db.engine import reading, reading_each_statement
+from ..db.engine import reading
+from ..db.fast_reads import Reader, fast_reads
 from ..errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..models import Access, Home, LinkToken, Role, Tariff
 from ..security.tokens import hash_secret, new_secret
@@ -95,11 +96,9 @@ def normalize_pairing_code(code: str) -> str:
     return "".join(char for char in code.upper() if char.isalnum())
 
 
-async def visible_home(
-    conn: AsyncConnection, principal: Principal, home_id: str
-) -> tuple[Home, Access]:
+async def visible_home(db: Reader, principal: Principal, home_id: str) -> tuple[Home, Access]:
     """The home if the caller may see it (else `NotFound`), with the caller's access."""
-    found = await home_store.get_home(conn, principal.user_id, home_id)
+    found = await home_store.get_home(db, principal.user_id, home_id)
     if found is None:
         raise NotFound("no such home", "not_found")
     home, access = found
@@ -128,8 +127,7 @@ class Homes(Service):
 
     async def list_homes(self, principal: Principal) -> list[tuple[Home, Access]]:
         """Homes the caller owns or has been shared."""
-        async with reading_each_statement(self.engine).begin() as conn:
-            found = await home_store.list_homes(conn, principal.user_id)
+        found = await home_store.list_homes(fast_reads(self.engine), principal.user_id)
         return [(home, effective_access(access, principal.user)) for home, access in found]
 
     async def create_home(self, principal: Principal, name: str, timezone: str = "UTC") -> Home:
@@ -150,8 +148,7 @@ class Homes(Service):
 
     async def get_home(self, principal: Principal, home_id: str) -> tuple[Home, Access]:
         """One home the caller may see."""
-        async with reading_each_statement(self.engine).begin() as conn:
-            return await visible_home(conn, principal, home_id)
+        return await visible_home(fast_reads(self.engine), principal, home_id)
 
     async def update_home(self, principal: Principal, home_id: str, changes: HomeChanges) -> Home:
         """Rename a home the caller owns, set its time zone or its tariff."""

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..db.fast_reads import Reader, ReadQuery, read_all, read_first
 from ..db.schema import homes, shares
 from ..models import Access, Home, Tariff
 
@@ -59,19 +60,19 @@ _caller = bindparam("caller", type_=homes.c.owner_id.type)
 _visible = _with_share.outerjoin(
     shares, (shares.c.home_id == homes.c.id) & (shares.c.grantee_id == _caller)
 ).where(or_(homes.c.owner_id == _caller, shares.c.id.is_not(None)))
-_list_visible = _visible.order_by(homes.c.created_at, homes.c.id)
-_get_visible = _visible.where(homes.c.id == bindparam("home_id", type_=homes.c.id.type))
+_list_visible = ReadQuery(_visible.order_by(homes.c.created_at, homes.c.id))
+_get_visible = ReadQuery(_visible.where(homes.c.id == bindparam("home_id", type_=homes.c.id.type)))
 
 
-async def list_homes(conn: AsyncConnection, user_id: str) -> list[tuple[Home, Access]]:
+async def list_homes(db: Reader, user_id: str) -> list[tuple[Home, Access]]:
     """Homes `user_id` owns or has been shared, with the access each grants."""
-    rows = await conn.execute(_list_visible, {"caller": user_id})
+    rows = await read_all(db, _list_visible, {"caller": user_id})
     return [(_home(row), _access(row, user_id)) for row in rows]
 
 
-async def get_home(conn: AsyncConnection, user_id: str, home_id: str) -> tuple[Home, Access] | None:
+async def get_home(db: Reader, user_id: str, home_id: str) -> tuple[Home, Access] | None:
     """Home `home_id` if `user_id` may see it, with the access it grants."""
-    row = (await conn.execute(_get_visible, {"caller": user_id, "home_id": home_id})).first()
+    row = await read_first(db, _get_visible, {"caller": user_id, "home_id": home_id})
     return (_home(row), _access(row, user_id)) if row else None
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..db.fast_reads import Reader, ReadQuery, read_first
 from ..db.schema import refresh_tokens, sessions
 from ..models import RefreshToken, Session
 
@@ -38,10 +39,17 @@ async def create_session(
     )
 
 
-async def get_session(conn: AsyncConnection, user_id: str, session_id: str) -> Session | None:
+_session_of_user = ReadQuery(
+    select(sessions).where(
+        sessions.c.id == bindparam("session_id"), sessions.c.user_id == bindparam("user_id")
+    )
+)
+
+
+async def get_session(db: Reader, user_id: str, session_id: str) -> Session | None:
     """Session `session_id` of `user_id` (revoked or not)."""
-    query = select(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id)
-    row = (await conn.execute(query)).first()
+    params = {"session_id": session_id, "user_id": user_id}
+    row = await read_first(db, _session_of_user, params)
     return _session(row) if row else None
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy import Row, bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..db.fast_reads import Reader, ReadQuery, read_first
 from ..db.schema import users
 from ..errors import Conflict
 from ..models import Role, User
@@ -77,9 +78,12 @@ async def insert_user(
     )
 
 
-async def get_user(conn: AsyncConnection, user_id: str) -> User | None:
+_user_by_id = ReadQuery(select(users).where(users.c.id == bindparam("user_id")))
+
+
+async def get_user(db: Reader, user_id: str) -> User | None:
     """The account `user_id`, if it exists."""
-    row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
+    row = await read_first(db, _user_by_id, {"user_id": user_id})
     return _user(row) if row else None
 
 

@@ -16,6 +16,7 @@ from ..bus import create_bus
 from ..clock import Clock, Sleep, real_sleep, utcnow
 from ..config import Config
 from ..db.engine import create_engine
+from ..db.fast_reads import close_fast_reads
 from ..db.migrate import migrate
 from ..jobs import JobRunner
 from ..link.hub import HubLink
@@ -98,7 +99,7 @@ from .keys import (
 )
 from .live import ENDPOINTS as LIVE_ENDPOINTS
 from .live import add_live
-from .middleware import error_middleware, no_store_middleware, request_id_middleware
+from .middleware import request_middleware
 from .openapi import build_openapi
 from .proxies import trusted_proxy_middleware
 
@@ -134,9 +135,9 @@ def create_app(
     """
     config = config.resolve()
     assert config.keyring is not None
-    middlewares: list[Middleware] = [request_id_middleware, no_store_middleware, error_middleware]
+    middlewares: list[Middleware] = [request_middleware]
     if (behind_proxies := trusted_proxy_middleware(config.trusted_proxies)) is not None:
-        middlewares.append(behind_proxies)  # inside error_middleware: a bad header is a 400
+        middlewares.append(behind_proxies)  # inside request_middleware: a bad header is a 400
     middlewares.append(api_admission(ADMISSION_PER_CONNECTION * config.database_pool_size))
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=middlewares)
     engine = create_engine(config.resolved_database_url, config.database_pool_size)
@@ -222,6 +223,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         app[INGEST].close()
         await app[BUS].close()
         app[PASSWORD_HASHER].close()
+        await close_fast_reads(engine)
         await engine.dispose()
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from .answers import json_response
+
 STATIC_DIR = Path(__file__).parent / "static"
 PREFIX = "/app/"
 ROUTE_NAME_PREFIX = "dashboard."
@@ -120,7 +122,7 @@ def api_operations(app: web.Application) -> list[str]:
 async def _operations(request: web.Request) -> web.StreamResponse:
     """What this server offers, so the page shows only actions it can take (parts of the
     cloud arrive one by one). Small and public, like the OpenAPI document it mirrors."""
-    return web.json_response(
+    return json_response(
         {"operations": api_operations(request.app)},
         headers=SECURITY_HEADERS,
     )

@@ -31,6 +31,7 @@ from ..errors import (
     Unavailable,
     UnsupportedMediaType,
 )
+from .answers import json_response
 from .keys import REQUEST_ID
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,12 +71,16 @@ def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> web.Response:
     """A JSON error in the one shape every failure uses."""
-    return web.json_response({"error": code, "message": message}, status=status, headers=headers)
+    return json_response({"error": code, "message": message}, status=status, headers=headers)
 
 
 @web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Tag the request (and every log line it causes) with an id, echoed in the response."""
+async def request_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """What every request gets, in one layer (each middleware is one more coroutine per
+    request): an id (echoed, and on every log line it causes), the one error shape for
+    domain errors and HTTP exceptions (anything unexpected is logged), and
+    `Cache-Control: no-store` on API answers: tokens, secrets and personal data must never
+    sit in a browser's or a proxy's cache (ASVS 14.3)."""
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     request_id = (
         incoming
@@ -84,30 +89,23 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
     )
     request[REQUEST_ID] = request_id
     request_id_var.set(request_id)
-    response = await handler(request)
+    try:
+        response = await handler(request)
+    except Exception as err:
+        response = _error_answer(request, err)  # (re-raises redirects and the like)
     response.headers[REQUEST_ID_HEADER] = request_id
+    if request.path.startswith(API_PREFIX):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
 API_PREFIX = "/api/"
 
 
-@web.middleware
-async def no_store_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """`Cache-Control: no-store` on every API answer: tokens, secrets and personal data must
-    never sit in a browser's or a proxy's cache (ASVS 14.3)."""
-    response = await handler(request)
-    if request.path.startswith(API_PREFIX):
-        response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Map domain errors and HTTP exceptions to the error shape; log anything unexpected."""
-    try:
-        return await handler(request)
-    except DomainError as err:
+def _error_answer(request: web.Request, err: Exception) -> web.StreamResponse:
+    """Map a domain error or HTTP exception to the error shape; log anything unexpected
+    (called from the `except` block, so the traceback is at hand)."""
+    if isinstance(err, DomainError):
         headers: dict[str, str] = {}
         status = next(s for kind, s in STATUS_OF.items() if isinstance(err, kind))
         if isinstance(err, Throttled | Unavailable):
@@ -115,25 +113,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         elif isinstance(err, Unauthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="greennet"'
         return error_response(status, err.code, err.message, headers)
-    except web.HTTPException as err:
+    if isinstance(err, web.HTTPException):
         if err.status < 400:
-            raise
+            raise err
         headers = {key: value for key, value in err.headers.items() if key in {"Allow"}}
         code = HTTP_CODES.get(err.status, "http_error")
         message = (
             err.reason if err.text is None or err.text.startswith(str(err.status)) else err.text
         )
         return error_response(err.status, code, message, headers)
-    except (OperationalError, InterfaceError, PoolTimeout, OSError) as err:
+    if isinstance(err, OperationalError | InterfaceError | PoolTimeout | OSError):
         return _database_unavailable(request, err)
-    except DBAPIError as err:
-        if err.connection_invalidated:  # the pool found the server gone and starts afresh
-            return _database_unavailable(request, err)
-        _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "internal server error")
-    except Exception:
-        _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "internal server error")
+    if isinstance(err, DBAPIError) and err.connection_invalidated:
+        # the pool found the server gone and starts afresh
+        return _database_unavailable(request, err)
+    _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "internal server error")
 
 
 def _database_unavailable(request: web.Request, err: Exception) -> web.Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .answers import json_response
 from .body import read_object, string
 from .endpoints import Endpoint, principal_of
 from .keys import ACCOUNT_MAIL
@@ -17,13 +18,13 @@ async def verification_status(request: web.Request) -> web.Response:
     """Whether the caller's address is verified."""
     principal = principal_of(request)
     verified = await request.app[ACCOUNT_MAIL].verification_status(principal)
-    return web.json_response({"email": principal.user.email, "verified": verified})
+    return json_response({"email": principal.user.email, "verified": verified})
 
 
 async def resend_verification(request: web.Request) -> web.Response:
     """Mail a new verification link."""
     await request.app[ACCOUNT_MAIL].request_verification(principal_of(request))
-    return web.json_response({"status": "sent"}, status=202)
+    return json_response({"status": "sent"}, status=202)
 
 
 async def verify_email(request: web.Request) -> web.Response:
@@ -39,7 +40,7 @@ async def request_password_reset(request: web.Request) -> web.Response:
     await request.app[ACCOUNT_MAIL].request_password_reset(
         string(body, "email", max_length=1000), client_address(request)
     )
-    return web.json_response({"status": RESET_ANSWER}, status=202)
+    return json_response({"status": RESET_ANSWER}, status=202)
 
 
 async def reset_password(request: web.Request) -> web.Response:

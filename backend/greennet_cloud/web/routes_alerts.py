@@ -11,6 +11,7 @@ from ..errors import InvalidInput
 from ..models import AlertState, Direction, Metric, QuietHours, RepeatPolicy
 from ..services.thresholds import ThresholdChanges
 from ..storage.alerts import AlertFilter
+from .answers import json_response
 from .body import choice, optional_bool, optional_string, read_object
 from .endpoints import Endpoint, Parameter, principal_of
 from .keys import ALERTS, THRESHOLDS
@@ -73,7 +74,7 @@ def changes_from(body: dict[str, Any]) -> ThresholdChanges:
 async def list_thresholds(request: web.Request) -> web.Response:
     """Thresholds of a device."""
     found = await request.app[THRESHOLDS].list_thresholds(principal_of(request), _device(request))
-    return web.json_response([threshold_json(threshold) for threshold in found])
+    return json_response([threshold_json(threshold) for threshold in found])
 
 
 async def create_threshold(request: web.Request) -> web.Response:
@@ -82,7 +83,7 @@ async def create_threshold(request: web.Request) -> web.Response:
     threshold = await request.app[THRESHOLDS].create_threshold(
         principal_of(request), _device(request), changes_from(body)
     )
-    return web.json_response(threshold_json(threshold), status=201)
+    return json_response(threshold_json(threshold), status=201)
 
 
 async def get_threshold(request: web.Request) -> web.Response:
@@ -90,7 +91,7 @@ async def get_threshold(request: web.Request) -> web.Response:
     threshold = await request.app[THRESHOLDS].get_threshold(
         principal_of(request), _device(request), request.match_info["threshold_id"]
     )
-    return web.json_response(threshold_json(threshold))
+    return json_response(threshold_json(threshold))
 
 
 async def update_threshold(request: web.Request) -> web.Response:
@@ -100,7 +101,7 @@ async def update_threshold(request: web.Request) -> web.Response:
         principal_of(request), _device(request), request.match_info["threshold_id"],
         changes_from(body),
     )  # fmt: skip
-    return web.json_response(threshold_json(threshold))
+    return json_response(threshold_json(threshold))
 
 
 async def delete_threshold(request: web.Request) -> web.Response:
@@ -127,25 +128,25 @@ async def list_alerts(request: web.Request) -> web.Response:
         limit=query_int(request, "limit", PAGE, 1, MAX_PAGE),
     )
     found = await request.app[ALERTS].list_alerts(principal_of(request), where)
-    return web.json_response([alert_json(alert) for alert in found])
+    return json_response([alert_json(alert) for alert in found])
 
 
 async def get_alert(request: web.Request) -> web.Response:
     """One alert with its history."""
     alert = await request.app[ALERTS].get_alert(principal_of(request), _alert(request))
-    return web.json_response(alert_json(alert, with_history=True))
+    return json_response(alert_json(alert, with_history=True))
 
 
 async def acknowledge_alert(request: web.Request) -> web.Response:
     """Acknowledge an active alert (owner or control)."""
     alert = await request.app[ALERTS].acknowledge(principal_of(request), _alert(request))
-    return web.json_response(alert_json(alert, with_history=True))
+    return json_response(alert_json(alert, with_history=True))
 
 
 async def resolve_alert(request: web.Request) -> web.Response:
     """Resolve an open alert by hand (owner or control)."""
     alert = await request.app[ALERTS].resolve(principal_of(request), _alert(request))
-    return web.json_response(alert_json(alert, with_history=True))
+    return json_response(alert_json(alert, with_history=True))
 
 
 def _device(request: web.Request) -> str:

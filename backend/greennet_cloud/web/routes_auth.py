@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from ..services.accounts import ProfileChanges
+from .answers import json_response
 from .body import optional_string, read_object, string
 from .endpoints import Endpoint, principal_of
 from .keys import ACCOUNT_MAIL, ACCOUNTS, TWO_FACTOR
@@ -27,7 +28,7 @@ async def register(request: web.Request) -> web.Response:
         invitation=optional_string(body, "invitation", max_length=100),
     )
     await request.app[ACCOUNT_MAIL].send_verification(user)
-    return web.json_response(user_json(user), status=201)
+    return json_response(user_json(user), status=201)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -39,14 +40,14 @@ async def login(request: web.Request) -> web.Response:
         optional_string(body, "totp", max_length=CODE_MAX),
         client_address(request),
     )
-    return web.json_response(tokens_json(pair))
+    return json_response(tokens_json(pair))
 
 
 async def refresh(request: web.Request) -> web.Response:
     """Rotate a refresh token."""
     body = await read_object(request)
     pair = await request.app[ACCOUNTS].refresh(string(body, "refresh_token"))
-    return web.json_response(tokens_json(pair))
+    return json_response(tokens_json(pair))
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -66,7 +67,7 @@ async def list_sessions(request: web.Request) -> web.Response:
     """The caller's live sessions."""
     principal = principal_of(request)
     found = await request.app[ACCOUNTS].list_sessions(principal)
-    return web.json_response([session_json(s, principal.session_id) for s in found])
+    return json_response([session_json(s, principal.session_id) for s in found])
 
 
 async def revoke_session(request: web.Request) -> web.Response:
@@ -105,7 +106,7 @@ async def totp_enroll(request: web.Request) -> web.Response:
     enrollment = await request.app[TWO_FACTOR].enroll(
         principal_of(request), password, client_address(request)
     )
-    return web.json_response(
+    return json_response(
         {"secret": enrollment.secret, "otpauth_uri": enrollment.otpauth_uri}, status=201
     )
 
@@ -118,7 +119,7 @@ async def totp_confirm(request: web.Request) -> web.Response:
         principal_of(request), string(body, "code", max_length=CODE_MAX), password,
         client_address(request),
     )  # fmt: skip
-    return web.json_response({"recovery_codes": codes})
+    return json_response({"recovery_codes": codes})
 
 
 async def totp_disable(request: web.Request) -> web.Response:
@@ -139,12 +140,12 @@ async def regenerate_recovery_codes(request: web.Request) -> web.Response:
     codes = await request.app[TWO_FACTOR].regenerate_recovery_codes(
         principal_of(request), password, code, client_address(request)
     )
-    return web.json_response({"recovery_codes": codes})
+    return json_response({"recovery_codes": codes})
 
 
 async def get_me(request: web.Request) -> web.Response:
     """The caller's profile."""
-    return web.json_response(user_json(principal_of(request).user))
+    return json_response(user_json(principal_of(request).user))
 
 
 async def update_me(request: web.Request) -> web.Response:
@@ -160,7 +161,7 @@ async def update_me(request: web.Request) -> web.Response:
     user = await request.app[ACCOUNTS].update_profile(principal, changes, client_address(request))
     if user.email != principal.user.email:  # a new address: it needs its own confirmation
         await request.app[ACCOUNT_MAIL].send_verification(user)
-    return web.json_response(user_json(user))
+    return json_response(user_json(user))
 
 
 P = "/api/v1"

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from ..models import Access
 from ..services.devices import DEVICE
+from .answers import json_response
 from .body import read_object, string
 from .endpoints import Endpoint, principal_of
 from .keys import DEVICES
@@ -17,7 +18,7 @@ from .serialize import credential_json
 async def list_devices(request: web.Request) -> web.Response:
     """Every device the caller may see."""
     found = await request.app[DEVICES].list_devices(principal_of(request))
-    return web.json_response([device_out(request, device, access) for device, access in found])
+    return json_response([device_out(request, device, access) for device, access in found])
 
 
 async def pair_device(request: web.Request) -> web.Response:
@@ -29,7 +30,7 @@ async def pair_device(request: web.Request) -> web.Response:
         details_from(body),
         client_address(request),
     )
-    return web.json_response(
+    return json_response(
         {
             "device": device_out(request, device, Access.OWNER),
             "credential": credential_json(issued.credential, issued.secret),
@@ -41,7 +42,7 @@ async def pair_device(request: web.Request) -> web.Response:
 async def get_device(request: web.Request) -> web.Response:
     """One device."""
     device, access = await request.app[DEVICES].get_device(principal_of(request), _id(request))
-    return web.json_response(device_out(request, device, access))
+    return json_response(device_out(request, device, access))
 
 
 async def update_device(request: web.Request) -> web.Response:
@@ -50,7 +51,7 @@ async def update_device(request: web.Request) -> web.Response:
     device, access = await request.app[DEVICES].update_device(
         principal_of(request), _id(request), details_from(body)
     )
-    return web.json_response(device_out(request, device, access))
+    return json_response(device_out(request, device, access))
 
 
 async def delete_device(request: web.Request) -> web.Response:
@@ -62,13 +63,13 @@ async def delete_device(request: web.Request) -> web.Response:
 async def list_credentials(request: web.Request) -> web.Response:
     """Ingest credentials of a device (never the secrets)."""
     found = await request.app[DEVICES].list_credentials(principal_of(request), _id(request))
-    return web.json_response([credential_json(credential) for credential in found])
+    return json_response([credential_json(credential) for credential in found])
 
 
 async def rotate_credential(request: web.Request) -> web.Response:
     """Issue a new ingest secret (shown once) and revoke the old ones."""
     issued = await request.app[DEVICES].rotate_credential(principal_of(request), _id(request))
-    return web.json_response(credential_json(issued.credential, issued.secret), status=201)
+    return json_response(credential_json(issued.credential, issued.secret), status=201)
 
 
 async def revoke_credential(request: web.Request) -> web.Response:

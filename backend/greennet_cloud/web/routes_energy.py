@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ..errors import InvalidInput
 from ..services.energy import EnergyReport
+from .answers import json_response
 from .endpoints import Endpoint, Parameter, principal_of
 from .keys import ENERGY
 
@@ -49,7 +50,7 @@ async def device_energy(request: web.Request) -> web.Response:
         principal_of(request), request.match_info["device_id"],
         request.query.get("period", "day"), _date(request, "from"), _date(request, "to"),
     )  # fmt: skip
-    return web.json_response(report_json(report))
+    return json_response(report_json(report))
 
 
 async def home_energy(request: web.Request) -> web.Response:
@@ -58,7 +59,7 @@ async def home_energy(request: web.Request) -> web.Response:
         principal_of(request), request.match_info["home_id"],
         request.query.get("period", "day"), _date(request, "from"), _date(request, "to"),
     )  # fmt: skip
-    return web.json_response(report_json(report))
+    return json_response(report_json(report))
 
 
 _PARAMS = (

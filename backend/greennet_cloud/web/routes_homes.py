@@ -7,6 +7,7 @@ from aiohttp import web
 from ..errors import Unauthenticated
 from ..models import Access
 from ..services.homes import HOME
+from .answers import json_response
 from .body import optional_string, read_object, string
 from .endpoints import Endpoint, bearer_token, principal_of
 from .keys import DEVICES, HOMES, LINK_NODE
@@ -18,7 +19,7 @@ from .serialize import credential_json, home_json, link_json, timestamp
 async def list_homes(request: web.Request) -> web.Response:
     """Homes the caller owns or has been shared."""
     found = await request.app[HOMES].list_homes(principal_of(request))
-    return web.json_response([home_json(home, access) for home, access in found])
+    return json_response([home_json(home, access) for home, access in found])
 
 
 async def create_home(request: web.Request) -> web.Response:
@@ -29,13 +30,13 @@ async def create_home(request: web.Request) -> web.Response:
         string(body, "name"),
         optional_string(body, "timezone", max_length=64) or "UTC",
     )
-    return web.json_response(home_json(home, Access.OWNER), status=201)
+    return json_response(home_json(home, Access.OWNER), status=201)
 
 
 async def get_home(request: web.Request) -> web.Response:
     """One home."""
     home, access = await request.app[HOMES].get_home(principal_of(request), _home_id(request))
-    return web.json_response(home_json(home, access))
+    return json_response(home_json(home, access))
 
 
 async def update_home(request: web.Request) -> web.Response:
@@ -44,7 +45,7 @@ async def update_home(request: web.Request) -> web.Response:
     home = await request.app[HOMES].update_home(
         principal_of(request), _home_id(request), home_changes(body)
     )
-    return web.json_response(home_json(home, Access.OWNER))
+    return json_response(home_json(home, Access.OWNER))
 
 
 async def delete_home(request: web.Request) -> web.Response:
@@ -56,7 +57,7 @@ async def delete_home(request: web.Request) -> web.Response:
 async def list_home_devices(request: web.Request) -> web.Response:
     """Devices in one home."""
     found = await request.app[DEVICES].list_devices(principal_of(request), _home_id(request))
-    return web.json_response([device_out(request, device, access) for device, access in found])
+    return json_response([device_out(request, device, access) for device, access in found])
 
 
 async def claim_device(request: web.Request) -> web.Response:
@@ -66,7 +67,7 @@ async def claim_device(request: web.Request) -> web.Response:
         principal_of(request), _home_id(request), string(body, "device_id", max_length=64),
         string(body, "secret", max_length=200), details_from(body),
     )  # fmt: skip
-    return web.json_response(
+    return json_response(
         {
             "device": device_out(request, device, Access.OWNER),
             "credential": credential_json(issued.credential, issued.secret),
@@ -78,7 +79,7 @@ async def claim_device(request: web.Request) -> web.Response:
 async def create_pairing_code(request: web.Request) -> web.Response:
     """A short-lived code that pairs a plug into this home."""
     code = await request.app[HOMES].create_pairing_code(principal_of(request), _home_id(request))
-    return web.json_response(
+    return json_response(
         {"code": code.code, "home_id": code.home_id, "expires_at": timestamp(code.expires_at)},
         status=201,
     )
@@ -88,7 +89,7 @@ async def list_link_tokens(request: web.Request) -> web.Response:
     """Active HA link tokens of this home."""
     found = await request.app[HOMES].list_link_tokens(principal_of(request), _home_id(request))
     live = await request.app[LINK_NODE].live_links(_home_id(request))  # the owner's, checked
-    return web.json_response([link_json(link, live=live.get(link.id)) for link in found])
+    return json_response([link_json(link, live=live.get(link.id)) for link in found])
 
 
 async def create_link_token(request: web.Request) -> web.Response:
@@ -97,7 +98,7 @@ async def create_link_token(request: web.Request) -> web.Response:
     issued = await request.app[HOMES].create_link_token(
         principal_of(request), _home_id(request), optional_string(body, "name") or ""
     )
-    return web.json_response(link_json(issued.link, issued.token), status=201)
+    return json_response(link_json(issued.link, issued.token), status=201)
 
 
 async def revoke_link_token(request: web.Request) -> web.Response:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ..errors import InvalidInput
 from ..storage.invitations import Invitation
+from .answers import json_response
 from .body import optional_string, read_object
 from .endpoints import Endpoint, principal_of
 from .keys import INVITATIONS
@@ -38,13 +39,13 @@ async def create_invitation(request: web.Request) -> web.Response:
     issued = await request.app[INVITATIONS].create(
         principal_of(request), optional_string(body, "email", max_length=254), ttl
     )
-    return web.json_response(invitation_json(issued.invitation, issued.token), status=201)
+    return json_response(invitation_json(issued.invitation, issued.token), status=201)
 
 
 async def list_invitations(request: web.Request) -> web.Response:
     """Open registration invitations."""
     found = await request.app[INVITATIONS].list_open(principal_of(request))
-    return web.json_response([invitation_json(invitation) for invitation in found])
+    return json_response([invitation_json(invitation) for invitation in found])
 
 
 async def withdraw_invitation(request: web.Request) -> web.Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .answers import json_response
 from .endpoints import Endpoint
 from .keys import HEALTH, OPENAPI
 from .middleware import error_response
@@ -20,7 +21,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def openapi_document(request: web.Request) -> web.Response:
     """This API's OpenAPI 3.1 document."""
-    return web.json_response(request.app[OPENAPI])
+    return json_response(request.app[OPENAPI])
 
 
 # fmt: off

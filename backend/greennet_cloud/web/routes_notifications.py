@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ..errors import InvalidInput
 from ..models import Channel, NotificationType, WebhookFormat
+from .answers import json_response
 from .body import choice, read_object, string
 from .endpoints import Endpoint, Parameter, principal_of
 from .keys import NOTIFICATIONS
@@ -26,13 +27,13 @@ async def list_notifications(request: web.Request) -> web.Response:
         before=query_time(request, "before"),
         limit=query_int(request, "limit", PAGE, 1, MAX_PAGE),
     )
-    return web.json_response([notification_json(notification) for notification in found])
+    return json_response([notification_json(notification) for notification in found])
 
 
 async def unread_count(request: web.Request) -> web.Response:
     """How many notifications are unread."""
     count = await request.app[NOTIFICATIONS].unread_count(principal_of(request))
-    return web.json_response({"unread": count})
+    return json_response({"unread": count})
 
 
 async def mark_read(request: web.Request) -> web.Response:
@@ -40,20 +41,20 @@ async def mark_read(request: web.Request) -> web.Response:
     notification = await request.app[NOTIFICATIONS].mark_read(
         principal_of(request), request.match_info["notification_id"]
     )
-    return web.json_response(notification_json(notification))
+    return json_response(notification_json(notification))
 
 
 async def mark_all_read(request: web.Request) -> web.Response:
     """Mark every notification read."""
     marked = await request.app[NOTIFICATIONS].mark_all_read(principal_of(request))
-    return web.json_response({"marked": marked})
+    return json_response({"marked": marked})
 
 
 async def get_preferences(request: web.Request) -> web.Response:
     """Which types go over which channels."""
     service = request.app[NOTIFICATIONS]
     preferences = await service.preferences(principal_of(request))
-    return web.json_response(preferences_json(preferences, service.available_channels()))
+    return json_response(preferences_json(preferences, service.available_channels()))
 
 
 async def update_preferences(request: web.Request) -> web.Response:
@@ -61,7 +62,7 @@ async def update_preferences(request: web.Request) -> web.Response:
     service = request.app[NOTIFICATIONS]
     body = await read_object(request)
     preferences = await service.update_preferences(principal_of(request), _changes(body))
-    return web.json_response(preferences_json(preferences, service.available_channels()))
+    return json_response(preferences_json(preferences, service.available_channels()))
 
 
 def _changes(body: dict[str, Any]) -> dict[NotificationType, dict[Channel, bool]]:
@@ -89,7 +90,7 @@ def _changes(body: dict[str, Any]) -> dict[NotificationType, dict[Channel, bool]
 async def get_webhook(request: web.Request) -> web.Response:
     """The caller's webhook (never its secret)."""
     webhook = await request.app[NOTIFICATIONS].get_webhook(principal_of(request))
-    return web.json_response(webhook_json(webhook))
+    return json_response(webhook_json(webhook))
 
 
 async def set_webhook(request: web.Request) -> web.Response:
@@ -100,7 +101,7 @@ async def set_webhook(request: web.Request) -> web.Response:
         string(body, "url", max_length=2048),
         choice(body, "format", WebhookFormat, required=False),
     )
-    return web.json_response(
+    return json_response(
         webhook_json(settings.webhook, settings.secret),
         status=201 if settings.secret is not None else 200,
     )
@@ -109,7 +110,7 @@ async def set_webhook(request: web.Request) -> web.Response:
 async def rotate_webhook_secret(request: web.Request) -> web.Response:
     """A new signing secret, shown once."""
     settings = await request.app[NOTIFICATIONS].rotate_webhook_secret(principal_of(request))
-    return web.json_response(webhook_json(settings.webhook, settings.secret), status=201)
+    return json_response(webhook_json(settings.webhook, settings.secret), status=201)
 
 
 async def delete_webhook(request: web.Request) -> web.Response:
@@ -121,7 +122,7 @@ async def delete_webhook(request: web.Request) -> web.Response:
 async def test_webhook(request: web.Request) -> web.Response:
     """Send a signed test event now."""
     outcome = await request.app[NOTIFICATIONS].test_webhook(principal_of(request))
-    return web.json_response({"delivered": outcome.delivered, "error": outcome.error})
+    return json_response({"delivered": outcome.delivered, "error": outcome.error})
 
 
 N = "/api/v1/notifications"

@@ -12,6 +12,7 @@ from ..errors import InvalidInput
 from ..link.commands import protection_params, relay_params
 from ..link.remote import CommandDone
 from ..models import CommandRecord
+from .answers import json_response
 from .body import optional_bool, read_object, string
 from .endpoints import Endpoint, Parameter, principal_of
 from .keys import REMOTE
@@ -51,7 +52,7 @@ async def switch_relay(request: web.Request) -> web.Response:
     done = await request.app[REMOTE].command(
         principal_of(request), request.match_info["device_id"], "relay", params
     )
-    return web.json_response(command_json(done))
+    return json_response(command_json(done))
 
 
 async def set_protection(request: web.Request) -> web.Response:
@@ -66,7 +67,7 @@ async def set_protection(request: web.Request) -> web.Response:
     done = await request.app[REMOTE].command(
         principal_of(request), request.match_info["device_id"], "protection", params
     )
-    return web.json_response(command_json(done))
+    return json_response(command_json(done))
 
 
 async def list_commands(request: web.Request) -> web.Response:
@@ -79,7 +80,7 @@ async def list_commands(request: web.Request) -> web.Response:
     found = await request.app[REMOTE].list_commands(
         principal_of(request), request.match_info["home_id"], before, int(limit)
     )
-    return web.json_response([record_json(record) for record in found])
+    return json_response([record_json(record) for record in found])
 
 
 def _number(body: dict[str, Any], name: str) -> float | None:

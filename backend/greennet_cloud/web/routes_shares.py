@@ -7,6 +7,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from ..services.shares import Shares, ShareTarget
+from .answers import json_response
 from .body import read_object, string
 from .endpoints import Endpoint, principal_of
 from .params import permission_of
@@ -27,7 +28,7 @@ def share_endpoints(
     async def list_shares(request: web.Request) -> web.Response:
         """Who this home or device is shared with."""
         found = await shares_of(request).list_shares(principal_of(request), target_id(request))
-        return web.json_response([share_json(share) for share in found])
+        return json_response([share_json(share) for share in found])
 
     async def create_share(request: web.Request) -> web.Response:
         """Share this home or device with another account."""
@@ -36,7 +37,7 @@ def share_endpoints(
             principal_of(request), target_id(request), string(body, "email"),
             permission_of(body),
         )  # fmt: skip
-        return web.json_response(share_json(share), status=201)
+        return json_response(share_json(share), status=201)
 
     async def delete_share(request: web.Request) -> web.Response:
         """Revoke a share of this home or device."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..models import Role
+from .answers import json_response
 from .body import choice, optional_bool, optional_string, read_object, string
 from .endpoints import Endpoint, principal_of
 from .keys import ADMINISTRATION
@@ -16,7 +17,7 @@ from .serialize import user_json
 async def list_users(request: web.Request) -> web.Response:
     """Every account."""
     users = await request.app[ADMINISTRATION].list_users(principal_of(request))
-    return web.json_response([user_json(user) for user in users])
+    return json_response([user_json(user) for user in users])
 
 
 async def get_user(request: web.Request) -> web.Response:
@@ -24,7 +25,7 @@ async def get_user(request: web.Request) -> web.Response:
     user = await request.app[ADMINISTRATION].get_user(
         principal_of(request), request.match_info["user_id"]
     )
-    return web.json_response(user_json(user))
+    return json_response(user_json(user))
 
 
 async def update_user(request: web.Request) -> web.Response:
@@ -36,7 +37,7 @@ async def update_user(request: web.Request) -> web.Response:
         choice(body, "role", Role, required=False),
         optional_bool(body, "disabled"),
     )
-    return web.json_response(user_json(user))
+    return json_response(user_json(user))
 
 
 async def reset_two_factor(request: web.Request) -> web.Response:
