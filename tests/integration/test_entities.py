@@ -116,6 +116,25 @@ async def test_diagnostic_sensors_are_disabled_by_default(
         reg = registry.async_get(entity_id(hass, platform, plug.id, key))
         assert reg is not None
         assert reg.entity_category is EntityCategory.CONFIG
+
+
+async def test_rarely_changed_settings_are_disabled_by_default(
+    hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
+) -> None:
+    plug = sim.plugs[0]
+    await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") is not None)
+    registry = er.async_get(hass)
+    # Set once per plug (or by the entry's defaults): no state, no listener until enabled.
+    for platform, key in [("number", "interval"), ("number", "deadband"), ("select", "restore")]:
+        reg = registry.async_get(entity_id(hass, platform, plug.id, key))
+        assert reg is not None
+        assert reg.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        assert hass.states.get(reg.entity_id) is None
+    # The protection limits stay at hand.
+    for key in ("max_power", "max_current"):
+        reg = registry.async_get(entity_id(hass, "number", plug.id, key))
+        assert reg is not None
+        assert reg.disabled_by is None
     for platform, key in [("sensor", "power"), ("switch", "relay"), ("event", "overload")]:
         reg = registry.async_get(entity_id(hass, platform, plug.id, key))
         assert reg is not None
@@ -256,7 +275,7 @@ async def test_setting_numbers_reach_the_plug(
     check: Any,
 ) -> None:
     plug = sim.plugs[0]
-    if key == "deadband":
+    if key in ("interval", "deadband"):  # disabled by default
         er.async_get(hass).async_update_entity(
             entity_id(hass, "number", plug.id, key), disabled_by=None
         )
@@ -275,8 +294,10 @@ async def test_restore_select_reaches_the_plug(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
 ) -> None:
     plug = sim.plugs[0]
-    await wait_until(hass, lambda: state_of(hass, "select", plug.id, "restore") == "last")
     select = entity_id(hass, "select", plug.id, "restore")
+    er.async_get(hass).async_update_entity(select, disabled_by=None)  # disabled by default
+    await hass.config_entries.async_reload(entry.entry_id)
+    await wait_until(hass, lambda: state_of(hass, "select", plug.id, "restore") == "last")
     state = hass.states.get(select)
     assert state is not None
     assert state.attributes["options"] == ["off", "on", "last"]
