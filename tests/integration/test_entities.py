@@ -424,3 +424,32 @@ async def test_late_listeners_hear_about_plugs_already_known(
     remove = entry.runtime_data.async_add_new_plug_listener(lambda plug: seen.append(plug.id))
     assert sorted(seen) == sorted(pl.id for pl in sim.plugs)
     remove()
+
+
+async def test_a_removed_entity_stops_listening_and_its_siblings_keep_reporting(
+    hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
+) -> None:
+    plug = sim.plugs[0]
+    hub = entry.runtime_data
+    telemetry = (plug.id, p.Channel.TELEMETRY)
+    listening = list(hub.listeners._channels[telemetry])
+    power = entity_id(hass, "sensor", plug.id, "power")
+    er.async_get(hass).async_remove(power)
+    await hass.async_block_till_done()
+    assert hass.states.get(power) is None
+    # Only the removed sensor left its plug's registries; the others still hear reports.
+    left = [e for e in listening if e not in hub.listeners._channels[telemetry]]
+    assert [e.entity_id for e in left] == [power]  # type: ignore[attr-defined]
+    assert all(power != e.entity_id for e in hub.listeners._entities[plug.id])  # type: ignore[attr-defined]
+    await sim.step(plug.id, 60)
+    voltage = entity_id(hass, "sensor", plug.id, "voltage")
+    await wait_until(
+        hass, lambda: _numeric(state_of(hass, "sensor", plug.id, "voltage")) is not None
+    )
+    assert hass.states.get(power) is None
+    assert hass.states.get(voltage) is not None
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hub.listeners._channels == {}
+    assert hub.listeners._entities == {}
