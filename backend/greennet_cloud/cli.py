@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .bus import create_bus
 from .clock import utcnow
 from .config import Config, config_from_env
 from .db.engine import create_engine
@@ -21,8 +22,10 @@ from .db.migrate import migrate
 from .errors import DomainError
 from .security.keyring import KEYRING_FILE, PURPOSES, KeyringError, write_keyring_file
 from .security.passwords import PasswordHasher
+from .security.session_cache import SessionCache
 from .services.admin import create_admin
 from .services.base import Service
+from .services.totp_keys import accounts_sealed_with, reseal_totp_secrets
 from .web.app import create_app
 from .web.middleware import AccessLogger, MalformedRequestFilter, RequestIdFilter
 
@@ -60,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("purpose", choices=PURPOSES)
     rotate.add_argument("--key-id", help="the new key's id, e.g. 2026-12")
     rotate.add_argument("--retire", metavar="KEY_ID", help="instead: remove this (not current) key")
+    commands.add_parser(
+        "reseal-totp",
+        parents=[common],
+        help="seal every TOTP secret with the current totp_secret key (after rotate-key)",
+    )
     return parser
 
 
@@ -96,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve(config)
     elif args.command == "rotate-key":
         sys.exit(rotate_key(config, args.purpose, args.key_id, args.retire))
+    elif args.command == "reseal-totp":
+        sys.exit(asyncio.run(_reseal_totp(config)))
     elif args.command == "migrate":
         asyncio.run(_migrate(config))
     else:
@@ -132,16 +142,21 @@ async def _migrate(config: Config) -> None:
 
 async def _create_admin(config: Config, email: str, password: str, *, promote: bool) -> int:
     engine = create_engine(config.resolved_database_url)
+    # a promotion ends the account's sessions: tell the serving processes' session caches
+    # (PostgreSQL NOTIFY; on SQLite no other process hears it and their entries age out)
+    bus = create_bus(config.resolved_database_url)
+    sessions = SessionCache(bus, utcnow, config.session_cache_seconds)
     try:
         await migrate(engine, config.keyring)
         hasher = PasswordHasher(config.password_hashing)
         user, created = await create_admin(
-            Service(engine, utcnow), hasher, email, password, promote=promote
+            Service(engine, utcnow), hasher, email, password, promote=promote, sessions=sessions
         )
     except DomainError as err:
         print(f"greennet-cloud: {err.message}", file=sys.stderr)
         return 1
     finally:
+        await bus.close()
         await engine.dispose()
     if created:
         print(f"created administrator {user.email} ({user.id})")
@@ -164,6 +179,11 @@ def rotate_key(config: Config, purpose: str, key_id: str | None, retire: str | N
     try:
         if retire is not None:
             changed = config.keyring.retired(purpose, retire)
+            if purpose == "totp_secret" and (still := asyncio.run(_sealed_with(config, retire))):
+                raise KeyringError(
+                    f"{still} account(s) have TOTP secrets sealed with {retire!r}: run"
+                    " `greennet-cloud reseal-totp` first"
+                )
         elif key_id is not None:
             changed = config.keyring.rotated(purpose, key_id)
         else:
@@ -174,6 +194,36 @@ def rotate_key(config: Config, purpose: str, key_id: str | None, retire: str | N
     write_keyring_file(path, changed)
     done = f"retired {purpose} key {retire}" if retire else f"{purpose} now signs with {key_id}"
     print(f"{done}; keyring written to {path} (restart every process with it)")
+    return 0
+
+
+async def _sealed_with(config: Config, key_id: str) -> int:
+    engine = create_engine(config.resolved_database_url)
+    try:
+        await migrate(engine, config.keyring)
+        return await accounts_sealed_with(engine, key_id)
+    finally:
+        await engine.dispose()
+
+
+async def _reseal_totp(config: Config) -> int:
+    """Seal every TOTP secret with the current key, so older `totp_secret` keys can retire."""
+    assert config.keyring is not None
+    engine = create_engine(config.resolved_database_url)
+    try:
+        await migrate(engine, config.keyring)
+        outcome = await reseal_totp_secrets(engine, config.keyring, utcnow)
+    finally:
+        await engine.dispose()
+    current = config.keyring.totp_secret.current.id
+    print(f"re-sealed {outcome.resealed} TOTP secret(s) with key {current}")
+    if outcome.unopenable:
+        print(
+            f"greennet-cloud: {outcome.unopenable} TOTP secret(s) are sealed with a key no longer"
+            " in the keyring: those accounts need their two-factor reset",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -3,6 +3,7 @@ registration can be open, by invitation or closed (issue #14 finding 2)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pyotp
@@ -16,6 +17,7 @@ from greennet_cloud.web.keys import ENGINE, SESSION_CACHE
 
 from .api import Api
 from .conftest import FAST_HASHING, TEST_SECRET, ApiFactory, FakeClock, admin_account
+from .linking import eventually
 from .live import FAST_ARGON2
 from .test_cli import run_cli
 
@@ -160,3 +162,29 @@ async def test_only_admins_invite_and_invitations_can_be_withdrawn(
 def test_an_unknown_registration_mode_stops_startup(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="GREENNET_REGISTRATION=maybe is not one of"):
         create_app(Config(data_dir=tmp_path, secret=TEST_SECRET, registration="maybe"))
+
+
+async def test_a_promotion_from_the_command_line_ends_sessions_cached_by_running_servers(
+    api: Api, database_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """The serving process had the squatter's session in its cache when the operator ran
+    `create-admin --promote`: on PostgreSQL the command tells it at once (NOTIFY); on SQLite
+    no other process can hear it, and the entry ages out with the cache (documented)."""
+    squatter = await api.account("admin@example.com")
+    assert (await api.call("GET", "/api/v1/users/me", token=squatter.access)).status == 200
+    env = {**FAST_ARGON2, "GREENNET_DATABASE_URL": database_url, "GREENNET_SECRET": TEST_SECRET}
+    promoted = await asyncio.to_thread(
+        run_cli, "create-admin", "--email", "admin@example.com", "--password-stdin",
+        "--promote", cwd=tmp_path, env=env, stdin=ADMIN_PASSWORD + "\n",
+    )  # fmt: skip
+    assert promoted.returncode == 0, promoted.stderr
+
+    async def me() -> int:
+        return (await api.call("GET", "/api/v1/users/me", token=squatter.access)).status
+
+    if database_url.startswith("postgresql"):
+        assert await eventually(me, 401)  # wall time: the app's clock stands still
+    else:
+        assert await me() == 200  # still cached in this process, for the cache's seconds
+        clock.advance(6)
+        assert await me() == 401

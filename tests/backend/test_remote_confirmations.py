@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from greennet_cloud import Config
 from greennet_cloud.bus import Message
+from greennet_cloud.link import remote as remote_module
 from greennet_cloud.services.device_states import CHANNEL, REPEAT_WINDOW
 from greennet_cloud.web.keys import BUS
 
@@ -149,4 +150,26 @@ async def test_the_same_state_reported_later_is_stored_again(api: Api, clock: Fa
     assert heard.empty()
     shown = await api.call("GET", f"/api/v1/devices/{device_id}", token=home.owner.access)
     assert (shown.body["relay"], shown.body["online"]) == ("OFF", True)
+    await hub.close()
+
+
+async def test_a_device_removed_while_its_command_is_prepared_is_a_404_and_never_sent(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The device is read (and the caller's access checked), then deleted by its owner in
+    another request before the command is put on record: the audit row's foreign key
+    refuses it, and the caller gets 404, not a 500 or a command to a removed plug."""
+    home, hub, device_id = await linked(api)
+    read_links = remote_module.live_store.live_links_of_home
+
+    async def links_then_removed(*args: Any, **kwargs: Any) -> Any:
+        found = await read_links(*args, **kwargs)
+        gone = await api.call("DELETE", f"/api/v1/devices/{device_id}", token=home.owner.access)
+        assert gone.status == 204, gone.body
+        return found
+
+    monkeypatch.setattr(remote_module.live_store, "live_links_of_home", links_then_removed)
+    answer = await relay(api, home.owner, device_id, "ON")
+    assert (answer.status, answer.error) == (404, "not_found")
+    assert [c for c in hub.commands if c.get("type") == "command"] == []
     await hub.close()

@@ -8,7 +8,7 @@ database whether its session and account are still good.
   an account has committed.
 - A load that raced an invalidation is not stored (generation check), and a bus gap (its
   PostgreSQL connection dropped) empties the cache. The TTL bounds what a lost message, or
-  a writer that does not invalidate (another process's `create-admin` on SQLite), can cost.
+  a writer other processes cannot hear (the `create-admin` command on SQLite), can cost.
 """
 
 from __future__ import annotations

@@ -162,8 +162,9 @@ async def create_admin(
     registered the address first and still hold a session. Promoting therefore also ends
     every session of the account, clears its two-factor setup (and recovery codes) and sets
     the new password, so only whoever runs this command holds the admin account afterwards.
-    `sessions` is the serving process's session cache when there is one; the command line
-    has none, and a running server notices the revocation within its cache's few seconds.
+    `sessions` is told to forget the account's cached sessions: the command line's reaches
+    the serving processes over the bus on PostgreSQL; on SQLite they notice within their
+    cache's few seconds.
     """
     email = normalize_email(email)
     check_password_policy(password, email)

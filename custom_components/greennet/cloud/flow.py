@@ -17,6 +17,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
+from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     SelectOptionDict,
@@ -37,6 +38,7 @@ CONF_PASSWORD = "password"  # noqa: S105  # a form field's name
 CONF_TOTP = "totp"
 CONF_HOME = "home"
 CONF_NEW_HOME = "new_home"
+HOME_NAME_MAX = 100  # the cloud's rule for names: at most 100 characters, no control characters
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _EMAIL = TextSelector(TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username"))
@@ -50,6 +52,10 @@ _ERRORS = {
     "forbidden": "cloud_not_owner",
     "not_found": "cloud_home_not_found",
 }
+
+
+def _home_name_ok(name: str) -> bool:
+    return len(name) <= HOME_NAME_MAX and all(ord(char) >= 32 for char in name)
 
 
 def _error_key(err: CloudApiError) -> str:
@@ -138,6 +144,16 @@ class CloudLoginSteps(ConfigEntryBaseFlow):
     def _link_data(self, home_id: str, token: str) -> dict[str, str]:
         return {CONF_CLOUD_URL: self._cloud_url, CONF_HOME_ID: home_id, CONF_LINK_TOKEN: token}
 
+    @callback
+    def async_remove(self) -> None:
+        """The flow ended: a cloud session still open (the user closed the dialog half-way
+        through) is logged out, as finishing or aborting the flow does."""
+        if (account := self._cloud_account) is not None:
+            self._cloud_account = None
+            self.hass.async_create_task(
+                account.async_logout(), "greennet cloud flow logout", eager_start=True
+            )
+
 
 class CloudLinkSteps(CloudLoginSteps, OptionsFlow):
     """Options-flow steps: link the hub to a cloud home, or unlink it."""
@@ -193,7 +209,9 @@ class CloudLinkSteps(CloudLoginSteps, OptionsFlow):
         if user_input is not None:
             new_name = str(user_input.get(CONF_NEW_HOME) or "").strip()
             home_id = user_input.get(CONF_HOME)
-            if new_name:
+            if new_name and not _home_name_ok(new_name):
+                errors["base"] = "cloud_home_name"
+            elif new_name:
                 assert self._cloud_account is not None
                 try:
                     home_id = (await self._cloud_account.async_create_home(new_name)).id

@@ -152,21 +152,30 @@ async def test_a_home_deleted_while_picking_it_aborts_and_logs_out(
     assert live_sessions(cloud, owner.email) == 1  # only the test's own login is live
 
 
-async def test_a_home_name_the_cloud_refuses_is_a_form_error(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    api: CloudApi,
-    owner: CloudUser,
-    caplog: pytest.LogCaptureFixture,
+@pytest.mark.parametrize("name", ["x" * 101, "Flat\x07"])
+async def test_a_home_name_the_cloud_would_refuse_says_what_is_wrong(
+    hass: HomeAssistant, entry: MockConfigEntry, api: CloudApi, owner: CloudUser, name: str
 ) -> None:
     result = await submit(hass, await start_link(hass, entry), credentials(api.base, owner))
-    result = await submit(hass, result, {"new_home": "x" * 1001})
+    result = await submit(hass, result, {"new_home": name})
     assert result["step_id"] == "cloud_home"
-    assert result["errors"] == {"base": "cloud_unknown"}
-    assert "GreenNet Cloud refused the link: invalid_input" in caplog.text
+    assert result["errors"] == {"base": "cloud_home_name"}  # not "refused; see the log"
     assert await api.homes(owner) == []
-    result = await submit(hass, result, {"new_home": "Flat"})
+    result = await submit(hass, result, {"new_home": "x" * 100})  # the longest allowed
     assert result["type"] == "create_entry"
+    assert [home["name"] for home in await api.homes(owner)] == ["x" * 100]
+
+
+async def test_closing_the_dialog_half_way_logs_the_flow_out_of_the_cloud(
+    hass: HomeAssistant, entry: MockConfigEntry, api: CloudApi, owner: CloudUser, cloud: LiveServer
+) -> None:
+    result = await submit(hass, await start_link(hass, entry), credentials(api.base, owner))
+    assert result["step_id"] == "cloud_home"
+    assert live_sessions(cloud, owner.email) == 2  # the test's and the flow's
+    hass.config_entries.options.async_abort(result["flow_id"])  # the user closes the dialog
+    await hass.async_block_till_done()
+    assert live_sessions(cloud, owner.email) == 1
+    assert CONF_CLOUD not in entry.data
 
 
 async def test_a_cloud_hanging_at_the_two_factor_step_is_a_form_error(
