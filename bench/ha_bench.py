@@ -188,6 +188,7 @@ def _equivalent_entities(pid: str) -> dict[str, list[list[str]]]:
                 "unit_of_measurement": "s",
                 "device_class": "duration",
                 "mode": "box",
+                "enabled_by_default": "false",
             },
         ),
         _setting(
@@ -213,6 +214,7 @@ def _equivalent_entities(pid: str) -> dict[str, list[list[str]]]:
             {
                 "command_template": _quoted('{"restore": "{{ value }}"}'),
                 "options": "['off', 'on', 'last']",
+                "enabled_by_default": "false",
             },
         )
     ]

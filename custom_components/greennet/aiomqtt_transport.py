@@ -8,10 +8,12 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import Any, cast
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt import client as mqtt
+from paho.mqtt.client import MQTTMessage
 from paho.mqtt.reasoncodes import ReasonCode
 
 from . import const
@@ -107,23 +109,6 @@ async def _async_abandon(
     await _async_discard(client)
 
 
-def _dispatching_queue(
-    deliver: Callable[[aiomqtt.Message], None],
-) -> type[asyncio.Queue[aiomqtt.Message]]:
-    """aiomqtt's message queue, replaced by a direct call (aiomqtt's `queue_type` option).
-
-    aiomqtt queues each message and its iterator starts a task and an `asyncio.wait` per
-    message to take it out again; at hundreds of plugs that bookkeeping costs more than
-    handling the message. Delivered where paho decodes it, a message costs one call.
-    """
-
-    class DispatchingQueue(asyncio.Queue[aiomqtt.Message]):
-        def put_nowait(self, item: aiomqtt.Message) -> None:
-            deliver(item)
-
-    return DispatchingQueue
-
-
 async def async_check_broker(settings: BrokerSettings) -> None:
     """Connect once and disconnect: raise InvalidAuth or TransportError on failure."""
     transport = AiomqttTransport(settings, lambda *_: None, lambda _: None, lambda: None)
@@ -156,7 +141,6 @@ class AiomqttTransport(Transport):
         self._client: aiomqtt.Client | None = None
         self._connected = False
         self._connected_at = 0.0
-        self._queue_type = _dispatching_queue(self._deliver)
 
     @property
     def connected(self) -> bool:
@@ -165,7 +149,7 @@ class AiomqttTransport(Transport):
 
     def _new_client(self) -> aiomqtt.Client:
         s = self._settings
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             s.host,
             s.port,
             username=s.username or None,
@@ -173,8 +157,15 @@ class AiomqttTransport(Transport):
             keepalive=KEEPALIVE,
             timeout=self._timeout,
             tls_context=s.tls_context if s.tls else None,
-            queue_type=self._queue_type,
         )
+        # aiomqtt private: its paho client. aiomqtt turns each message into its own
+        # `Message` (a validated `Topic`, a copy of every field) and queues it for an
+        # iterator that starts a task and an `asyncio.wait` per message; at hundreds of
+        # plugs that costs more than handling the message. paho's callback runs in the
+        # event loop (aiomqtt reads the socket there): take its message where it is
+        # decoded. aiomqtt sets this callback once, in `Client.__init__`.
+        client._client.on_message = self._on_paho_message
+        return client
 
     async def async_connect(self) -> None:
         """Open a session and subscribe again (raises InvalidAuth / TransportError)."""
@@ -245,20 +236,28 @@ class AiomqttTransport(Transport):
             with contextlib.suppress(aiomqtt.MqttError):
                 await client.__aexit__(None, None, None)
 
-    def _deliver(self, message: aiomqtt.Message) -> None:
-        """Hand one message to the hub as paho decodes it (in the event loop)."""
-        # Typed as any payload aiomqtt accepts; paho hands every received one over as bytes.
-        payload = cast(bytes, message.payload)
+    def _on_paho_message(self, _paho: mqtt.Client, _userdata: Any, message: MQTTMessage) -> None:
+        """paho's message callback, in the event loop: hand the message to the hub."""
         try:
-            self._on_message(message.topic.value, payload, message.retain)
+            topic = message.topic
+        except UnicodeDecodeError as err:  # MQTT requires UTF-8; a broker may not check
+            LOGGER.debug("Ignored a message whose topic is not UTF-8: %s", err)
+            return
+        self._deliver(topic, message.payload, message.retain)
+
+    def _deliver(self, topic: str, payload: bytes, retained: bool) -> None:
+        try:
+            self._on_message(topic, payload, retained)
         except Exception:  # one bad handler must not end the session for every plug
-            LOGGER.exception("Error handling MQTT message on %s", message.topic)
+            LOGGER.exception("Error handling MQTT message on %s", topic)
 
     async def _read(self) -> None:
-        """Until the session ends: messages never queue (see `_dispatching_queue`)."""
+        """Until the session ends. Messages arrive through `_on_paho_message`; were aiomqtt
+        ever to take paho's callback back, they would queue here and still be delivered."""
         assert self._client is not None
-        async for _ in self._client.messages:
-            pass  # pragma: no cover - nothing is ever queued
+        async for message in self._client.messages:
+            # Typed as any payload aiomqtt accepts; paho hands every received one as bytes.
+            self._deliver(message.topic.value, cast(bytes, message.payload), message.retain)
 
     async def async_run(self) -> None:
         """Read messages; on loss, reconnect with exponential backoff until cancelled.

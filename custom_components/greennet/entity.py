@@ -67,14 +67,17 @@ class GreenNetEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Follow the plug's updates until removed."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            self.hub.async_add_entity_listeners(
-                self.plug.id, self._channels, self._async_value_changed, self._async_availability
-            )
-        )
+        # Registered as itself and removed in `async_will_remove_from_hass`: no remover
+        # closure and no `async_on_remove` list kept per entity.
+        self.hub.async_add_entity(self.plug.id, self._channels, self)
+
+    async def async_will_remove_from_hass(self) -> None:
+        """Stop following the plug."""
+        self.hub.async_remove_entity(self.plug.id, self._channels, self)
+        await super().async_will_remove_from_hass()
 
     @callback
-    def _async_value_changed(self) -> None:
+    def async_plug_value_changed(self) -> None:
         """A message of one of our channels: write only what shows something new."""
         # `_refresh` inlined: this runs for every report of every plug.
         value = self._read(self.plug)
@@ -88,7 +91,7 @@ class GreenNetEntity(Entity):
             self.async_write_ha_state()
 
     @callback
-    def _async_availability(self) -> None:
+    def async_plug_availability_changed(self) -> None:
         """The plug's status, its protocol or the broker link changed."""
         available = self.hub.plug_available(self.plug.id)
         if available != self._attr_available:

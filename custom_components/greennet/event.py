@@ -76,7 +76,7 @@ class GreenNetEvent(GreenNetEntity, EventEntity):
     _channels = frozenset({p.Channel.EVENT})
 
     @callback
-    def _async_value_changed(self) -> None:
+    def async_plug_value_changed(self) -> None:
         """Trigger on the plug's event if it is one of ours."""
         event = self.plug.last_event
         if event is None or event.type != self.entity_description.plug_event:

@@ -29,8 +29,8 @@ from .const import (
 from .devices import async_drop_ignored_devices, async_plug_device, async_sync_plug_device
 from .issues import async_delete_plug_issues, async_sync_protocol_issue
 from .listeners import (
-    EntityCallback,
     NewPlugListener,
+    PlugEntity,
     PlugListener,
     PlugListeners,
     UpdateListener,
@@ -136,15 +136,18 @@ class GreenNetHub:
         return self.listeners.add_updates(listener)
 
     @callback
-    def async_add_entity_listeners(
-        self,
-        plug_id: str,
-        channels: frozenset[p.Channel],
-        on_value: EntityCallback,
-        on_availability: EntityCallback,
-    ) -> CALLBACK_TYPE:
-        """Call `on_value` after messages of `channels`, `on_availability` on its changes."""
-        return self.listeners.add_entity(plug_id, channels, on_value, on_availability)
+    def async_add_entity(
+        self, plug_id: str, channels: frozenset[p.Channel], entity: PlugEntity
+    ) -> None:
+        """Tell `entity` after messages of `channels` of its plug, and on its availability."""
+        self.listeners.add_entity(plug_id, channels, entity)
+
+    @callback
+    def async_remove_entity(
+        self, plug_id: str, channels: frozenset[p.Channel], entity: PlugEntity
+    ) -> None:
+        """Stop telling `entity` (it is being removed)."""
+        self.listeners.remove_entity(plug_id, channels, entity)
 
     @callback
     def async_add_plug_listener(self, plug_id: str, listener: PlugListener) -> CALLBACK_TYPE:

@@ -10,6 +10,7 @@ update is only built while one listens.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from homeassistant.core import CALLBACK_TYPE
 
@@ -23,6 +24,17 @@ type PlugListener = Callable[[PlugUpdate | None], None]
 type NewPlugListener = Callable[[PlugState], None]
 
 
+class PlugEntity(Protocol):
+    """An entity fed by the hub: registered itself (no bound methods, no closure kept per
+    entity: a plug has a dozen entities, an installation hundreds of plugs)."""
+
+    def async_plug_value_changed(self) -> None:
+        """A message of one of the entity's channels changed its plug."""
+
+    def async_plug_availability_changed(self) -> None:
+        """The plug's availability may have changed."""
+
+
 def _remover[T](registry: list[T], item: T) -> CALLBACK_TYPE:
     """Remove `item` from `registry` once; safe after the registry was emptied."""
 
@@ -33,44 +45,39 @@ def _remover[T](registry: list[T], item: T) -> CALLBACK_TYPE:
     return remove
 
 
+def _discard[K, T](registries: dict[K, list[T]], key: K, item: T) -> None:
+    """Remove `item` from `registries[key]`, and the key once its list is empty."""
+    registry = registries.get(key)
+    if registry is not None and item in registry:
+        registry.remove(item)
+        if not registry:
+            del registries[key]
+
+
 class PlugListeners:
     """The callbacks of one hub, indexed the way messages arrive."""
 
     def __init__(self) -> None:
         """Nobody listens yet."""
-        self._channels: dict[tuple[str, Channel], list[EntityCallback]] = {}
+        self._channels: dict[tuple[str, Channel], list[PlugEntity]] = {}
+        self._entities: dict[str, list[PlugEntity]] = {}
         self._availability: dict[str, list[EntityCallback]] = {}
         self._updates: list[UpdateListener] = []
         self._plug_updates: dict[str, list[UpdateListener]] = {}
         self._new_plugs: list[NewPlugListener] = []
 
-    def add_entity(
-        self,
-        plug_id: str,
-        channels: Iterable[Channel],
-        on_value: EntityCallback,
-        on_availability: EntityCallback,
-    ) -> CALLBACK_TYPE:
-        """Call `on_value` after each message of these channels of one plug, and
-        `on_availability` whenever its availability may have changed.
+    def add_entity(self, plug_id: str, channels: Iterable[Channel], entity: PlugEntity) -> None:
+        """Tell `entity` after each message of these channels of one plug, and whenever the
+        plug's availability may have changed, until `remove_entity`."""
+        for channel in channels:
+            self._channels.setdefault((plug_id, channel), []).append(entity)
+        self._entities.setdefault(plug_id, []).append(entity)
 
-        One remover per entity (a plug has a dozen entities, an installation hundreds of
-        plugs: what is kept per registration is kept that many times).
-        """
-        registries = tuple(self._channels.setdefault((plug_id, ch), []) for ch in channels)
-        for registry in registries:
-            registry.append(on_value)
-        availability = self._availability.setdefault(plug_id, [])
-        availability.append(on_availability)
-
-        def remove() -> None:
-            for registry in registries:
-                if on_value in registry:
-                    registry.remove(on_value)
-            if on_availability in availability:
-                availability.remove(on_availability)
-
-        return remove
+    def remove_entity(self, plug_id: str, channels: Iterable[Channel], entity: PlugEntity) -> None:
+        """Stop telling `entity`; safe to call twice, and after the registries were emptied."""
+        for key in [(plug_id, channel) for channel in channels]:
+            _discard(self._channels, key, entity)
+        _discard(self._entities, plug_id, entity)
 
     def add_availability(self, plug_id: str, listener: EntityCallback) -> CALLBACK_TYPE:
         """Call `listener` whenever the plug's availability may have changed."""
@@ -107,8 +114,8 @@ class PlugListeners:
     def channel(self, plug: PlugState, channel: Channel, event: PlugEvent | None = None) -> None:
         """A message of `channel` changed `plug`."""
         # No copy: entities unsubscribe from tasks of their own, never while we call them.
-        for listener in self._channels.get((plug.id, channel), ()):
-            listener()
+        for entity in self._channels.get((plug.id, channel), ()):
+            entity.async_plug_value_changed()
         plug_listeners = self._plug_updates.get(plug.id)
         if self._updates or plug_listeners:
             update = PlugUpdate(plug.id, channel, plug, event)
@@ -117,6 +124,8 @@ class PlugListeners:
 
     def availability(self, plug_id: str) -> None:
         """The plug's availability may have changed."""
+        for entity in list(self._entities.get(plug_id, ())):
+            entity.async_plug_availability_changed()
         for listener in list(self._availability.get(plug_id, ())):
             listener()
 

@@ -109,6 +109,8 @@ NUMBERS: tuple[GreenNetNumberDescription, ...] = (
         native_step=1,
         mode=NumberMode.BOX,
         entity_category=EntityCategory.CONFIG,
+        # Set once per installation (the entry's default) and rarely per plug.
+        entity_registry_enabled_default=False,
         value_fn=_config(lambda c: c.interval, p.INTERVAL_RANGE[1]),
         set_fn=lambda hub, plug_id, value: hub.async_set_config(
             plug_id, p.ConfigCommand(interval=round(value))

@@ -33,6 +33,8 @@ SELECTS: tuple[GreenNetSelectDescription, ...] = (
         translation_key="restore",
         options=[str(mode) for mode in p.RestoreMode],
         entity_category=EntityCategory.CONFIG,
+        # Chosen once when the plug is installed, rarely changed after.
+        entity_registry_enabled_default=False,
         value_fn=lambda plug: None if plug.config is None else str(plug.config.restore),
         select_fn=lambda hub, plug_id, option: hub.async_set_config(
             plug_id, p.ConfigCommand(restore=p.RestoreMode(option))

@@ -116,6 +116,25 @@ async def test_diagnostic_sensors_are_disabled_by_default(
         reg = registry.async_get(entity_id(hass, platform, plug.id, key))
         assert reg is not None
         assert reg.entity_category is EntityCategory.CONFIG
+
+
+async def test_rarely_changed_settings_are_disabled_by_default(
+    hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
+) -> None:
+    plug = sim.plugs[0]
+    await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") is not None)
+    registry = er.async_get(hass)
+    # Set once per plug (or by the entry's defaults): no state, no listener until enabled.
+    for platform, key in [("number", "interval"), ("number", "deadband"), ("select", "restore")]:
+        reg = registry.async_get(entity_id(hass, platform, plug.id, key))
+        assert reg is not None
+        assert reg.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        assert hass.states.get(reg.entity_id) is None
+    # The protection limits stay at hand.
+    for key in ("max_power", "max_current"):
+        reg = registry.async_get(entity_id(hass, "number", plug.id, key))
+        assert reg is not None
+        assert reg.disabled_by is None
     for platform, key in [("sensor", "power"), ("switch", "relay"), ("event", "overload")]:
         reg = registry.async_get(entity_id(hass, platform, plug.id, key))
         assert reg is not None
@@ -256,7 +275,7 @@ async def test_setting_numbers_reach_the_plug(
     check: Any,
 ) -> None:
     plug = sim.plugs[0]
-    if key == "deadband":
+    if key in ("interval", "deadband"):  # disabled by default
         er.async_get(hass).async_update_entity(
             entity_id(hass, "number", plug.id, key), disabled_by=None
         )
@@ -275,8 +294,10 @@ async def test_restore_select_reaches_the_plug(
     hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
 ) -> None:
     plug = sim.plugs[0]
-    await wait_until(hass, lambda: state_of(hass, "select", plug.id, "restore") == "last")
     select = entity_id(hass, "select", plug.id, "restore")
+    er.async_get(hass).async_update_entity(select, disabled_by=None)  # disabled by default
+    await hass.config_entries.async_reload(entry.entry_id)
+    await wait_until(hass, lambda: state_of(hass, "select", plug.id, "restore") == "last")
     state = hass.states.get(select)
     assert state is not None
     assert state.attributes["options"] == ["off", "on", "last"]
@@ -403,3 +424,32 @@ async def test_late_listeners_hear_about_plugs_already_known(
     remove = entry.runtime_data.async_add_new_plug_listener(lambda plug: seen.append(plug.id))
     assert sorted(seen) == sorted(pl.id for pl in sim.plugs)
     remove()
+
+
+async def test_a_removed_entity_stops_listening_and_its_siblings_keep_reporting(
+    hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
+) -> None:
+    plug = sim.plugs[0]
+    hub = entry.runtime_data
+    telemetry = (plug.id, p.Channel.TELEMETRY)
+    listening = list(hub.listeners._channels[telemetry])
+    power = entity_id(hass, "sensor", plug.id, "power")
+    er.async_get(hass).async_remove(power)
+    await hass.async_block_till_done()
+    assert hass.states.get(power) is None
+    # Only the removed sensor left its plug's registries; the others still hear reports.
+    left = [e for e in listening if e not in hub.listeners._channels[telemetry]]
+    assert [e.entity_id for e in left] == [power]  # type: ignore[attr-defined]
+    assert all(power != e.entity_id for e in hub.listeners._entities[plug.id])  # type: ignore[attr-defined]
+    await sim.step(plug.id, 60)
+    voltage = entity_id(hass, "sensor", plug.id, "voltage")
+    await wait_until(
+        hass, lambda: _numeric(state_of(hass, "sensor", plug.id, "voltage")) is not None
+    )
+    assert hass.states.get(power) is None
+    assert hass.states.get(voltage) is not None
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hub.listeners._channels == {}
+    assert hub.listeners._entities == {}

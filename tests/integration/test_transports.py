@@ -14,12 +14,15 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+import aiomqtt
 import pytest
 from greennet_sim import Simulator
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from paho.mqtt import client as mqtt_client
+from paho.mqtt.client import MQTTMessage
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet.aiomqtt_transport import AiomqttTransport
@@ -226,3 +229,75 @@ async def test_a_command_ha_s_mqtt_fails_to_publish_fails_with_greennet_s_clear_
         )
     assert (err.value.translation_domain, err.value.translation_key) == (DOMAIN, "not_connected")
     assert state_of(hass, "switch", plug.id, "relay") == "on"
+
+
+async def test_messages_reach_the_hub_straight_from_paho(
+    hass: HomeAssistant, mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aiomqtt's own per-message path (a validated Message, a queue, a task per message)
+    # costs more than handling the message at hundreds of plugs: it must not be taken.
+    built: list[str] = []
+    from_paho = aiomqtt.Message._from_paho_message
+
+    def recorded(message: MQTTMessage) -> aiomqtt.Message:
+        built.append(message.topic)
+        return from_paho(message)
+
+    monkeypatch.setattr(aiomqtt.Message, "_from_paho_message", recorded)
+    hub = Hub()
+    transport = aiomqtt_transport(mosquitto, hub)
+    # The observer only publishes (its own aiomqtt client must not receive TOPIC).
+    async with Observer(mosquitto, "greennet-tests/unused") as plug:
+        await plug.publish(TOPIC, "kept", retain=True)
+        try:
+            await transport.async_connect()
+            await transport.async_subscribe([TOPIC], 1)
+            run = asyncio.create_task(transport.async_run())
+            await wait_for(hass, lambda: bool(hub.messages))
+            await plug.publish(TOPIC, "live")
+            await wait_for(hass, lambda: len(hub.messages) == 2)
+            run.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await run
+        finally:
+            await transport.async_close()
+    # The retained copy comes flagged as such, the live one not.
+    assert hub.messages == [(TOPIC, b"kept", True), (TOPIC, b"live", False)]
+    assert built == []
+
+
+async def test_messages_still_arrive_if_aiomqtt_takes_paho_s_callback_back(
+    hass: HomeAssistant, mosquitto: Mosquitto
+) -> None:
+    hub = Hub()
+    transport = aiomqtt_transport(mosquitto, hub)
+    try:
+        await transport.async_subscribe([TOPIC], 1)
+        await transport.async_connect()
+        client = transport._client
+        assert client is not None
+        client._client.on_message = client._on_message  # aiomqtt's own queueing path
+        run = asyncio.create_task(transport.async_run())
+        async with Observer(mosquitto, TOPIC) as plug:
+            await plug.publish(TOPIC, "queued")
+            await wait_for(hass, lambda: (TOPIC, b"queued", False) in hub.messages)
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+    finally:
+        await transport.async_close()
+
+
+async def test_a_topic_that_is_not_utf8_is_dropped_with_a_debug_line(
+    mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Mosquitto refuses such a publish, so it cannot come from the test broker; another
+    # broker may pass it on, and paho then hands over a message whose topic cannot decode.
+    hub = Hub()
+    transport = aiomqtt_transport(mosquitto, hub)
+    caplog.set_level(logging.DEBUG, "custom_components.greennet")
+    paho = mqtt_client.Client(mqtt_client.CallbackAPIVersion.VERSION2)
+    transport._on_paho_message(paho, None, MQTTMessage(topic=b"greennet/\xff"))
+    transport._on_paho_message(paho, None, MQTTMessage(topic=TOPIC.encode()))
+    assert hub.messages == [(TOPIC, b"", False)]
+    assert "topic is not UTF-8" in caplog.text
