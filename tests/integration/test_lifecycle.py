@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from greennet_sim import Simulator
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -137,6 +137,23 @@ async def test_unload_closes_everything_and_reload_restores_it(
     await hass.config_entries.async_reload(entry.entry_id)
     await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") == STATE_ON)
     assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_home_assistant_stopping_closes_the_broker_session_quietly(
+    hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator
+) -> None:
+    """HA does not unload entries when it stops: without its own stop listener the session
+    stayed open until the process ended (no DISCONNECT for the broker, and aiomqtt's
+    disconnect future failing later with nobody to read it: "Future exception was never
+    retrieved"). Entities keep their last state for the history: no "unavailable" at stop."""
+    plug = sim.plugs[0]
+    hub = entry.runtime_data
+    await wait_until(hass, lambda: state_of(hass, "switch", plug.id, "relay") == STATE_ON)
+    assert hub.connected
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert not hub.connected
+    assert state_of(hass, "switch", plug.id, "relay") == STATE_ON
 
 
 async def test_diagnostics_redact_credentials(
