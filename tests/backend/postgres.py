@@ -105,3 +105,24 @@ class PostgresServer:
                 self._proc.wait()
             self._proc = None
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+async def terminate_other_backends(database_url: str, *, clients_only: bool = False) -> int:
+    """End every other connection to the database at `database_url` (a SQLAlchemy URL), as
+    an administrator or a failover would; how many were ended."""
+    import asyncpg
+    from sqlalchemy import make_url
+
+    admin = await asyncpg.connect(
+        make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    )
+    try:
+        killed: int = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND (NOT $1 OR backend_type = 'client backend')",
+            clients_only,
+        )
+    finally:
+        await admin.close()
+    return killed

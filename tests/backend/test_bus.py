@@ -12,6 +12,8 @@ import pytest
 from greennet_cloud.bus import MAX_MESSAGE_BYTES, Bus, Message, create_bus
 from sqlalchemy.engine import make_url
 
+from .postgres import terminate_other_backends
+
 CHANNEL = "greennet_test"
 type BusFactory = Callable[[], Awaitable[Bus]]
 
@@ -156,14 +158,7 @@ async def test_a_dropped_connection_is_reopened_and_the_gap_reported(
     heard = await listening(there)
     gaps: asyncio.Queue[None] = asyncio.Queue()
     await there.subscribe("greennet_other", lambda _m: None, lambda: gaps.put_nowait(None))
-    admin = await asyncpg.connect(raw_dsn(database_url))
-    try:
-        killed = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    finally:
-        await admin.close()
+    killed = await terminate_other_backends(database_url)
     assert killed == 2  # each bus holds one dedicated connection
     await asyncio.wait_for(gaps.get(), timeout=10)  # `there` reconnected, lost messages told
     await here.publish(CHANNEL, {"after": "reconnect"})  # `here` reconnects to publish

@@ -4,11 +4,10 @@ request), so a request that finds its connection dead answers 503 with Retry-Aft
 
 from __future__ import annotations
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
 from .api import Api
+from .postgres import terminate_other_backends
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -17,16 +16,7 @@ async def test_a_dropped_database_connection_is_a_503_and_the_next_request_works
 ) -> None:
     user = await api.account("outage@example.com")
     assert (await api.call("GET", "/api/v1/homes", token=user.access)).status == 200
-    admin = await asyncpg.connect(
-        make_url(database_url).set(drivername="postgresql").render_as_string(False)
-    )
-    try:
-        killed = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    finally:
-        await admin.close()
+    killed = await terminate_other_backends(database_url)
     assert killed >= 1
     lost = await api.call("GET", "/api/v1/devices", token=user.access)
     assert (lost.status, lost.error, lost.headers["Retry-After"]) == (

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from greennet_cloud.db import fast_reads as fast_reads_module
 from greennet_cloud.db import migrate as migrations
@@ -28,6 +27,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .api import Api
+from .postgres import terminate_other_backends
 from .test_read_paths import count_thread_hops, genuine_busy_error
 
 NOW = datetime(2026, 12, 1, 21, 30, 15, 123456, tzinfo=UTC)
@@ -219,16 +219,7 @@ async def test_a_fast_read_finding_its_connection_dead_never_answers_500(
     and answers 200; the next read works either way."""
     user = await api.account("outage@example.com")
     assert (await api.call("GET", "/api/v1/homes", token=user.access)).status == 200
-    admin = await asyncpg.connect(
-        make_url(database_url).set(drivername="postgresql").render_as_string(False)
-    )
-    try:
-        killed = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    finally:
-        await admin.close()
+    killed = await terminate_other_backends(database_url)
     assert killed >= 1
     lost = await api.call("GET", "/api/v1/homes", token=user.access)
     assert (lost.status, lost.headers.get("Retry-After")) in {(200, None), (503, "1")}, lost.body

@@ -9,17 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import pytest
 from greennet_cloud.models import Device, Sample
 from greennet_cloud.services.ingest import LAST_SEEN_STEP, DeviceReport
 from greennet_cloud.storage import devices as device_store
 from greennet_cloud.web.keys import ENGINE, INGEST, JOBS
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError
 
 from .api import Api
 from .conftest import FakeClock
+from .postgres import terminate_other_backends
 from .telemetry import Household, household, ms, sample
 
 MINUTE = 60_000
@@ -151,17 +150,7 @@ async def test_a_batch_that_finds_its_connections_dead_fails_as_unavailable_then
         for conn in (one, two):
             await conn.exec_driver_sql("SELECT 1")
     assert await ingest.store([(device, reading(now - 3000))]) == (1, 0)
-    admin = await asyncpg.connect(
-        make_url(database_url).set(drivername="postgresql").render_as_string(False)
-    )
-    try:
-        killed = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND backend_type = 'client backend'"
-        )
-    finally:
-        await admin.close()
+    killed = await terminate_other_backends(database_url, clients_only=True)
     assert killed >= 2
     with pytest.raises(InterfaceError) as lost:
         await ingest.store([(device, reading(now - 2000))])
