@@ -17,20 +17,18 @@ from custom_components.greennet.cloud.protocol import SUBPROTOCOL
 HOME_ID = "home-1"
 
 
-class FakeCloud:
-    """Serves `/api/v1/link` by running `script(cloud, ws, connection number)`."""
+class LoopbackServer:
+    """A small aiohttp server on 127.0.0.1 (an OS-assigned port); subclasses add routes."""
 
-    def __init__(self, script: Script, status: int | None = None) -> None:
-        self.script = script
-        self.status = status  # refuse the upgrade with this HTTP status
-        self.connections = 0
-        self.received: list[dict[str, Any]] = []
-        self.url = ""
-        self._runner: web.AppRunner | None = None
+    url = ""
+    _runner: web.AppRunner | None = None
+
+    def routes(self, app: web.Application) -> None:
+        raise NotImplementedError
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_get("/api/v1/link", self._handle)
+        self.routes(app)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -41,6 +39,19 @@ class FakeCloud:
     async def stop(self) -> None:
         assert self._runner is not None
         await self._runner.cleanup()
+
+
+class FakeCloud(LoopbackServer):
+    """Serves `/api/v1/link` by running `script(cloud, ws, connection number)`."""
+
+    def __init__(self, script: Script, status: int | None = None) -> None:
+        self.script = script
+        self.status = status  # refuse the upgrade with this HTTP status
+        self.connections = 0
+        self.received: list[dict[str, Any]] = []
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_get("/api/v1/link", self._handle)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.connections += 1

@@ -23,31 +23,19 @@ from ...backend.live import LiveServer
 from ...broker import Mosquitto
 from ...cloud_service import CloudApi, CloudUser, totp_code
 from .common import broker_data, linked_entry
+from .fake_cloud import LoopbackServer
 from .test_link_flow import credentials, live_sessions, start_link, submit
 
 
-class FakeRest:
+class FakeRest(LoopbackServer):
     """Answers each `path` with a fixed (status, JSON body or text)."""
 
     def __init__(self, answers: dict[str, tuple[int, Any]]) -> None:
         self.answers = answers
         self.calls: list[str] = []
-        self.url = ""
-        self._runner: web.AppRunner | None = None
 
-    async def start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.calls.append(f"{request.method} {request.path}")
