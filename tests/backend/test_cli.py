@@ -17,7 +17,6 @@ from greennet_cloud.cli import serving_app
 from greennet_cloud.config import Config, config_from_env, load_or_create_secret
 
 from .conftest import FAST_HASHING, TEST_SECRET
-
 from .live import FAST_ARGON2, LiveServer
 
 
