@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import orjson
 from sqlalchemy.engine import make_url
 
 _LOGGER = logging.getLogger(__name__)
@@ -86,10 +86,10 @@ def encode(channel: str, message: Message) -> str:
     """The wire form of `message`; ValueError for a bad channel or an oversized message."""
     if not _CHANNEL.fullmatch(channel):
         raise ValueError(f"bad bus channel name {channel!r}")
-    payload = json.dumps(message, separators=(",", ":"))
-    if len(payload.encode()) > MAX_MESSAGE_BYTES:
+    payload = orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS)  # UTF-8, compact
+    if len(payload) > MAX_MESSAGE_BYTES:
         raise ValueError(f"bus message over {MAX_MESSAGE_BYTES} bytes on {channel}")
-    return payload
+    return payload.decode()
 
 
 class Bus:
@@ -136,7 +136,7 @@ class Bus:
 
     def _deliver(self, channel: str, payload: str) -> None:
         try:
-            message = json.loads(payload)
+            message = orjson.loads(payload)
             if not isinstance(message, dict):
                 raise ValueError("not a JSON object")
         except ValueError:

@@ -87,6 +87,9 @@ async def test_subscriptions_are_limited_to_what_the_caller_may_read(api: Api) -
         assert (answer["type"], answer["error"]) == ("error", "invalid_message"), bad
     await as_reader.ws.send_str("not json")
     assert (await as_reader.next("error"))["error"] == "invalid_json"
+    # nesting deeper than any parser recurses: an error answer, the socket stays open
+    await as_reader.ws.send_str("[" * 10_000)
+    assert (await as_reader.next("error"))["error"] == "invalid_json"
     await as_reader.ws.send_json({"type": "dance"})
     assert (await as_reader.next("error"))["error"] == "invalid_message"
     for opened in (as_stranger, as_reader):

@@ -17,7 +17,6 @@ minutes touched marked for the rollup job. After the commit every `listeners` ca
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -103,7 +103,7 @@ def packed(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     parts: list[list[dict[str, Any]]] = []
     size = 0
     for entry in entries:
-        length = len(json.dumps(entry, separators=(",", ":")).encode()) + 1  # and a comma
+        length = len(orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS)) + 1  # and a comma
         if not parts or size + length > MAX_MESSAGE_BYTES:
             parts.append([])
             size = len('{"devices":[]}')

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.schema import device_credentials, devices, homes, pairing_codes, shares
+from ..db.sets import one_of
 from ..errors import Conflict
 from ..models import Access, Device, DeviceCredential, Permission
 from ..protocol import PLUG_ID_RE
@@ -94,7 +95,7 @@ async def devices_in_home(conn: AsyncConnection, home_id: str, keys: set[str]) -
     for column, wanted in ((devices.c.plug_id, plug_ids), (devices.c.id, ids)):
         if wanted:
             rows = await conn.execute(
-                select(devices).where(devices.c.home_id == home_id, column.in_(sorted(wanted)))
+                select(devices).where(devices.c.home_id == home_id, one_of(conn, column, wanted))
             )
             for row in rows:
                 found[row.plug_id if column is devices.c.plug_id else row.id] = _device(row)

@@ -10,6 +10,7 @@ from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..db.schema import devices, thresholds
+from ..db.sets import one_of
 from ..models import Direction, Metric, QuietHours, RepeatPolicy, Threshold
 
 MIN_OFFLINE_SECONDS = 60
@@ -138,7 +139,7 @@ async def enabled_for_devices(
         return []
     query = (
         select(thresholds)
-        .where(thresholds.c.device_id.in_(ids), thresholds.c.enabled.is_(True))
+        .where(one_of(conn, thresholds.c.device_id, ids), thresholds.c.enabled.is_(True))
         .order_by(thresholds.c.id)  # one lock order, so two evaluators cannot deadlock
     )
     if lock:

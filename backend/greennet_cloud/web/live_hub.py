@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 from collections import OrderedDict
@@ -26,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import WSMsgType, web
 from sqlalchemy.ext.asyncio import AsyncEngine
 from yarl import URL
@@ -130,7 +130,7 @@ class LiveHub:
             return
         text: str | None = None
         for client in list(targets):
-            text = text or json.dumps(outgoing, separators=(",", ":"))
+            text = text or _dumps(outgoing)
             self._offer(client, text)
 
     def on_telemetry(self, message: Message) -> None:
@@ -185,7 +185,7 @@ class LiveHub:
 
     def on_gap(self) -> None:
         """The bus lost messages: tell every client to reload what it shows."""
-        text = json.dumps({"type": "resync"})
+        text = _dumps({"type": "resync"})
         for client in list(self.clients):
             self._offer(client, text)
 
@@ -232,7 +232,7 @@ class LiveHub:
         client = LiveClient(request, ws, principal, asyncio.Queue(self.settings.queue_size))
         self.clients.add(client)
         client.writer = asyncio.create_task(self._write(client))
-        self._offer(client, json.dumps({
+        self._offer(client, _dumps({
             "type": "hello", "user_id": principal.user_id,
             "heartbeat": self.settings.heartbeat_seconds,
         }))  # fmt: skip
@@ -259,7 +259,7 @@ class LiveHub:
 
     async def _on_client_message(self, client: LiveClient, data: str) -> None:
         try:
-            message = json.loads(data)
+            message = orjson.loads(data)
         except ValueError:
             self._offer(client, _error(None, "invalid_json", "messages are JSON objects"))
             return
@@ -272,7 +272,7 @@ class LiveHub:
         kind = message.get("type")
         try:
             if kind == "ping":
-                self._offer(client, json.dumps({"type": "pong", "id": request_id}))
+                self._offer(client, _dumps({"type": "pong", "id": request_id}))
             elif kind == "subscribe":
                 homes, devices = _ids(message)
                 await self._subscribe(client, homes, devices)
@@ -361,7 +361,7 @@ class LiveHub:
             if lost_homes or lost_devices:
                 client.homes -= lost_homes
                 client.devices -= lost_devices
-                self._offer(client, json.dumps({
+                self._offer(client, _dumps({
                     "type": "unsubscribed", "id": None, "reason": "access_revoked",
                     "homes": sorted(lost_homes), "devices": sorted(lost_devices),
                 }))  # fmt: skip
@@ -384,6 +384,12 @@ class LiveHub:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _dumps(message: Any) -> str:
+    """A message's JSON text (orjson: a fraction of the standard library's time for the
+    thousand readings a second one socket may carry)."""
+    return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _bound_send_buffer(request: web.Request) -> None:
@@ -411,11 +417,11 @@ def _ids(message: dict[str, Any]) -> tuple[set[str], set[str]]:
 
 
 def _listing(kind: str, request_id: object, client: LiveClient) -> str:
-    return json.dumps({
+    return _dumps({
         "type": kind, "id": request_id, "homes": sorted(client.homes),
         "devices": sorted(client.devices),
     })  # fmt: skip
 
 
 def _error(request_id: object, code: str, text: str) -> str:
-    return json.dumps({"type": "error", "id": request_id, "error": code, "message": text})
+    return _dumps({"type": "error", "id": request_id, "error": code, "message": text})
