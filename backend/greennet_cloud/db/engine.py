@@ -64,8 +64,14 @@ def sqlite_writer(url: str) -> Engine | None:
         parsed.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 30}
     )
     event.listen(engine, "connect", _sqlite_pragmas)
+    # its commits never checkpoint (an fsync): db/checkpoints.py does, beside it
+    event.listen(engine, "connect", _no_automatic_checkpoints)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _no_automatic_checkpoints(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

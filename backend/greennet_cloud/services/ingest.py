@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..bus import MAX_MESSAGE_BYTES, Bus
 from ..clock import Clock
 from ..config import Config
+from ..db.checkpoints import BackgroundCheckpoints
 from ..db.engine import reading, sqlite_writer
 from ..errors import Unauthenticated
 from ..models import Device, Sample
@@ -141,6 +142,8 @@ class Ingest(Service):
         # write lock in SQLite's busy handler, which sleeps up to 100 ms a try
         # (bench/RESULTS.md, live updates)
         self.write_turns: asyncio.Lock | None = asyncio.Lock() if self._sqlite else None
+        # SQLite: the WAL is checkpointed beside the writers, not in their commits
+        self.checkpoints = BackgroundCheckpoints(self._sqlite) if self._sqlite else None
 
     @property
     def sqlite_writer(self) -> Engine | None:
@@ -149,6 +152,8 @@ class Ingest(Service):
 
     def close(self) -> None:
         """Release the SQLite writer's connections."""
+        if self.checkpoints is not None:
+            self.checkpoints.close()
         if self._sqlite is not None:
             self._sqlite.dispose()
 
@@ -225,6 +230,8 @@ class Ingest(Service):
             assert self.write_turns is not None
             async with self.write_turns:
                 stored = await asyncio.to_thread(self._write_sqlite, rows, minutes, seen_at)
+            assert self.checkpoints is not None
+            self.checkpoints.request()
             seen_applied = True
         else:
             await self._ensure_partitions({row[1] // telemetry_store.DAY_MS for row in rows})
