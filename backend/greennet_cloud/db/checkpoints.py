@@ -61,7 +61,9 @@ class BackgroundCheckpoints:
         # would take the write lock first)
         raw = self._engine.raw_connection()
         try:
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            driver = raw.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
             raw.close()
 
