@@ -13,6 +13,13 @@ changed state to its database, the same work for both integrations' states.
 
     .venv/bin/python -m bench.ha_bench [--quick] [--counts 50 200] [--profile] [--write]
         [--recorder] [--modes mqtt mqtt-equivalent greennet@<ref> greennet]
+        [--rounds 3] [--window 60]
+
+With `--rounds N` the modes run N times, in alternating order (A B C, C B A, ...), and each
+ratio is taken within its round, against the baseline measured minutes before or after
+it: the machine's speed drifts over tens of minutes (the MQTT baseline alone measured
+0.168-0.297 ms per report on different runs of 2026-12-02), so a ratio between rounds
+would carry that drift. The summary gives every round's ratio and their median.
 """
 
 from __future__ import annotations
@@ -556,43 +563,102 @@ def _ratio(value: float, reference: float | None) -> str:
     return f"{value / reference:.2f}" if reference else "-"
 
 
+def _per_plug(r: dict[str, Any]) -> float:
+    """RSS growth per plug, KiB."""
+    return float((r["rss_after"] - r["rss_before"]) * 1024 / r["count"])
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def round_ratios(results: list[dict[str, Any]]) -> list[str]:
+    """Per plug count and mode, each round's ratios against that round's baselines, and
+    their median (markdown rows)."""
+    refs = {(r["mode"], r["count"], r["round"]): r for r in results}
+    rows = []
+    for count in sorted({r["count"] for r in results}):
+        for mode in dict.fromkeys(r["mode"] for r in results):
+            if mode in ("mqtt", "mqtt-equivalent"):
+                continue
+            cells = []
+            for base_mode, figure in (
+                ("mqtt", "marginal_per_1000"),
+                ("mqtt-equivalent", "marginal_per_1000"),
+                ("mqtt", "rss"),
+            ):
+                ratios = []
+                for r in results:
+                    base = refs.get((base_mode, count, r["round"]))
+                    if r["mode"] != mode or r["count"] != count or base is None:
+                        continue
+                    if figure == "rss":
+                        value, reference = _per_plug(r), _per_plug(base)
+                    else:
+                        value, reference = r[figure], base[figure]
+                    if reference:
+                        ratios.append(value / reference)
+                cells.append(
+                    f"{', '.join(f'{x:.2f}' for x in ratios)} (median {_median(ratios):.2f})"
+                    if ratios
+                    else "-"
+                )
+            rows.append(f"| {count} | {mode} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return [
+        "| plugs | mode | marginal CPU vs MQTT, per round | vs MQTT-equivalent, per round "
+        "| RSS / plug vs MQTT, per round |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+    ]
+
+
 def report(results: list[dict[str, Any]], command: str) -> str:
     """Markdown section for bench/RESULTS.md.
 
     Ratios are against `mqtt` (the five core entities per plug) and, when the run has it,
-    `mqtt-equivalent` (every entity GreenNet creates) at the same plug count.
+    `mqtt-equivalent` (every entity GreenNet creates) at the same plug count, in the same
+    round.
     """
     rows = [
-        "| plugs | mode | msgs | idle HA CPU % | HA CPU s / 1000 msgs | marginal s / 1000 "
+        "| plugs | round | mode | msgs | idle HA CPU % | HA CPU s / 1000 msgs | marginal s / 1000 "
         "msgs | marginal vs MQTT / vs MQTT-equivalent | publish→state p50 / p99 ms | relay "
         "round trip p50 / p99 ms | RSS KiB / plug | RSS vs MQTT / vs MQTT-equivalent |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-
-    def per_plug(r: dict[str, Any]) -> float:
-        return float((r["rss_after"] - r["rss_before"]) * 1024 / r["count"])
-
-    refs = {(r["mode"], r["count"]): r for r in results}
+    refs = {(r["mode"], r["count"], r["round"]): r for r in results}
     profiles = []
     for r in results:
-        base = refs.get(("mqtt", r["count"]))
-        equal = refs.get(("mqtt-equivalent", r["count"]))
+        base = refs.get(("mqtt", r["count"], r["round"]))
+        equal = refs.get(("mqtt-equivalent", r["count"], r["round"]))
         cpu = " / ".join(
             _ratio(r["marginal_per_1000"], ref["marginal_per_1000"] if ref else None)
             for ref in (base, equal)
         )
         rss = " / ".join(
-            _ratio(per_plug(r), per_plug(ref) if ref else None) for ref in (base, equal)
+            _ratio(_per_plug(r), _per_plug(ref) if ref else None) for ref in (base, equal)
         )
         rows.append(
-            f"| {r['count']} | {r['mode']} | {r['messages']} | {r['idle_rate'] * 100:.1f} | "
+            f"| {r['count']} | {r['round']} | {r['mode']} | {r['messages']} | "
+            f"{r['idle_rate'] * 100:.1f} | "
             f"{r['cpu_per_1000']:.3f} | {r['marginal_per_1000']:.3f} | {cpu} | "
             f"{r['latency']['p50']:.1f} / {r['latency']['p99']:.1f} | "
             f"{r['relay']['p50']:.1f} / {r['relay']['p99']:.1f} | "
-            f"{per_plug(r):.0f} | {rss} |"
+            f"{_per_plug(r):.0f} | {rss} |"
         )
         if r.get("profile"):
-            profiles.append(f"Profile, {r['mode']} with {r['count']} plugs:\n\n{r['profile']}\n")
+            profiles.append(
+                f"Profile, {r['mode']} with {r['count']} plugs (round {r['round']}):"
+                f"\n\n{r['profile']}\n"
+            )
+    summary_rows = round_ratios(results) if len({r["round"] for r in results}) > 1 else []
+    if summary_rows:
+        rows += ["", "Each round's ratios, and their median:", "", *summary_rows]
     return (
         f"### Home Assistant: GreenNet vs HA MQTT ({time.strftime('%Y-%m-%d')}, "
         f"commit {git_rev()})\n\n{machine_info()}\n\n`{command}`\n\n"
@@ -621,15 +687,28 @@ async def main() -> None:
         default=["mqtt", "greennet"],
         help="mqtt, mqtt-equivalent, greennet, greennet@<git ref> (see run_one)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the modes this many times, in alternating order; ratios within each round",
+    )
+    parser.add_argument("--window", type=float, help="seconds of telemetry measured per run")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     counts = args.counts or ([10, 50] if args.quick else [50, 200])
     window, samples = (15.0, 20) if args.quick else (60.0, 100)
+    window = args.window or window
     results = []
     for count in counts:
-        for mode in args.modes:
-            print(f"… {mode} with {count} plugs", flush=True)
-            profile_it = args.profile and mode == "greennet"
-            results.append(await run_one(mode, count, window, samples, profile_it, args.recorder))
+        for round_number in range(1, args.rounds + 1):
+            order = args.modes if round_number % 2 else list(reversed(args.modes))
+            for mode in order:
+                print(f"… {mode} with {count} plugs, round {round_number}", flush=True)
+                profile_it = args.profile and mode == "greennet" and round_number == 1
+                result = await run_one(mode, count, window, samples, profile_it, args.recorder)
+                results.append({**result, "round": round_number})
     text = report(results, "python -m bench.ha_bench " + " ".join(sys.argv[1:]))
     record_results(text, args.write)
 
