@@ -35,10 +35,14 @@ async def test_retention_keeps_each_level_its_configured_days(
     make_api: ApiFactory, clock: FakeClock
 ) -> None:
     policy = Retention(raw_days=3, minute_days=5, hour_days=400, day_days=0)
+    # Half past the hour: each group of samples below (two minutes long) then falls in one
+    # hour and one day, whatever the time of day the test runs at.
+    clock.advance(((30 - clock.now.minute) % 60) * 60 - clock.now.second)
     api = await make_api(retention=policy)
     home = await household(api, "keep@example.com")
     plug = home.plugs[0]
     now = ms(clock.now)
+    assert (clock.now.minute, clock.now.second) == (30, 0)
     samples = [sample(now - 2 * DAY + i * 60_000, energy=i / 10) for i in range(3)]
     samples += [sample(now - 10 * 60_000 + i * 60_000, energy=1 + i / 10) for i in range(3)]
     assert (await home.send(api, plug, samples, now)).body["stored"] == 6
