@@ -255,7 +255,7 @@ async def run(args: argparse.Namespace) -> str:
         f"### Live updates{' (quick)' if args.quick else ''} ({day}, commit {git_rev()})",
         "",
         machine_info() + f"; {seconds:.0f} s per database; load generator, websocket client"
-        " and server(s) share the machine's cores, other engineers' work shared the machine",
+        " and server(s) share the machine's cores",
         "",
         f"`.venv-cloud/bin/python -m bench.live_bench {flags}`".replace(" `", "`"),
         "",

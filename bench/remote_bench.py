@@ -203,8 +203,7 @@ def report(results: list[dict[str, Any]], command: str, samples: int) -> str:
         f"### Remote relay round trip: API → cloud → HA → plug → confirmed "
         f"({time.strftime('%Y-%m-%d')}, commit {git_rev()})\n\n{machine_info()}\n\n"
         f"`{command}` ({samples} TOGGLEs {PAUSE * 1000:.0f} ms apart and {samples} back to "
-        "back per row; goal p50 ≤ 30 ms, p99 ≤ 100 ms; other engineers' work shared the "
-        "machine)\n\n" + "\n".join(rows) + "\n"
+        "back per row; goal p50 ≤ 30 ms, p99 ≤ 100 ms)\n\n" + "\n".join(rows) + "\n"
     )
 
 

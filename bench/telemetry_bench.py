@@ -493,8 +493,7 @@ async def run(args: argparse.Namespace) -> str:
     lines = [
         f"### Telemetry{' (quick)' if args.quick else ''} ({day}, commit {git_rev()})",
         "",
-        machine_info() + "; client and server in one process, other engineers' work "
-        "shared the machine",
+        machine_info() + "; client and server in one process",
         "",
         f"`.venv-cloud/bin/python -m bench.telemetry_bench {flags}`".replace(" `", "`"),
     ]
