@@ -217,6 +217,10 @@ class Config:
     registration_throttle: RegistrationThrottle = field(default_factory=RegistrationThrottle)
     # database connections per process (no overflow: beyond them requests wait, then 503)
     database_pool_size: int = 10
+    # PostgreSQL: asyncpg connections per process for the hot reads (db/fast_reads.py),
+    # opened on demand beside the pool. Each takes one query at a time and its answer is
+    # read once per turn of the event loop, so they bound the reads answered per turn.
+    database_read_connections: int = 16
     # how long a request may trust a session it found live (0: ask the database every time)
     session_cache_seconds: float = 5.0
     # one INFO line per request (the access log); off leaves it to the proxy in front
@@ -272,6 +276,8 @@ class Config:
             raise ValueError("GREENNET_SESSION_CACHE_SECONDS must be from 0 to 60")
         if self.database_pool_size < 1:
             raise ValueError("GREENNET_DB_POOL_SIZE must be at least 1")
+        if self.database_read_connections < 1:
+            raise ValueError("GREENNET_DB_READ_CONNECTIONS must be at least 1")
         if self.password_hashing.workers < 0 or self.password_hashing.max_waiting < 0:
             raise ValueError("GREENNET_ARGON2_WORKERS and GREENNET_ARGON2_QUEUE must be >= 0")
         _check_retention(self.retention)
@@ -390,6 +396,7 @@ ENV_FIELDS: dict[str, tuple[str, type]] = {
     "GREENNET_SESSION_CACHE_SECONDS": ("session_cache_seconds", float),
     "GREENNET_PUBLIC_URL": ("public_url", str),
     "GREENNET_DB_POOL_SIZE": ("database_pool_size", int),
+    "GREENNET_DB_READ_CONNECTIONS": ("database_read_connections", int),
 }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from greennet_cloud.config import Config, config_from_env
 from greennet_cloud.db import fast_reads as fast_reads_module
 from greennet_cloud.db import migrate as migrations
 from greennet_cloud.db.engine import create_engine
@@ -21,12 +22,14 @@ from greennet_cloud.models import Access, Permission, Role
 from greennet_cloud.storage import homes as home_store
 from greennet_cloud.storage import sessions as session_store
 from greennet_cloud.storage import users as user_store
+from greennet_cloud.web.keys import ENGINE
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .api import Api
+from .conftest import ApiFactory
 from .postgres import terminate_other_backends
 from .test_read_paths import count_thread_hops, genuine_busy_error
 
@@ -245,3 +248,27 @@ async def test_on_postgresql_a_read_cancelled_mid_statement_does_not_spoil_the_n
         found = await home_store.list_homes(reads, "alice")
     assert [home.id for home, _ in found] == ["h1", "h2"]
     await reads.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_the_configured_read_connections_are_opened_on_demand_and_no_more(
+    make_api: ApiFactory,
+) -> None:
+    api = await make_api(database_read_connections=3)
+    user = await api.account("sized@example.com")
+    reads = fast_reads(api.client.app[ENGINE])
+    assert reads._pg is not None
+    assert reads._pg._opened <= 1  # only what the account's own requests needed so far
+    answers = await asyncio.gather(
+        *(api.call("GET", "/api/v1/homes", token=user.access) for _ in range(30))
+    )
+    assert [answer.status for answer in answers] == [200] * 30
+    assert reads._pg._opened == 3  # thirty at once: every allowed connection, not one more
+
+
+def test_read_connections_default_to_16_and_are_configurable() -> None:
+    assert Config().database_read_connections == 16
+    config = config_from_env({"GREENNET_DB_READ_CONNECTIONS": "6"})
+    assert config.database_read_connections == 6
+    with pytest.raises(ValueError, match="GREENNET_DB_READ_CONNECTIONS"):
+        config_from_env({"GREENNET_DB_READ_CONNECTIONS": "0"}, Config(secret="s" * 40)).resolve()

@@ -11,11 +11,14 @@ statements on every request's path are declared as a `ReadQuery` (a SQLAlchemy C
   under WAL, a reader almost never waits; when SQLite would make it wait (a checkpoint
   resetting the WAL, another process holding the file), SQLITE_BUSY comes back at once and
   the statement runs through the engine instead (its connection's thread waits).
-- PostgreSQL: on a small asyncpg pool of this process (`READ_CONNECTIONS`), handed out in
-  arrival order (an `asyncio.Semaphore`; asyncpg's own queue lets newcomers overtake);
-  asyncpg prepares each statement once per connection. Connection failures answer 503 like
-  the engine's (`sqlalchemy.exc.InterfaceError` with `connection_invalidated`), and the
-  pool replaces every connection it has.
+- PostgreSQL: on a small asyncpg pool of this process (`GREENNET_DB_READ_CONNECTIONS`,
+  opened on demand), handed out in arrival order (asyncpg's own queue lets newcomers
+  overtake); asyncpg prepares each statement once per connection. A connection carries one
+  query at a time and its answer is read once per turn of the event loop, so under load the
+  pool's size bounds the reads answered per turn: with 4 connections a login flood (whose
+  work lengthens each turn) halved the reads, with 16 it took a third (bench/RESULTS.md).
+  Connection failures answer 503 like the engine's (`sqlalchemy.exc.InterfaceError` with
+  `connection_invalidated`), and the pool replaces every connection it has.
 
 Each statement sees what is committed when it starts, as `reading_each_statement` does:
 nothing here is cached. Rows are tuples with the columns as attributes, converted by the
@@ -42,7 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .engine import reading_each_statement
 
-READ_CONNECTIONS = 4  # PostgreSQL connections per process for these reads
+READ_CONNECTIONS = 16  # PostgreSQL connections per process for these reads, by default
 _LOCK_ERRORS = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 # the connection itself is gone: 503, and every pooled connection is replaced
 _CONNECTION_LOST = (
@@ -140,7 +143,9 @@ def _rows(compiled: _Compiled, raw: Sequence[Sequence[Any]]) -> list[Any]:
 class FastReads:
     """This process's driver-level reader for one engine (see the module doc)."""
 
-    def __init__(self, engine: AsyncEngine, pool_timeout: float = 10.0) -> None:
+    def __init__(
+        self, engine: AsyncEngine, pool_timeout: float = 10.0, connections: int | None = None
+    ) -> None:
         self.engine = engine
         self._dialect = engine.dialect
         url = engine.url
@@ -152,7 +157,7 @@ class FastReads:
                 self._sqlite_path = url.database
         else:
             dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._pg = _Connections(dsn, READ_CONNECTIONS, pool_timeout)
+            self._pg = _Connections(dsn, connections or READ_CONNECTIONS, pool_timeout)
 
     async def all(self, query: ReadQuery, params: Mapping[str, Any]) -> list[Any]:
         """Every row of `query` with `params`."""
@@ -307,11 +312,12 @@ class _Connections:
         self.expire()
 
 
-def fast_reads(engine: AsyncEngine) -> FastReads:
-    """The engine's `FastReads` (made on first use, closed with the engine)."""
+def fast_reads(engine: AsyncEngine, connections: int | None = None) -> FastReads:
+    """The engine's `FastReads` (made on first use, closed with the engine); `connections`
+    sizes its PostgreSQL pool when this call makes it (the app's first call does)."""
     reads: FastReads | None = getattr(engine.sync_engine, _ATTRIBUTE, None)
     if reads is None:
-        reads = FastReads(engine)
+        reads = FastReads(engine, connections=connections)
         setattr(engine.sync_engine, _ATTRIBUTE, reads)
         event.listen(engine.sync_engine, "engine_disposed", lambda _engine: reads.terminate())
     return reads

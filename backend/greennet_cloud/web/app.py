@@ -16,7 +16,7 @@ from ..bus import create_bus
 from ..clock import Clock, Sleep, real_sleep, utcnow
 from ..config import Config
 from ..db.engine import create_engine
-from ..db.fast_reads import close_fast_reads
+from ..db.fast_reads import close_fast_reads, fast_reads
 from ..db.migrate import migrate
 from ..jobs import JobRunner
 from ..link.hub import HubLink
@@ -141,6 +141,7 @@ def create_app(
     middlewares.append(api_admission(ADMISSION_PER_CONNECTION * config.database_pool_size))
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=middlewares)
     engine = create_engine(config.resolved_database_url, config.database_pool_size)
+    fast_reads(engine, config.database_read_connections)  # sized before any request uses it
     hasher = PasswordHasher(config.password_hashing)
     tokens = AccessTokens(
         config.keyring.access_token, config.issuer, config.audience, config.access_ttl_seconds
