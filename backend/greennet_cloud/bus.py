@@ -82,11 +82,16 @@ class Subscription:
         self._cancel(self)
 
 
+def to_json(value: Any) -> bytes:
+    """`value` as the bus sends it: compact UTF-8 JSON (what `MAX_MESSAGE_BYTES` counts)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
 def encode(channel: str, message: Message) -> str:
     """The wire form of `message`; ValueError for a bad channel or an oversized message."""
     if not _CHANNEL.fullmatch(channel):
         raise ValueError(f"bad bus channel name {channel!r}")
-    payload = orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS)  # UTF-8, compact
+    payload = to_json(message)
     if len(payload) > MAX_MESSAGE_BYTES:
         raise ValueError(f"bus message over {MAX_MESSAGE_BYTES} bytes on {channel}")
     return payload.decode()

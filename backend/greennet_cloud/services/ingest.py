@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..bus import MAX_MESSAGE_BYTES, Bus
+from ..bus import MAX_MESSAGE_BYTES, Bus, to_json
 from ..clock import Clock
 from ..config import Config
 from ..db.checkpoints import BackgroundCheckpoints
@@ -104,7 +103,7 @@ def packed(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     parts: list[list[dict[str, Any]]] = []
     size = 0
     for entry in entries:
-        length = len(orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS)) + 1  # and a comma
+        length = len(to_json(entry)) + 1  # and a comma
         if not parts or size + length > MAX_MESSAGE_BYTES:
             parts.append([])
             size = len('{"devices":[]}')
