@@ -29,6 +29,7 @@ import asyncio
 import collections
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -568,12 +569,9 @@ def _per_plug(r: dict[str, Any]) -> float:
     return float((r["rss_after"] - r["rss_before"]) * 1024 / r["count"])
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
+def _marginal(r: dict[str, Any]) -> float:
+    """Marginal HA CPU seconds per 1000 telemetry messages."""
+    return float(r["marginal_per_1000"])
 
 
 def round_ratios(results: list[dict[str, Any]]) -> list[str]:
@@ -587,23 +585,20 @@ def round_ratios(results: list[dict[str, Any]]) -> list[str]:
                 continue
             cells = []
             for base_mode, figure in (
-                ("mqtt", "marginal_per_1000"),
-                ("mqtt-equivalent", "marginal_per_1000"),
-                ("mqtt", "rss"),
+                ("mqtt", _marginal),
+                ("mqtt-equivalent", _marginal),
+                ("mqtt", _per_plug),
             ):
                 ratios = []
                 for r in results:
                     base = refs.get((base_mode, count, r["round"]))
                     if r["mode"] != mode or r["count"] != count or base is None:
                         continue
-                    if figure == "rss":
-                        value, reference = _per_plug(r), _per_plug(base)
-                    else:
-                        value, reference = r[figure], base[figure]
-                    if reference:
-                        ratios.append(value / reference)
+                    if reference := figure(base):
+                        ratios.append(figure(r) / reference)
                 cells.append(
-                    f"{', '.join(f'{x:.2f}' for x in ratios)} (median {_median(ratios):.2f})"
+                    f"{', '.join(f'{x:.2f}' for x in ratios)} "
+                    f"(median {statistics.median(ratios):.2f})"
                     if ratios
                     else "-"
                 )
