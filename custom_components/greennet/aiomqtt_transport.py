@@ -87,6 +87,19 @@ async def _async_discard(client: aiomqtt.Client) -> None:
                 await asyncio.sleep(0.01)
 
 
+def _drop_now(client: aiomqtt.Client, attempt: asyncio.Future[aiomqtt.Client]) -> None:
+    """Stop a connection attempt without waiting: close paho's socket if it is open.
+
+    Only for an attempt cancelled twice; a socket paho's executor thread opens after
+    this is left to the process's exit (HA is stopping).
+    """
+    attempt.cancel()
+    paho = client._client  # aiomqtt private: its paho client
+    paho.on_disconnect = None
+    if paho.socket() is not None:
+        paho._sock_close()  # paho private; also tells aiomqtt to stop watching the socket
+
+
 async def _async_abandon(
     client: aiomqtt.Client, attempt: asyncio.Future[aiomqtt.Client], timeout: float
 ) -> None:
@@ -176,7 +189,12 @@ class AiomqttTransport(Transport):
         try:
             await asyncio.shield(attempt)
         except asyncio.CancelledError:
-            await _async_abandon(client, attempt, self._timeout)
+            try:
+                await _async_abandon(client, attempt, self._timeout)
+            except asyncio.CancelledError:
+                # Cancelled again while winding down (HA's last shutdown stage allows a
+                # cancelled setup 0.1 s): no more waiting, close what is open now.
+                _drop_now(client, attempt)
             raise
         except aiomqtt.MqttError as err:
             await _async_discard(client)

@@ -221,6 +221,10 @@ async def entry(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     yield config_entry
+    # A reload the test set off and did not wait for (a flow's, HA's own after an entity
+    # was enabled) must end before the entry is unloaded: one still setting up is neither
+    # unloadable nor stopped cleanly by HA's shutdown.
+    await hass.async_block_till_done()
     removed = hass.config_entries.async_get_entry(config_entry.entry_id) is None
     if not removed and config_entry.state.recoverable:
         await hass.config_entries.async_unload(config_entry.entry_id)

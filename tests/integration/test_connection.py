@@ -18,7 +18,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet import const
 from custom_components.greennet import protocol as p
+from custom_components.greennet.aiomqtt_transport import AiomqttTransport
 from custom_components.greennet.const import DOMAIN
+from custom_components.greennet.transport import BrokerSettings
 
 from ..broker import Mosquitto
 from ..mqtt_observer import Observer
@@ -78,6 +80,26 @@ async def test_unload_during_a_reconnect_leaves_no_half_open_session(
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     # The abandoned attempt's socket is closed, not left to the broker's keepalive.
+    async with asyncio.timeout(2):
+        await hanging.closed_by_client.wait()
+
+
+async def test_a_connect_cancelled_twice_stops_at_once_and_closes_its_socket(
+    hass: HomeAssistant, proxy: MqttProxy
+) -> None:
+    # HA stopping while the entry is still connecting: its last stage cancels the setup,
+    # waits 0.1 s, and cancels again. The second cancel must not leave the socket open.
+    proxy.misbehaviour.silent = True
+    settings = BrokerSettings(proxy.broker.host, proxy.port, "greennet", "x")
+    transport = AiomqttTransport(settings, lambda *_: None, lambda _: None, lambda: None)
+    connecting = asyncio.create_task(transport.async_connect())
+    await proxy.wait_sessions(1)
+    hanging = proxy.sessions[0]
+    await wait_until(hass, lambda: hanging.received > 0)  # CONNECT sent, no CONNACK
+    while not connecting.done():
+        connecting.cancel()
+        await asyncio.sleep(0)
+    assert connecting.cancelled()
     async with asyncio.timeout(2):
         await hanging.closed_by_client.wait()
 

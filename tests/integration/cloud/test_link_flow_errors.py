@@ -17,14 +17,14 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.greennet.cloud import const as cloud_const
-from custom_components.greennet.cloud.const import CONF_CLOUD, REAUTH_CLOUD
+from custom_components.greennet.cloud.const import CONF_CLOUD, CONF_HOME_ID, REAUTH_CLOUD
 
 from ...backend.live import LiveServer
 from ...broker import Mosquitto
 from ...cloud_service import CloudApi, CloudUser, totp_code
 from .common import broker_data, linked_entry
 from .fake_cloud import LoopbackServer
-from .test_link_flow import credentials, live_sessions, start_link, submit
+from .test_link_flow import credentials, live_sessions, reloaded, start_link, submit
 
 
 class FakeRest(LoopbackServer):
@@ -151,7 +151,12 @@ async def test_a_home_name_the_cloud_would_refuse_says_what_is_wrong(
     assert await api.homes(owner) == []
     result = await submit(hass, result, {"new_home": "x" * 100})  # the longest allowed
     assert result["type"] == "create_entry"
-    assert [home["name"] for home in await api.homes(owner)] == ["x" * 100]
+    homes = await api.homes(owner)
+    assert [home["name"] for home in homes] == ["x" * 100]
+    # the flow reloads the entry onto the new home: over before the test ends (a reload
+    # still connecting when HA stops is cancelled mid-setup)
+    await reloaded(hass, entry)
+    assert entry.data[CONF_CLOUD][CONF_HOME_ID] == homes[0]["id"]
 
 
 async def test_closing_the_dialog_half_way_logs_the_flow_out_of_the_cloud(
