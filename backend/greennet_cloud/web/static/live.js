@@ -62,10 +62,14 @@ export function updatePlug(deviceId, patch) {
   return changed;
 }
 
+// One spelling per instant: the API writes microseconds ("…05.123000Z"), the websocket's
+// milliseconds become "…05.123Z"; the same time must not count as a change (and be redrawn).
+const instant = (text) => (text ? new Date(text).toISOString() : null);
+
 /** Take what the device list says about each plug (last seen, and live fields it may carry). */
 export function updateFromDevices(devices) {
   for (const device of devices) {
-    const patch = { last_seen_at: device.last_seen_at ?? null };
+    const patch = { last_seen_at: instant(device.last_seen_at) };
     for (const key of ["power", "relay", "online"]) if (key in device) patch[key] = device[key];
     updatePlug(device.id, patch);
   }
