@@ -5,6 +5,7 @@ mistake that could send twice is refused at startup."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -146,3 +147,43 @@ def test_a_lease_shorter_than_two_send_timeouts_is_refused(tmp_path: object) -> 
     with pytest.raises(ValueError, match="lease"):
         config.resolve()
     assert dataclasses.replace(config, delivery=Delivery(lease_seconds=60)).resolve()
+
+
+class StallingSender:
+    """Never finishes a send; once cancelled, the first send winds down at once and the
+    others take a moment (as a send closing a database connection does)."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.wound_down: list[str] = []
+
+    async def send(self, message: OutboxMessage) -> None:
+        self.started.append(message.id)
+        first = len(self.started) == 1
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if not first:
+                await asyncio.sleep(0.05)
+            self.wound_down.append(message.id)
+
+
+async def test_stopping_the_worker_mid_batch_waits_for_every_send_to_wind_down(
+    make_api: ApiFactory, clock: FakeClock
+) -> None:
+    # asyncio.gather returned at the first cancelled send and left the others running after
+    # the app had closed its database: one test run hung for ever at its loop's close.
+    api = await make_api(delivery=Delivery(webhook_allow_private=True, batch_size=5))
+    user = await api.account("stall@example.com")
+    hooked = await api.call("PUT", W, token=user.access, json_body={"url": "http://127.0.0.1:9/"})
+    assert hooked.status == 201
+    sender = StallingSender()
+    worker = app_of(api)[OUTBOX]
+    worker.register(Channel.WEBHOOK, sender)
+    await queue_silently(api, user, 3, clock)
+    batch = asyncio.create_task(worker.process_due())
+    await eventually(lambda: len(sender.started) == 3, what="three sends under way")
+    batch.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await batch
+    assert sorted(sender.wound_down) == sorted(sender.started)

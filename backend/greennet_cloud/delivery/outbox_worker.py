@@ -17,6 +17,7 @@ from ..config import Delivery
 from ..models import Channel, OutboxMessage
 from ..services.base import new_id
 from ..storage import outbox as outbox_store
+from ..tasks import gather_all
 from .senders import DeliveryFailed, Sender
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class OutboxWorker:
                 limit=self.settings.batch_size,
             )
         if batch:
-            await asyncio.gather(*(self._deliver(message, claim_id) for message in batch))
+            await gather_all(*(self._deliver(message, claim_id) for message in batch))
         return len(batch)
 
     async def drain(self) -> int:

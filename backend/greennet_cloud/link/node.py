@@ -28,6 +28,7 @@ from ..db.engine import reading
 from ..models import LiveLink
 from ..storage import links as link_store
 from ..storage import live_links as live_store
+from ..tasks import gather_all
 from .commands import HUB_OFFLINE, TIMEOUT, CommandOutcome, RemoteCommand
 from .messages import CloseCode
 
@@ -207,7 +208,7 @@ class LinkNode:
         """Send a `notification` (its fields: title, message, notification_id) to every live
         hub of a home, here or on their nodes; how many hubs took it (0: none connected)."""
         holders = await self.live_links(home_id)
-        sent = await asyncio.gather(
+        sent = await gather_all(
             *(self._notify_one(holder, notification) for holder in holders.values())
         )
         return sum(sent)
