@@ -17,13 +17,13 @@ from greennet_cloud.db import fast_reads as fast_reads_module
 from greennet_cloud.db import migrate as migrations
 from greennet_cloud.db.engine import create_engine
 from greennet_cloud.db.fast_reads import FastReads, ReadQuery, fast_reads
-from greennet_cloud.db.schema import shares
+from greennet_cloud.db.schema import homes, shares
 from greennet_cloud.models import Access, Permission, Role
 from greennet_cloud.storage import homes as home_store
 from greennet_cloud.storage import sessions as session_store
 from greennet_cloud.storage import users as user_store
 from greennet_cloud.web.keys import ENGINE
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -263,7 +263,107 @@ async def test_on_postgresql_the_configured_read_connections_are_opened_on_deman
         *(api.call("GET", "/api/v1/homes", token=user.access) for _ in range(30))
     )
     assert [answer.status for answer in answers] == [200] * 30
-    assert reads._pg._opened == 3  # thirty at once: every allowed connection, not one more
+    assert reads._pg._opened <= 3
+    # thirty statements that cannot share a round trip (no parameters) at once: every
+    # allowed connection, not one more
+    slow = ReadQuery(select(func.pg_sleep(0.05).label("slept")))
+    await asyncio.gather(*(reads.all(slow, {}) for _ in range(30)))
+    assert reads._pg._opened == 3
+
+
+class RoundTrips:
+    """Counts the statements `FastReads` sends to PostgreSQL (a connection taken each)."""
+
+    def __init__(self, reads: FastReads, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        connections = reads._pg
+        assert connections is not None
+        take = connections.take
+
+        async def counted() -> Any:
+            self.count += 1
+            return await take()
+
+        monkeypatch.setattr(connections, "take", counted)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_reads_of_one_turn_share_a_round_trip_and_get_their_own_rows(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed(engine)
+    async with engine.begin() as conn:  # stored in another order than the listing's
+        for home_id, minutes in (("c3", 30), ("c1", -30), ("c2", 0)):
+            at = NOW + timedelta(minutes=minutes)
+            await home_store.insert_home(conn, owner_id="carol", home_id=home_id, name="C", now=at)
+    reads = FastReads(engine)
+    users = ["alice", "bob", "carol", "nobody"]
+    expected = {}
+    for user_id in users:  # one by one (the first also learns the statements' types)
+        async with engine.connect() as conn:
+            expected[user_id] = (
+                await home_store.list_homes(conn, user_id),
+                await session_store.get_session(conn, user_id, "sess"),
+                await home_store.get_home(conn, user_id, "h2"),
+            )
+        assert await home_store.list_homes(reads, user_id) == expected[user_id][0]
+        assert await session_store.get_session(reads, user_id, "sess") == expected[user_id][1]
+        assert await home_store.get_home(reads, user_id, "h2") == expected[user_id][2]
+    trips = RoundTrips(reads, monkeypatch)
+    callers = users * 5
+    found = await asyncio.gather(
+        *(home_store.list_homes(reads, user_id) for user_id in callers),
+        *(session_store.get_session(reads, user_id, "sess") for user_id in callers),
+        *(home_store.get_home(reads, user_id, "h2") for user_id in callers),
+    )
+    n = len(callers)
+    assert [h.id for h, _ in expected["carol"][0]] == ["c1", "c2", "c3"]
+    assert found[:n] == [expected[user_id][0] for user_id in callers]  # in the listing's order
+    assert found[n : 2 * n] == [expected[user_id][1] for user_id in callers]
+    assert found[2 * n :] == [expected[user_id][2] for user_id in callers]
+    assert trips.count == 3  # one statement for each of the three queries' 20 reads
+    await reads.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_a_read_cancelled_in_a_batch_leaves_the_others_their_rows(
+    engine: AsyncEngine,
+) -> None:
+    await seed(engine)
+    reads = FastReads(engine)
+    await home_store.list_homes(reads, "alice")  # the statement's types are known
+    first = asyncio.create_task(home_store.list_homes(reads, "alice"))
+    second = asyncio.create_task(home_store.list_homes(reads, "bob"))
+    third = asyncio.create_task(home_store.list_homes(reads, "carol"))
+    await asyncio.sleep(0)  # all three wait for the turn to end
+    first.cancel()  # the one that would send the batch
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    assert await third == []
+    assert [h.id for h, _ in await home_store.list_homes(reads, "bob")] == ["h2"]
+    await reads.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_a_batch_losing_its_connection_is_a_503_for_each_of_its_reads(
+    api: Api, database_url: str
+) -> None:
+    users = [await api.account(f"lost{n}@example.com") for n in range(3)]
+    for user in users:  # the statements' types are known, and the connection is open
+        assert (await api.call("GET", "/api/v1/homes", token=user.access)).status == 200
+    assert await terminate_other_backends(database_url) >= 1
+    answers = await asyncio.gather(
+        *(api.call("GET", "/api/v1/homes", token=user.access) for user in users)
+    )
+    for answer in answers:
+        assert (answer.status, answer.headers.get("Retry-After")) in {(200, None), (503, "1")}
+    again = await asyncio.gather(
+        *(api.call("GET", "/api/v1/homes", token=user.access) for user in users)
+    )
+    assert [answer.status for answer in again] == [200] * 3
 
 
 def test_read_connections_default_to_16_and_are_configurable() -> None:
@@ -272,3 +372,21 @@ def test_read_connections_default_to_16_and_are_configurable() -> None:
     assert config.database_read_connections == 6
     with pytest.raises(ValueError, match="GREENNET_DB_READ_CONNECTIONS"):
         config_from_env({"GREENNET_DB_READ_CONNECTIONS": "0"}, Config(secret="s" * 40)).resolve()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_a_distinct_read_is_not_batched_and_stays_distinct(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a row number added for batching would make alice's two rows distinct
+    await seed(engine)
+    owners = ReadQuery(
+        select(homes.c.owner_id).distinct().where(homes.c.owner_id == bindparam("owner"))
+    )
+    reads = FastReads(engine)
+    assert [tuple(row) for row in await reads.all(owners, {"owner": "alice"})] == [("alice",)]
+    trips = RoundTrips(reads, monkeypatch)
+    found = await asyncio.gather(*(reads.all(owners, {"owner": who}) for who in ["alice"] * 4))
+    assert [[tuple(row) for row in rows] for rows in found] == [[("alice",)]] * 4
+    assert trips.count == 4
+    await reads.close()

@@ -17,6 +17,9 @@ statements on every request's path are declared as a `ReadQuery` (a SQLAlchemy C
   query at a time and its answer is read once per turn of the event loop, so under load the
   pool's size bounds the reads answered per turn: with 4 connections a login flood (whose
   work lengthens each turn) halved the reads, with 16 it took a third (bench/RESULTS.md).
+  Requests reaching the same statement in one turn of the loop share one round trip
+  (`_postgresql`, `_batched_sql`): every round trip cost the process a send, a receive, a
+  wake-up and asyncpg's bookkeeping, more than the statement itself.
   Connection failures answer 503 like the engine's (`sqlalchemy.exc.InterfaceError` with
   `connection_invalidated`), and the pool replaces every connection it has.
 
@@ -32,12 +35,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import operator
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import asyncpg
-from sqlalchemy import Select, event
+from sqlalchemy import Select, event, func
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -71,6 +76,11 @@ class _Compiled(NamedTuple):
     # type the server describes: known after the first run)
     results: tuple[Processor, ...] | None
     row: Callable[[Iterable[Any]], Any]  # a named tuple of the columns
+    # PostgreSQL: the statement with each row's number in its order as a last column, and
+    # the statement for several argument lists at once (`_batched_sql`, known with
+    # `results`); None where they cannot be made
+    numbered: str | None = None
+    batched: str | None = None
 
 
 class ReadQuery:
@@ -87,15 +97,58 @@ class ReadQuery:
             found = self._compiled[dialect.name] = _compile(self.statement, dialect)
         return found
 
-    def described(self, dialect: Dialect, type_codes: Sequence[Any]) -> _Compiled:
-        """Set the result processors from the driver's column type codes (PostgreSQL)."""
+    def described(
+        self, dialect: Dialect, type_codes: Sequence[Any], parameter_types: Sequence[str]
+    ) -> _Compiled:
+        """Set the result processors from the driver's column type codes, and the batched
+        form from its parameter types (PostgreSQL)."""
         columns = self.statement.selected_columns
         results = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, code)
             for column, code in zip(columns, type_codes, strict=True)
         )
-        found = self._compiled[dialect.name] = self.compiled(dialect)._replace(results=results)
+        compiled = self.compiled(dialect)
+        batched = None
+        if compiled.numbered is not None:
+            batched = _batched_sql(compiled.numbered, parameter_types)
+        found = self._compiled[dialect.name] = compiled._replace(results=results, batched=batched)
         return found
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)(?!\d)")
+
+
+def _numbered(statement: Select[Any], dialect: Dialect, names: tuple[str, ...]) -> str | None:
+    """`statement` with one more column: each row's number in the statement's own order
+    (None for a DISTINCT statement: the number would make every row distinct)."""
+    if statement._distinct:  # SQLAlchemy private, as below: neither has a public getter
+        return None
+    order = list(statement._order_by_clauses)
+    numbered = statement.add_columns(func.row_number().over(order_by=order).label("row_number"))
+    compiled = numbered.compile(dialect=dialect)
+    if tuple(compiled.positiontup or ()) != names:  # the order's own parameters moved them
+        return None
+    return compiled.string
+
+
+def _batched_sql(numbered: str, parameter_types: Sequence[str]) -> str | None:
+    """The `numbered` statement run once per argument list of a batch, in one statement: the
+    lists arrive as one array per parameter; each row comes back with its list's number
+    (from 1) first and its number within that list's answer last.
+
+    None for a statement without parameters or with text literals (a `$1` inside one must
+    not be rewritten).
+    """
+    if not parameter_types or "'" in numbered:
+        return None
+    names = ", ".join(f"p{n}" for n in range(1, len(parameter_types) + 1))
+    arrays = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(parameter_types, 1))
+    each = _PLACEHOLDER.sub(r"k.p\1", numbered)
+    # built from SQLAlchemy's compiled statement and the server's own type names: no input
+    return (
+        f"SELECT k.n, q.* FROM unnest({arrays}) WITH ORDINALITY AS k({names}, n)"  # noqa: S608
+        f" CROSS JOIN LATERAL ({each}) AS q"
+    )
 
 
 def _compile(statement: Select[Any], dialect: Dialect) -> _Compiled:
@@ -118,7 +171,8 @@ def _compile(statement: Select[Any], dialect: Dialect) -> _Compiled:
         )
     row_class: Any = collections.namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
     row = row_class._make
-    return _Compiled(compiled.string, names, defaults, tuple(binds), results, row)
+    numbered = _numbered(statement, dialect, names) if dialect.name == "postgresql" else None
+    return _Compiled(compiled.string, names, defaults, tuple(binds), results, row, numbered)
 
 
 def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
@@ -158,6 +212,10 @@ class FastReads:
         else:
             dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
             self._pg = _Connections(dsn, connections or READ_CONNECTIONS, pool_timeout)
+        # PostgreSQL: per statement, the requests of this turn of the loop waiting to be
+        # sent together (`_postgresql`), and the batches under way
+        self._batches: dict[ReadQuery, list[_Waiting]] = {}
+        self._running: set[asyncio.Task[None]] = set()
 
     async def all(self, query: ReadQuery, params: Mapping[str, Any]) -> list[Any]:
         """Every row of `query` with `params`."""
@@ -191,6 +249,34 @@ class FastReads:
     async def _postgresql(
         self, query: ReadQuery, compiled: _Compiled, arguments: list[Any]
     ) -> list[Any]:
+        """Requests that reach the same statement in one turn of the event loop share one
+        round trip: the first waits for the turn to end, then sends every argument list in
+        one statement (`_batched_sql`). Each request still sees what was committed when
+        it arrived, or later: nothing is sent before the last of them arrived."""
+        if compiled.batched is None:  # not described yet, or not batchable
+            return await self._postgresql_one(query, compiled, arguments)
+        answer: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        waiting = self._batches.get(query)
+        if waiting is not None:
+            waiting.append(_Waiting(arguments, answer))
+            return await answer
+        waiting = self._batches[query] = [_Waiting(arguments, answer)]
+        try:
+            await asyncio.sleep(0)  # this turn's other requests for the statement join
+        except asyncio.CancelledError:
+            del self._batches[query]
+            if len(waiting) > 1:
+                self._start_batch(compiled, waiting[1:])
+            raise
+        del self._batches[query]
+        if len(waiting) == 1:
+            return await self._postgresql_one(query, compiled, arguments)
+        self._start_batch(compiled, waiting)
+        return await answer
+
+    async def _postgresql_one(
+        self, query: ReadQuery, compiled: _Compiled, arguments: list[Any]
+    ) -> list[Any]:
         sql = compiled.sql
         connections = self._pg
         assert connections is not None
@@ -199,19 +285,55 @@ class FastReads:
             if compiled.results is None:
                 statement = await conn.prepare(sql)
                 types = [attribute.type.oid for attribute in statement.get_attributes()]
-                compiled = query.described(self._dialect, types)
+                parameters = [
+                    f'"{kind.schema}"."{kind.name}"' for kind in statement.get_parameters()
+                ]
+                compiled = query.described(self._dialect, types, parameters)
                 raw = await statement.fetch(*arguments)
             else:
                 raw = await conn.fetch(sql, *arguments)
-        except _CONNECTION_LOST as err:
-            conn.terminate()
-            connections.expire()
-            raise InterfaceError(sql, arguments, err, connection_invalidated=True) from err
-        except asyncpg.PostgresError as err:
-            raise DBAPIError(sql, arguments, err) from err
+        except (*_CONNECTION_LOST, asyncpg.PostgresError) as err:
+            raise _failure(connections, conn, sql, arguments, err) from err
         finally:
             connections.give(conn)
         return _rows(compiled, raw)
+
+    def _start_batch(self, compiled: _Compiled, waiting: list[_Waiting]) -> None:
+        # a task of its own: a request cancelled meanwhile must not cancel the others' read
+        task = asyncio.get_running_loop().create_task(self._postgresql_batch(compiled, waiting))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _postgresql_batch(self, compiled: _Compiled, waiting: list[_Waiting]) -> None:
+        sql = compiled.batched
+        assert sql is not None
+        arguments = [list(column) for column in zip(*(w.arguments for w in waiting), strict=True)]
+        connections = self._pg
+        assert connections is not None
+        try:
+            conn = await connections.take()
+            try:
+                raw = await conn.fetch(sql, *arguments)
+            except (*_CONNECTION_LOST, asyncpg.PostgresError) as err:
+                raise _failure(connections, conn, sql, arguments, err) from err
+            finally:
+                connections.give(conn)
+        except asyncio.CancelledError:  # the app is stopping
+            for each in waiting:
+                each.answer.cancel()
+            raise
+        except Exception as err:
+            for each in waiting:
+                if not each.answer.done():
+                    each.answer.set_exception(err)
+            return
+        answers: list[list[Any]] = [[] for _ in waiting]
+        for record in raw:  # (number of the argument list, the row's columns, row number)
+            answers[record[0] - 1].append(record)
+        for each, records in zip(waiting, answers, strict=True):
+            if not each.answer.done():
+                records.sort(key=_ROW_NUMBER)
+                each.answer.set_result(_rows(compiled, [record[1:-1] for record in records]))
 
     async def close(self) -> None:
         """Close this reader's connections (it opens new ones if used again)."""
@@ -226,6 +348,32 @@ class FastReads:
         sqlite, self._sqlite = self._sqlite, None
         if sqlite is not None:
             sqlite.close()
+
+
+class _Waiting(NamedTuple):
+    """A request waiting for its share of a batch."""
+
+    arguments: list[Any]
+    answer: asyncio.Future[list[Any]]
+
+
+_ROW_NUMBER = operator.itemgetter(-1)
+
+
+def _failure(
+    connections: _Connections,
+    conn: asyncpg.Connection,
+    sql: str,
+    arguments: list[Any],
+    err: BaseException,
+) -> Exception:
+    """What a failed statement raises: a lost connection (503, and every pooled connection
+    replaced) or a database error, as SQLAlchemy would raise them."""
+    if isinstance(err, _CONNECTION_LOST):
+        conn.terminate()
+        connections.expire()
+        return InterfaceError(sql, arguments, err, connection_invalidated=True)
+    return DBAPIError(sql, arguments, err)
 
 
 class _Connections:
