@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pyotp
 import pytest
@@ -181,23 +182,12 @@ def test_reloads_and_rejected_access_tokens_are_carried_by_the_refresh_token(
 def test_a_plug_shows_when_it_last_reported_through_real_ingest(
     dashboard_server: LiveServer, page: DashboardPage
 ) -> None:
-    api = LiveApi(dashboard_server.base_url)
-    token = api.account("ivy@example.com")
-    home_id = api.ok("POST", "/api/v1/homes", {"name": "Loft"}, token)["id"]
-    paired = api.pair(token, home_id, "greennet-1e1e1e", {"name": "Router"})
-    page.open()
-    page.log_in("ivy@example.com")
-    page.wait_for_homes()
+    paired = logged_in_with_a_plug(dashboard_server, page, "ivy@example.com", "greennet-1e1e1e")
     assert page.field("greennet-1e1e1e", "last-seen") == "never seen"
     assert page.field("greennet-1e1e1e", "status") == "offline"
 
     now_ms = int(time.time() * 1000)
-    body = json.dumps({"samples": [sample(now_ms - 5000)]}).encode()
-    headers = signed_headers(paired["device"]["id"], paired["credential"]["secret"], body, now_ms)
-    reply = requests.post(
-        dashboard_server.base_url + "/api/v1/ingest", data=body, headers=headers, timeout=30
-    )
-    assert reply.json()["stored"] == 1, reply.text
+    report_at(dashboard_server, paired, now_ms - 5000)
 
     card = page.find('[data-plug-id="greennet-1e1e1e"]')
     page.driver.execute_script("arguments[0].dataset.marker = 'drawn once'", card)
@@ -217,22 +207,11 @@ def test_a_reload_bringing_the_time_the_websocket_showed_leaves_it_as_drawn(
 ) -> None:
     # The device list spells times in microseconds, the websocket in milliseconds: the
     # same instant was redrawn on every reload (and a test holding the node saw it go).
-    api = LiveApi(dashboard_server.base_url)
-    token = api.account("joy@example.com")
-    home_id = api.ok("POST", "/api/v1/homes", {"name": "Attic"}, token)["id"]
-    paired = api.pair(token, home_id, "greennet-2f2f2f", {"name": "Fan"})
-    page.open()
-    page.log_in("joy@example.com")
-    page.wait_for_homes()
+    paired = logged_in_with_a_plug(dashboard_server, page, "joy@example.com", "greennet-2f2f2f")
     page.wait.until(lambda _: page.find("#live-state").text == "Live")
 
     now_ms = int(time.time() * 1000) // 1000 * 1000 - 877  # with a fraction of a second
-    body = json.dumps({"samples": [sample(now_ms)]}).encode()
-    headers = signed_headers(paired["device"]["id"], paired["credential"]["secret"], body, now_ms)
-    reply = requests.post(
-        dashboard_server.base_url + "/api/v1/ingest", data=body, headers=headers, timeout=30
-    )
-    assert reply.json()["stored"] == 1, reply.text
+    report_at(dashboard_server, paired, now_ms)
     page.wait.until(lambda _: page.field("greennet-2f2f2f", "last-seen") != "never seen")
     live_time = '[data-plug-id="greennet-2f2f2f"] [data-field="last-seen"] time'
     page.driver.execute_script(
@@ -250,6 +229,30 @@ def test_a_reload_bringing_the_time_the_websocket_showed_leaves_it_as_drawn(
     )
     assert shown_time(page, "greennet-2f2f2f") == datetime.fromtimestamp(now_ms / 1000, UTC)
     assert page.console_problems() == []
+
+
+def logged_in_with_a_plug(
+    server: LiveServer, page: DashboardPage, email: str, plug_id: str
+) -> dict[str, Any]:
+    """A new account with one home and one paired plug, logged in on the page; the pairing."""
+    api = LiveApi(server.base_url)
+    token = api.account(email)
+    home_id = api.ok("POST", "/api/v1/homes", {"name": "Home"}, token)["id"]
+    paired: dict[str, Any] = api.pair(token, home_id, plug_id, {"name": "Plug"})
+    page.open()
+    page.log_in(email)
+    page.wait_for_homes()
+    return paired
+
+
+def report_at(server: LiveServer, paired: dict[str, Any], ts_ms: int) -> None:
+    """One reading of the paired plug at `ts_ms`, through the real ingest endpoint."""
+    body = json.dumps({"samples": [sample(ts_ms)]}).encode()
+    sent_ms = int(time.time() * 1000)
+    headers = signed_headers(paired["device"]["id"], paired["credential"]["secret"], body, sent_ms)
+    url = server.base_url + "/api/v1/ingest"
+    reply = requests.post(url, data=body, headers=headers, timeout=30)
+    assert reply.json()["stored"] == 1, reply.text
 
 
 def shown_time(page: DashboardPage, plug_id: str) -> datetime:
