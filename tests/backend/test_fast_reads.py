@@ -25,6 +25,7 @@ from greennet_cloud.storage import users as user_store
 from greennet_cloud.web.keys import ENGINE
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -389,4 +390,23 @@ async def test_on_postgresql_a_distinct_read_is_not_batched_and_stays_distinct(
     found = await asyncio.gather(*(reads.all(owners, {"owner": who}) for who in ["alice"] * 4))
     assert [[tuple(row) for row in rows] for rows in found] == [[("alice",)]] * 4
     assert trips.count == 4
+    await reads.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_arguments_the_database_refuses_fail_only_their_own_read(
+    engine: AsyncEngine,
+) -> None:
+    await seed(engine)
+    reads = FastReads(engine)
+    await home_store.list_homes(reads, "alice")  # the statement's types are known
+    found = await asyncio.gather(
+        home_store.list_homes(reads, "alice"),
+        home_store.list_homes(reads, "bad\x00id"),  # PostgreSQL text cannot hold a NUL
+        home_store.list_homes(reads, "bob"),
+        return_exceptions=True,
+    )
+    assert [h.id for h, _ in found[0]] == ["h1", "h2"]  # type: ignore[union-attr]
+    assert isinstance(found[1], DBAPIError)
+    assert [h.id for h, _ in found[2]] == ["h2"]  # type: ignore[union-attr]
     await reads.close()

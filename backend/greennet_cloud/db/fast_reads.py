@@ -266,12 +266,12 @@ class FastReads:
         except asyncio.CancelledError:
             del self._batches[query]
             if len(waiting) > 1:
-                self._start_batch(compiled, waiting[1:])
+                self._start_batch(query, compiled, waiting[1:])
             raise
         del self._batches[query]
         if len(waiting) == 1:
             return await self._postgresql_one(query, compiled, arguments)
-        self._start_batch(compiled, waiting)
+        self._start_batch(query, compiled, waiting)
         return await answer
 
     async def _postgresql_one(
@@ -292,13 +292,16 @@ class FastReads:
                 raw = await conn.fetch(sql, *arguments)
         return _rows(compiled, raw)
 
-    def _start_batch(self, compiled: _Compiled, waiting: list[_Waiting]) -> None:
+    def _start_batch(self, query: ReadQuery, compiled: _Compiled, waiting: list[_Waiting]) -> None:
         # a task of its own: a request cancelled meanwhile must not cancel the others' read
-        task = asyncio.get_running_loop().create_task(self._postgresql_batch(compiled, waiting))
+        batch = self._postgresql_batch(query, compiled, waiting)
+        task = asyncio.get_running_loop().create_task(batch)
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def _postgresql_batch(self, compiled: _Compiled, waiting: list[_Waiting]) -> None:
+    async def _postgresql_batch(
+        self, query: ReadQuery, compiled: _Compiled, waiting: list[_Waiting]
+    ) -> None:
         sql = compiled.batched
         assert sql is not None
         arguments = [list(column) for column in zip(*(w.arguments for w in waiting), strict=True)]
@@ -310,7 +313,25 @@ class FastReads:
             for each in waiting:
                 each.answer.cancel()
             raise
-        except Exception as err:
+        except DBAPIError as err:
+            if isinstance(err, InterfaceError):  # the connection is lost: so is every read
+                for each in waiting:
+                    if not each.answer.done():
+                        each.answer.set_exception(err)
+                return
+            # the database refused the statement, perhaps for one request's arguments
+            # alone: each on its own, so that only that request fails
+            for each in waiting:
+                if each.answer.done():
+                    continue
+                try:
+                    rows = await self._postgresql_one(query, compiled, each.arguments)
+                except Exception as failed:
+                    each.answer.set_exception(failed)
+                else:
+                    each.answer.set_result(rows)
+            return
+        except Exception as err:  # e.g. no connection within the pool timeout
             for each in waiting:
                 if not each.answer.done():
                     each.answer.set_exception(err)
