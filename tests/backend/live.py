@@ -66,10 +66,15 @@ class LiveServer:
         self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(20)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as err:
+            where = _stacks(self.proc.pid)  # what it was doing when it would not stop
             self.proc.kill()
             self.proc.wait()
-            raise
+            log = self.log.read_text(errors="replace")[-4000:]
+            raise AssertionError(
+                f"greennet-cloud did not stop within 20 s of SIGTERM.\n"
+                f"Its threads:\n{where}\nIts log:\n{log}"
+            ) from err
         finally:
             self.proc = None
 
@@ -79,3 +84,22 @@ class LiveServer:
             self.stop()
         if self._own_dir:
             shutil.rmtree(self.cwd, ignore_errors=True)
+
+
+def _stacks(pid: int) -> str:
+    """Every thread's Python stack of process `pid` (py-spy, from the HA venv or PATH)."""
+    repo_spy = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "py-spy"
+    spy = str(repo_spy) if repo_spy.exists() else shutil.which("py-spy")
+    if spy is None:
+        return "(py-spy not found)"
+    try:
+        found = subprocess.run(
+            [spy, "dump", "--pid", str(pid), "--locals"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"(py-spy failed: {err})"
+    return found.stdout + found.stderr
