@@ -326,13 +326,22 @@ async def test_on_postgresql_reads_of_one_turn_share_a_round_trip_and_get_their_
     await reads.close()
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_on_postgresql_a_read_cancelled_in_a_batch_leaves_the_others_their_rows(
-    engine: AsyncEngine,
-) -> None:
+@pytest.fixture
+async def listing_reads(engine: AsyncEngine) -> AsyncIterator[FastReads]:
+    """A `FastReads` on the seeded database that has run the home listing once (its
+    statement's types are known, so it can be batched)."""
     await seed(engine)
     reads = FastReads(engine)
-    await home_store.list_homes(reads, "alice")  # the statement's types are known
+    await home_store.list_homes(reads, "alice")
+    yield reads
+    await reads.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_a_read_cancelled_in_a_batch_leaves_the_others_their_rows(
+    listing_reads: FastReads,
+) -> None:
+    reads = listing_reads
     first = asyncio.create_task(home_store.list_homes(reads, "alice"))
     second = asyncio.create_task(home_store.list_homes(reads, "bob"))
     third = asyncio.create_task(home_store.list_homes(reads, "carol"))
@@ -345,7 +354,6 @@ async def test_on_postgresql_a_read_cancelled_in_a_batch_leaves_the_others_their
         await second
     assert await third == []
     assert [h.id for h, _ in await home_store.list_homes(reads, "bob")] == ["h2"]
-    await reads.close()
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -395,11 +403,9 @@ async def test_on_postgresql_a_distinct_read_is_not_batched_and_stays_distinct(
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_on_postgresql_arguments_the_database_refuses_fail_only_their_own_read(
-    engine: AsyncEngine,
+    listing_reads: FastReads,
 ) -> None:
-    await seed(engine)
-    reads = FastReads(engine)
-    await home_store.list_homes(reads, "alice")  # the statement's types are known
+    reads = listing_reads
     found = await asyncio.gather(
         home_store.list_homes(reads, "alice"),
         home_store.list_homes(reads, "bad\x00id"),  # PostgreSQL text cannot hold a NUL
@@ -409,4 +415,3 @@ async def test_on_postgresql_arguments_the_database_refuses_fail_only_their_own_
     assert [h.id for h, _ in found[0]] == ["h1", "h2"]  # type: ignore[union-attr]
     assert isinstance(found[1], DBAPIError)
     assert [h.id for h, _ in found[2]] == ["h2"]  # type: ignore[union-attr]
-    await reads.close()
