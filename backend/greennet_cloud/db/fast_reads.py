@@ -76,10 +76,8 @@ class _Compiled(NamedTuple):
     # type the server describes: known after the first run)
     results: tuple[Processor, ...] | None
     row: Callable[[Iterable[Any]], Any]  # a named tuple of the columns
-    # PostgreSQL: the statement with each row's number in its order as a last column, and
-    # the statement for several argument lists at once (`_batched_sql`, known with
-    # `results`); None where they cannot be made
-    numbered: str | None = None
+    # PostgreSQL: the statement for several argument lists at once (`_batched_sql`, known
+    # with `results`); None where it cannot be made
     batched: str | None = None
 
 
@@ -108,9 +106,8 @@ class ReadQuery:
             for column, code in zip(columns, type_codes, strict=True)
         )
         compiled = self.compiled(dialect)
-        batched = None
-        if compiled.numbered is not None:
-            batched = _batched_sql(compiled.numbered, parameter_types)
+        numbered = _numbered(self.statement, dialect, compiled.names)
+        batched = _batched_sql(numbered, parameter_types) if numbered is not None else None
         found = self._compiled[dialect.name] = compiled._replace(results=results, batched=batched)
         return found
 
@@ -171,8 +168,7 @@ def _compile(statement: Select[Any], dialect: Dialect) -> _Compiled:
         )
     row_class: Any = collections.namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
     row = row_class._make
-    numbered = _numbered(statement, dialect, names) if dialect.name == "postgresql" else None
-    return _Compiled(compiled.string, names, defaults, tuple(binds), results, row, numbered)
+    return _Compiled(compiled.string, names, defaults, tuple(binds), results, row)
 
 
 def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
@@ -313,25 +309,13 @@ class FastReads:
             for each in waiting:
                 each.answer.cancel()
             raise
-        except DBAPIError as err:
-            if isinstance(err, InterfaceError):  # the connection is lost: so is every read
-                for each in waiting:
-                    if not each.answer.done():
-                        each.answer.set_exception(err)
+        except Exception as err:
+            if isinstance(err, DBAPIError) and not isinstance(err, InterfaceError):
+                # the database refused the statement, perhaps for one request's arguments
+                # alone: each on its own, so that only that request fails
+                await self._one_by_one(query, compiled, waiting)
                 return
-            # the database refused the statement, perhaps for one request's arguments
-            # alone: each on its own, so that only that request fails
-            for each in waiting:
-                if each.answer.done():
-                    continue
-                try:
-                    rows = await self._postgresql_one(query, compiled, each.arguments)
-                except Exception as failed:
-                    each.answer.set_exception(failed)
-                else:
-                    each.answer.set_result(rows)
-            return
-        except Exception as err:  # e.g. no connection within the pool timeout
+            # a lost connection, no connection within the pool timeout: every read fails
             for each in waiting:
                 if not each.answer.done():
                     each.answer.set_exception(err)
@@ -343,6 +327,19 @@ class FastReads:
             if not each.answer.done():
                 records.sort(key=_ROW_NUMBER)
                 each.answer.set_result(_rows(compiled, [record[1:-1] for record in records]))
+
+    async def _one_by_one(
+        self, query: ReadQuery, compiled: _Compiled, waiting: list[_Waiting]
+    ) -> None:
+        for each in waiting:
+            if each.answer.done():
+                continue
+            try:
+                rows = await self._postgresql_one(query, compiled, each.arguments)
+            except Exception as failed:
+                each.answer.set_exception(failed)
+            else:
+                each.answer.set_result(rows)
 
     async def close(self) -> None:
         """Close this reader's connections (it opens new ones if used again)."""
