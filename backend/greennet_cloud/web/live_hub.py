@@ -30,7 +30,7 @@ from aiohttp import WSMsgType, web
 from sqlalchemy.ext.asyncio import AsyncEngine
 from yarl import URL
 
-from ..bus import Bus, Message, Subscription
+from ..bus import Bus, Message, Subscription, to_json
 from ..config import Live
 from ..db.engine import reading
 from ..errors import DomainError, Forbidden, InvalidInput, Unauthenticated
@@ -387,9 +387,9 @@ class LiveHub:
 
 
 def _dumps(message: Any) -> str:
-    """A message's JSON text (orjson: a fraction of the standard library's time for the
-    thousand readings a second one socket may carry)."""
-    return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
+    """A message's JSON text, encoded as the bus encodes (orjson: a fraction of the standard
+    library's time for the thousand readings a second one socket may carry)."""
+    return to_json(message).decode()
 
 
 def _bound_send_buffer(request: web.Request) -> None:
